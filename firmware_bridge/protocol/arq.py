@@ -1,0 +1,246 @@
+"""Go-back-N automatic repeat request over frames: the reliability layer of the link.
+
+Both ends run one :class:`Arq`. It is pure: it takes received frames and the current time
+as data and returns the bytes to write, so tests drive it with no clock and no port.
+
+- Sequenced messages get consecutive 8-bit sequence numbers; at most ``window`` are
+  unacknowledged at once. Every frame carries ``ack`` = the next sequence number expected
+  from the peer (cumulative acknowledgement).
+- A receiver delivers only the expected sequence number; a duplicate is dropped and
+  re-acknowledged, a frame from the future is dropped and answered with one NAK
+  (OUT_OF_SEQUENCE), which makes the sender go back at once instead of waiting a timeout.
+- The retransmit timeout adapts to the measured round trip (Jacobson/Karels, Karn's rule)
+  and backs off exponentially while nothing is acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Final
+
+from firmware_bridge.protocol.frame import Frame, encode_frame
+from firmware_bridge.protocol.messages import (
+    SEQUENCED,
+    Ack,
+    Message,
+    Nak,
+    PayloadError,
+    Reason,
+    decode_payload,
+    encode_payload,
+)
+
+SEQ_MOD: Final = 256
+MAX_WINDOW: Final = 127  # half the sequence space, so old and new numbers never mix
+_SEQUENCED_CODES: Final = frozenset(int(t) for t in SEQUENCED)
+
+
+class QueueFullError(RuntimeError):
+    """More sequenced messages were queued than ``ArqConfig.max_pending`` allows."""
+
+
+@dataclass(frozen=True)
+class ArqConfig:
+    window: int = 8
+    """Sequenced frames in flight at most; the peer's advertised window caps it."""
+    max_pending: int = 256
+    """Sequenced messages waiting for a window slot; queueing more raises QueueFullError."""
+    initial_rto_s: float = 0.5
+    min_rto_s: float = 0.05
+    max_rto_s: float = 4.0
+
+
+@dataclass
+class ArqStats:
+    frames_sent: int = 0
+    frames_received: int = 0
+    retransmits: int = 0
+    duplicates: int = 0
+    out_of_sequence: int = 0
+    naks_received: int = 0
+    rtt_s: float | None = None  # smoothed round-trip time of sequenced frames
+
+
+@dataclass
+class _InFlight:
+    seq: int
+    type: int
+    payload: bytes
+    first_sent_s: float
+    retransmitted: bool = False
+
+
+def seq_diff(a: int, b: int) -> int:
+    """``a - b`` in sequence space, in -128..127."""
+    return (a - b + 128) % SEQ_MOD - 128
+
+
+@dataclass
+class Arq:
+    config: ArqConfig = field(default_factory=ArqConfig)
+    stats: ArqStats = field(default_factory=ArqStats)
+    window: int = 0  # effective window; set from config and the peer's HELLO/HELLO_ACK
+    tx_next: int = 0
+    rx_expected: int = 0
+    _in_flight: deque[_InFlight] = field(default_factory=deque)
+    _pending: deque[Message] = field(default_factory=deque)
+    _ack_due: bool = False
+    _nak_sent_for: int | None = None
+    _rto_s: float = 0.0
+    _srtt_s: float | None = None
+    _rttvar_s: float = 0.0
+    _timer_start_s: float = 0.0
+    _go_back: bool = False
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self, peer_window: int | None = None) -> None:
+        """Start a new session (after HELLO / HELLO_ACK): numbering restarts at 0."""
+        self.window = max(1, min(self.config.window, peer_window or MAX_WINDOW, MAX_WINDOW))
+        self.tx_next = 0
+        self.rx_expected = 0
+        self._in_flight.clear()
+        self._pending.clear()
+        self._ack_due = False
+        self._nak_sent_for = None
+        self._rto_s = self.config.initial_rto_s
+        self._go_back = False
+
+    # -- sending -------------------------------------------------------------------------
+
+    @property
+    def unacked(self) -> int:
+        return len(self._in_flight)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def idle(self) -> bool:
+        """Everything queued has been sent and acknowledged."""
+        return not self._in_flight and not self._pending
+
+    @property
+    def rto_s(self) -> float:
+        return self._rto_s
+
+    def queue(self, msg: Message) -> None:
+        """Queue a sequenced message; it goes out from :meth:`poll` when the window allows."""
+        if msg.TYPE not in SEQUENCED:
+            raise ValueError(f"{msg.TYPE.name} is not sequenced; send it with encode_unsequenced")
+        if len(self._pending) >= self.config.max_pending:
+            raise QueueFullError(f"more than {self.config.max_pending} messages waiting")
+        self._pending.append(msg)
+
+    def encode_unsequenced(self, msg: Message) -> bytes:
+        """Wire bytes for an unsequenced message, carrying the current acknowledgement."""
+        if msg.TYPE in SEQUENCED:
+            raise ValueError(f"{msg.TYPE.name} is sequenced; use queue()")
+        self._ack_due = False
+        self.stats.frames_sent += 1
+        return encode_frame(
+            Frame(type=msg.TYPE, seq=0, ack=self.rx_expected, payload=encode_payload(msg))
+        )
+
+    def poll(self, now_s: float) -> list[bytes]:
+        """Frames to write now: retransmissions, new frames within the window, or an ACK."""
+        out: list[bytes] = []
+        if self._in_flight and (self._go_back or now_s - self._timer_start_s >= self._rto_s):
+            if not self._go_back:
+                self._rto_s = min(self._rto_s * 2, self.config.max_rto_s)  # back off
+            self._go_back = False
+            for item in self._in_flight:
+                item.retransmitted = True
+                # Re-encoded so the old frame carries the current acknowledgement.
+                out.append(self._encode(item.type, item.seq, item.payload))
+                self.stats.retransmits += 1
+            self._timer_start_s = now_s
+        while self._pending and len(self._in_flight) < self.window:
+            msg = self._pending.popleft()
+            seq = self.tx_next
+            self.tx_next = (self.tx_next + 1) % SEQ_MOD
+            payload = encode_payload(msg)
+            if not self._in_flight:
+                self._timer_start_s = now_s
+            self._in_flight.append(_InFlight(seq, msg.TYPE, payload, now_s))
+            out.append(self._encode(msg.TYPE, seq, payload))
+        if out:
+            self._ack_due = False
+        elif self._ack_due:
+            self._ack_due = False
+            out.append(encode_frame(Frame(type=Ack.TYPE, ack=self.rx_expected)))
+        self.stats.frames_sent += len(out)
+        return out
+
+    def _encode(self, type_: int, seq: int, payload: bytes) -> bytes:
+        return encode_frame(Frame(type=type_, seq=seq, ack=self.rx_expected, payload=payload))
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def receive(self, frame: Frame, now_s: float) -> tuple[list[Message], list[bytes]]:
+        """Process one checked frame: returns (messages to deliver in order, bytes to write).
+
+        A sequenced frame is checked for order before its payload is decoded. A payload that
+        does not fit its type raises PayloadError; for an in-order sequenced frame the number
+        is consumed first, so the sender is not made to retransmit a message that can never
+        succeed (the caller answers with an ERROR).
+        """
+        self.stats.frames_received += 1
+        self._on_ack(frame.ack, now_s)
+        if frame.type in _SEQUENCED_CODES:
+            d = seq_diff(frame.seq, self.rx_expected)
+            if d < 0:
+                self.stats.duplicates += 1
+                self._ack_due = True  # our earlier ACK was probably lost
+                return [], []
+            if d > 0:
+                self.stats.out_of_sequence += 1
+                return [], self._nak_once(Reason.OUT_OF_SEQUENCE)
+            self.rx_expected = (self.rx_expected + 1) % SEQ_MOD
+            self._nak_sent_for = None
+            self._ack_due = True
+        msg = decode_payload(frame.type, frame.payload)
+        if isinstance(msg, Nak):
+            self.stats.naks_received += 1
+            if msg.reason in (Reason.OUT_OF_SEQUENCE, Reason.BAD_CRC) and self._in_flight:
+                self._go_back = True
+        return [msg], []
+
+    def corrupt_frame_seen(self) -> list[bytes]:
+        """A frame failed its CRC: ask the peer, once per expected number, to resend."""
+        return self._nak_once(Reason.BAD_CRC)
+
+    def _nak_once(self, reason: Reason) -> list[bytes]:
+        if self._nak_sent_for == self.rx_expected:
+            return []
+        self._nak_sent_for = self.rx_expected
+        return [self.encode_unsequenced(Nak(self.rx_expected, reason))]
+
+    def _on_ack(self, ack: int, now_s: float) -> None:
+        if seq_diff(ack, self.tx_next) > 0:
+            return  # acknowledges frames never sent: stale, from an earlier session
+        progressed = False
+        while self._in_flight and seq_diff(ack, self._in_flight[0].seq) > 0:
+            item = self._in_flight.popleft()
+            progressed = True
+            if not item.retransmitted:
+                self._sample_rtt(now_s - item.first_sent_s)
+        if progressed:
+            self._timer_start_s = now_s
+            self._go_back = False
+
+    def _sample_rtt(self, rtt_s: float) -> None:
+        if self._srtt_s is None:
+            self._srtt_s, self._rttvar_s = rtt_s, rtt_s / 2
+        else:
+            self._rttvar_s = 0.75 * self._rttvar_s + 0.25 * abs(self._srtt_s - rtt_s)
+            self._srtt_s = 0.875 * self._srtt_s + 0.125 * rtt_s
+        self.stats.rtt_s = self._srtt_s
+        rto = self._srtt_s + max(4 * self._rttvar_s, 0.01)
+        self._rto_s = min(max(rto, self.config.min_rto_s), self.config.max_rto_s)
+
+
+__all__ = ["Arq", "ArqConfig", "ArqStats", "PayloadError", "QueueFullError", "seq_diff"]

@@ -1,0 +1,1 @@
+"""Subcommands of the ``glasses`` CLI, one module each."""

@@ -1,0 +1,1 @@
+"""Screen layout, rasterising and the compositor that feeds the link."""

@@ -1,0 +1,1 @@
+"""Hardware simulator: a display MCU that speaks the real link protocol."""
