@@ -98,7 +98,8 @@ class Arq:
 
     def reset(self, peer_window: int | None = None) -> None:
         """Start a new session (after HELLO / HELLO_ACK): numbering restarts at 0."""
-        self.window = max(1, min(self.config.window, peer_window or MAX_WINDOW, MAX_WINDOW))
+        peer = MAX_WINDOW if peer_window is None else peer_window  # 0 is a window, not "none"
+        self.window = max(1, min(self.config.window, peer, MAX_WINDOW))
         self.tx_next = 0
         self.rx_expected = 0
         self._in_flight.clear()

@@ -1,0 +1,46 @@
+"""Frozen configuration of the engine and its ONNX Runtime sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+GraphOptimization = Literal["disable", "basic", "extended", "all"]
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """How ONNX Runtime runs the decoder.
+
+    The defaults suit a Raspberry Pi 5 / Jetson CPU: no spinning (spinning threads burn battery
+    between tokens, and decode is memory-bound anyway) and one inter-op thread (a decoder graph
+    is a chain, parallel branches buy nothing).
+    """
+
+    intra_op_threads: int = 0  # 0 lets ORT use one thread per physical core
+    inter_op_threads: int = 1
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    graph_optimization: GraphOptimization = "all"
+    # Compute type ORT uses when it fuses QDQ int4 weights into MatMulNBits (4 = int8 activations,
+    # the fast path on ARM and x86).  Pre-quantised MatMulNBits nodes carry their own
+    # ``accuracy_level`` attribute, set when the model was quantised.
+    qdq_matmulnbits_accuracy_level: int = 4
+    allow_spinning: bool = False
+    log_severity_level: int = 3  # ORT: 0 verbose .. 4 fatal; 3 keeps its warnings out of the UI
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What to load and how much memory the KV cache may take."""
+
+    session: SessionConfig = field(default_factory=SessionConfig)
+    # Optimum folders hold several precisions: ``onnx/model_{variant}.onnx`` ("q4", "fp16", ...).
+    variant: str | None = None
+    # Caps the context below the model's maximum: genai models preallocate the KV cache for the
+    # whole context (Qwen2.5-0.5B at 32k would be ~800 MB of float32 KV).
+    max_context_tokens: int | None = 4096
+    # Prompts run in chunks so the [chunk, vocab] logits tensor stays small (151,936 x 4 bytes
+    # per token for Qwen).
+    prefill_chunk_tokens: int = 128
+    # Keep the KV of the system-prompt prefix and reuse it when the next prompt starts with it.
+    prefix_cache: bool = True

@@ -1,0 +1,106 @@
+"""KV cache state between decoder steps, kept in ``OrtValue``s (never copied through numpy).
+
+* :class:`GrowingKv` (Optimum layout): each step's ``present`` tensors (past + new tokens) are
+  fed back as the next step's ``past``.  ORT never writes into inputs, so a snapshot is just the
+  list of references, and the system-prompt prefix can be shared by any number of requests.
+* :class:`SharedBufferKv` (genai ``past_present_share_buffer``): one ``[1, kv_heads, capacity,
+  head_dim]`` buffer per tensor is bound as both past input and present output;
+  GroupQueryAttention writes the new tokens at ``[length, length + n)`` in place.  Positions
+  below ``length`` are never rewritten, so a prefix stays valid until a request that does not
+  start with it resets the cache to zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glasses.llm.graph_io import GraphIO
+
+
+@dataclass(frozen=True)
+class KvSnapshot:
+    length: int
+    values: tuple[Any, ...]  # OrtValues (GrowingKv) or () (SharedBufferKv)
+
+
+class GrowingKv:
+    shares_storage = False
+
+    def __init__(self, io: GraphIO, ort: Any) -> None:
+        self._io = io
+        empty = np.zeros((1, io.num_kv_heads, 0, io.head_dim), dtype=io.kv_dtype)
+        self._empty = tuple(
+            ort.OrtValue.ortvalue_from_numpy(empty) for _ in range(2 * io.num_layers)
+        )
+        self.length = 0
+        self._values: tuple[Any, ...] = self._empty
+
+    def reset(self) -> None:
+        self.length, self._values = 0, self._empty
+
+    def bind(self, binding: Any) -> list[str]:
+        """Bind past inputs and present outputs; returns the present names in bind order."""
+        names: list[str] = []
+        for layer in range(self._io.num_layers):
+            for kind in range(2):
+                binding.bind_ortvalue_input(
+                    GraphIO.past_names(layer)[kind], self._values[2 * layer + kind]
+                )
+                name = GraphIO.present_names(layer)[kind]
+                binding.bind_output(name, "cpu")
+                names.append(name)
+        return names
+
+    def update(self, presents: list[Any], new_length: int) -> None:
+        self._values, self.length = tuple(presents), new_length
+
+    def snapshot(self) -> KvSnapshot:
+        return KvSnapshot(self.length, self._values)
+
+    def restore(self, snap: KvSnapshot) -> None:
+        self.length, self._values = snap.length, snap.values
+
+
+class SharedBufferKv:
+    shares_storage = True
+
+    def __init__(self, io: GraphIO, ort: Any, capacity: int) -> None:
+        self._io = io
+        self.capacity = capacity
+        shape = [1, io.num_kv_heads, capacity, io.head_dim]
+        # Zeroed once: GQA masks positions >= seqlens, but NaN garbage must not leak via 0 * NaN.
+        zeros = np.zeros(shape, dtype=io.kv_dtype)
+        self._buffers = tuple(
+            ort.OrtValue.ortvalue_from_numpy(zeros.copy()) for _ in range(2 * io.num_layers)
+        )
+        self.length = 0
+
+    def reset(self) -> None:
+        self.length = 0
+
+    def bind(self, binding: Any) -> list[str]:
+        names: list[str] = []
+        for layer in range(self._io.num_layers):
+            for kind in range(2):
+                buffer = self._buffers[2 * layer + kind]
+                binding.bind_ortvalue_input(GraphIO.past_names(layer)[kind], buffer)
+                name = GraphIO.present_names(layer)[kind]
+                binding.bind_ortvalue_output(name, buffer)
+                names.append(name)
+        return names
+
+    def update(self, presents: list[Any], new_length: int) -> None:
+        del presents  # written in place
+        self.length = new_length
+
+    def snapshot(self) -> KvSnapshot:
+        return KvSnapshot(self.length, ())
+
+    def restore(self, snap: KvSnapshot) -> None:
+        self.length = snap.length
+
+
+KvCache = GrowingKv | SharedBufferKv

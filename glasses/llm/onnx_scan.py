@@ -1,0 +1,153 @@
+"""Check an ONNX file before ONNX Runtime sees it, without the ``onnx`` package.
+
+ONNX Runtime's messages for a truncated file, a missing ``.onnx_data`` file or a custom-op
+domain are cryptic, and some of these it only finds after allocating the weights.  Walking the
+protobuf wire format is cheap: initializer payloads are skipped by length, so even a file with
+embedded weights is scanned through a memory map without touching them.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from glasses.llm.errors import CorruptModelError, ModelFileError, UnsupportedModelError
+
+# Field numbers from onnx.proto.
+_MODEL_GRAPH, _MODEL_OPSET = 7, 8
+_GRAPH_NODE, _GRAPH_INITIALIZER = 1, 5
+_NODE_OP_TYPE, _NODE_DOMAIN = 4, 7
+_TENSOR_EXTERNAL_DATA, _TENSOR_DATA_LOCATION = 13, 14
+_OPSET_DOMAIN = 1
+_ENTRY_KEY, _ENTRY_VALUE = 1, 2
+
+# Operator domains ONNX Runtime's default build implements.
+KNOWN_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "com.microsoft.nchwc"})
+
+
+@dataclass(frozen=True)
+class OnnxSummary:
+    ops: frozenset[tuple[str, str]]  # (domain, op_type)
+    opset_domains: frozenset[str]
+    external_files: dict[str, int] = field(default_factory=dict)  # location -> bytes needed
+
+
+class _Truncated(Exception):
+    pass
+
+
+def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise _Truncated
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(buf: memoryview) -> Iterator[tuple[int, int, memoryview | int]]:
+    """Yield ``(field_number, wire_type, payload)``; length-delimited payloads are views."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+            yield number, wire, value
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+            if pos > len(buf):
+                raise _Truncated
+            yield number, wire, 0
+        elif wire == 2:
+            length, pos = _varint(buf, pos)
+            if pos + length > len(buf):
+                raise _Truncated
+            yield number, wire, buf[pos : pos + length]
+            pos += length
+        else:  # groups (3, 4) are not used by ONNX; anything else is not protobuf
+            raise _Truncated
+
+
+def _text(payload: memoryview | int) -> str:
+    return bytes(payload).decode("utf-8", "replace") if isinstance(payload, memoryview) else ""
+
+
+def _external_need(tensor: memoryview) -> tuple[str, int] | None:
+    external = False
+    info: dict[str, str] = {}
+    for number, _, payload in _fields(tensor):
+        if number == _TENSOR_DATA_LOCATION and payload == 1:
+            external = True
+        elif number == _TENSOR_EXTERNAL_DATA and isinstance(payload, memoryview):
+            entry = {n: _text(p) for n, _, p in _fields(payload)}
+            info[entry.get(_ENTRY_KEY, "")] = entry.get(_ENTRY_VALUE, "")
+    if not external or "location" not in info:
+        return None
+    end = int(info.get("offset", "0") or 0) + int(info.get("length", "0") or 0)
+    return info["location"], end
+
+
+def _summarize(buf: memoryview) -> OnnxSummary:
+    ops: set[tuple[str, str]] = set()
+    domains: set[str] = set()
+    external: dict[str, int] = {}
+    has_graph = False
+    for number, _, payload in _fields(buf):
+        if not isinstance(payload, memoryview):
+            continue
+        if number == _MODEL_OPSET:
+            domains.update(_text(p) for n, _, p in _fields(payload) if n == _OPSET_DOMAIN)
+        elif number == _MODEL_GRAPH:
+            has_graph = True
+            for g_number, _, g_payload in _fields(payload):
+                if g_number == _GRAPH_NODE and isinstance(g_payload, memoryview):
+                    node = {n: _text(p) for n, _, p in _fields(g_payload)
+                            if n in (_NODE_OP_TYPE, _NODE_DOMAIN)}
+                    ops.add((node.get(_NODE_DOMAIN, ""), node.get(_NODE_OP_TYPE, "")))
+                elif g_number == _GRAPH_INITIALIZER and isinstance(g_payload, memoryview):
+                    need = _external_need(g_payload)
+                    if need:
+                        external[need[0]] = max(external.get(need[0], 0), need[1])
+    if not has_graph or not ops:
+        raise _Truncated
+    return OnnxSummary(frozenset(ops), frozenset(domains), external)
+
+
+def scan_onnx(path: Path) -> OnnxSummary:
+    """Summarise ``path`` and check its external data files; raises a clear error otherwise."""
+    try:
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            view = memoryview(mm)
+            try:
+                summary = _summarize(view)
+            finally:
+                view.release()
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"model file {path} does not exist") from exc
+    except (_Truncated, ValueError) as exc:  # ValueError: mmap of an empty file
+        raise CorruptModelError(
+            f"{path} is not a complete ONNX model (truncated download or wrong file?)"
+        ) from exc
+    for location, needed in summary.external_files.items():
+        data = path.parent / location
+        if not data.is_file():
+            raise ModelFileError(f"{path.name} keeps its weights in {data}, which is missing")
+        size = data.stat().st_size
+        if size < needed:
+            raise ModelFileError(
+                f"external weights file {data} is truncated ({size} bytes, needs {needed})"
+            )
+    custom = sorted({d for d, _ in summary.ops} - KNOWN_DOMAINS)
+    if custom:
+        raise UnsupportedModelError(
+            f"{path.name} uses operators from custom domain(s) {', '.join(custom)}, "
+            "which ONNX Runtime cannot run without extra libraries"
+        )
+    return summary

@@ -1,0 +1,76 @@
+"""ONNX Runtime session creation from a :class:`SessionConfig`, with errors that say what broke."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from glasses.extras import require
+from glasses.llm.config import SessionConfig
+from glasses.llm.errors import CorruptModelError, LlmError, ModelFileError, UnsupportedModelError
+
+log = logging.getLogger(__name__)
+
+_OPT_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
+
+
+def onnxruntime() -> Any:
+    return require("onnxruntime", "llm", purpose="the local LLM engine")
+
+
+def session_options(config: SessionConfig) -> Any:
+    ort = onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = config.intra_op_threads
+    options.inter_op_num_threads = config.inter_op_threads
+    options.graph_optimization_level = getattr(
+        ort.GraphOptimizationLevel, _OPT_LEVELS[config.graph_optimization]
+    )
+    options.log_severity_level = config.log_severity_level
+    spin = "1" if config.allow_spinning else "0"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    options.add_session_config_entry("session.inter_op.allow_spinning", spin)
+    options.add_session_config_entry(
+        "session.qdq_matmulnbits_accuracy_level", str(config.qdq_matmulnbits_accuracy_level)
+    )
+    return options
+
+
+def available_providers(config: SessionConfig) -> list[str]:
+    """The configured providers this onnxruntime build has, CPU always last as the fallback."""
+    have = set(onnxruntime().get_available_providers())
+    chosen = [p for p in config.providers if p in have and p != "CPUExecutionProvider"]
+    missing = [p for p in config.providers if p not in have]
+    if missing:
+        log.warning("onnxruntime lacks %s; using %s", ", ".join(missing), chosen or "CPU only")
+    return [*chosen, "CPUExecutionProvider"]
+
+
+def create_session(path: Path, config: SessionConfig) -> Any:
+    ort = onnxruntime()
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=session_options(config), providers=available_providers(config)
+        )
+    except Exception as exc:
+        raise _classify(exc, path) from exc
+
+
+def _classify(exc: Exception, path: Path) -> LlmError:
+    kind = type(exc).__name__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else kind
+    if kind == "NotImplemented" or "Could not find an implementation" in message:
+        return UnsupportedModelError(
+            f"{path.name} uses an operator this onnxruntime build cannot run: {message}"
+        )
+    if kind in ("InvalidProtobuf", "InvalidGraph") or "Protobuf parsing failed" in message:
+        return CorruptModelError(f"{path} is not a valid ONNX model: {message}")
+    if kind == "NoSuchFile":
+        return ModelFileError(f"a file of {path.parent} is missing: {message}")
+    return LlmError(f"onnxruntime could not load {path}: {message}")

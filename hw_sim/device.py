@@ -1,0 +1,236 @@
+"""The display MCU's firmware as a pure state machine: bytes and the time go in, bytes come out.
+
+Nothing here reads a clock or touches a port, so tests drive a device exactly and the
+simulator process runs the same object against a pty or a socket (docs/protocol.md and
+/work/notes/device_rules.md describe the behaviour implemented here).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from firmware_bridge.protocol import PROTOCOL_VERSION
+from firmware_bridge.protocol import messages as m
+from firmware_bridge.protocol.arq import Arq, ArqConfig
+from firmware_bridge.protocol.frame import MIN_PAYLOAD, Frame, FrameDecoder, FrameError
+from firmware_bridge.protocol.messages import MsgType, Reason
+from hw_sim.events import DeviceOutput, DeviceStats, ResetCause
+from hw_sim.fifo import RxSlots, TxFifo
+from hw_sim.framebuffer import DrawError, Framebuffer
+from hw_sim.profiles import Profile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BRIGHTNESS: Final = 255
+# Message types a host may send; anything else is a protocol error (or ignored if unsequenced).
+_FROM_HOST: Final = frozenset(
+    {MsgType.ACK, MsgType.NAK, MsgType.ERROR, MsgType.PING, MsgType.RESET, MsgType.BLIT,
+     MsgType.PRESENT, MsgType.CLEAR, MsgType.SET_BRIGHTNESS, MsgType.SLEEP, MsgType.WAKE}
+)  # fmt: skip
+_KNOWN_TYPES: Final = frozenset(int(t) for t in MsgType)
+
+
+class DisplayDevice(DeviceOutput):
+    """One display board. Feed :meth:`receive_bytes` with what arrived on the wire and call
+    :meth:`poll` regularly for what to transmit; ``now_s`` is any monotonic time in seconds.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        now_s: float = 0.0,
+        *,
+        processing_s: float = 0.0,
+        reboot_delay_s: float = 0.1,
+        tx_limit_bytes: int = 64 * 1024,
+        event_queue_len: int = 32,
+    ) -> None:
+        self.profile = profile
+        self.processing_s = processing_s  # extra MCU time per frame: a device slower than its link
+        self.reboot_delay_s = reboot_delay_s
+        self.stats = DeviceStats()
+        self.fb = Framebuffer(profile.width_px, profile.height_px, profile.bpp)
+        self.arq = Arq(ArqConfig(window=profile.window, max_pending=event_queue_len))
+        self.decoder = FrameDecoder(max_payload=profile.max_payload)
+        self._rx = RxSlots(profile.window + 4)  # one slot per window frame, a few for the rest
+        self._tx = TxFifo(tx_limit_bytes)
+        self.powered = True
+        self.session = False
+        self.version = 0
+        self.session_id: int | None = None
+        self.host_max_payload = MIN_PAYLOAD
+        self.sleeping = False
+        self.brightness = DEFAULT_BRIGHTNESS
+        self.screen_version = 0  # bumped whenever the front buffer (what is shown) changes
+        self.reset_cause = ResetCause.POWER_ON
+        self.boot_s = now_s
+        self._boot_reported = False
+        self._reboot_at_s: float | None = None
+        self._boot(now_s, ResetCause.POWER_ON)
+
+    # -- wire side -----------------------------------------------------------------------
+
+    def receive_bytes(self, data: bytes, now_s: float) -> None:
+        """Bytes that arrived from the host at ``now_s``."""
+        if not self.powered:
+            return
+        for item in self.decoder.feed(data):
+            cost_s = self.processing_s if isinstance(item, Frame) else 0.0
+            if not self._rx.push(item, now_s, cost_s):
+                self.stats.rx_overruns += 1  # every receive slot busy: the frame is lost
+        self._run(now_s)
+
+    def poll(self, now_s: float) -> bytes:
+        """Handle what is due at ``now_s`` and return the bytes to transmit."""
+        if not self.powered:
+            return b""
+        self._run(now_s)
+        if self.session:
+            for chunk in self.arq.poll(now_s):
+                self._emit(chunk)
+        return self._tx.take()
+
+    # -- power ---------------------------------------------------------------------------
+
+    def power_off(self) -> None:
+        """Unplugged: RAM is lost and the panel goes dark; nothing is received or sent."""
+        self.powered = self.session = False
+        self._rx.clear(0.0)
+        self._tx.clear()
+        self.fb.reset()
+        self.screen_version += 1
+
+    def power_on(self, now_s: float) -> None:
+        self.powered = True
+        self._boot(now_s, ResetCause.POWER_ON)
+
+    def reboot(self, now_s: float, cause: ResetCause = ResetCause.WATCHDOG) -> None:
+        """An immediate reboot, e.g. a watchdog reset injected as a fault."""
+        if self.powered:
+            self._boot(now_s, cause)
+
+    def _boot(self, now_s: float, cause: ResetCause) -> None:
+        log.info("boot (%s)", cause.name)
+        self.stats.boots += 1
+        self.fb.reset()
+        self.screen_version += 1
+        self.session, self.version, self.session_id = False, 0, None
+        self.host_max_payload = MIN_PAYLOAD
+        self.sleeping, self.brightness = False, DEFAULT_BRIGHTNESS
+        self.reset_cause, self.boot_s = cause, now_s
+        self._boot_reported = False
+        self._reboot_at_s = None
+        self._rx.clear(now_s)
+        self._tx.clear()
+        self.arq.reset()
+        # A fresh decoder drops half-received bytes; the counters carry over.
+        self.decoder = FrameDecoder(max_payload=self.profile.max_payload, stats=self.decoder.stats)
+        self._send(m.Nak(0, Reason.NO_SESSION))  # the announcement: "I have just booted"
+
+    # -- frame handling ------------------------------------------------------------------
+
+    def _run(self, now_s: float) -> None:
+        while True:
+            reboot_s, head_s = self._reboot_at_s, self._rx.head_ready_s
+            if (
+                reboot_s is not None
+                and reboot_s <= now_s
+                and (head_s is None or head_s >= reboot_s)
+            ):
+                self._boot(reboot_s, ResetCause.RESET_MESSAGE)
+            elif head_s is not None and head_s <= now_s:
+                self._handle(self._rx.pop(), now_s)
+            else:
+                return
+
+    def _handle(self, item: Frame | FrameError, now_s: float) -> None:
+        if isinstance(item, FrameError):
+            if self.session:  # data was lost: ask for a go-back now rather than after a timeout
+                self._emit_naks(self.arq.corrupt_frame_seen())
+            return
+        frame = item
+        if frame.type == MsgType.HELLO:
+            self._on_hello(frame, now_s)
+        elif not self.session:
+            self._send(m.Nak(frame.seq, Reason.NO_SESSION))
+        elif frame.version != self.version:
+            p = self.profile
+            detail = f"device supports {p.min_version}..{p.max_version}"
+            self._error(frame, Reason.UNSUPPORTED_VERSION, detail)
+        else:
+            try:
+                messages, naks = self.arq.receive(frame, now_s)
+            except m.PayloadError as exc:
+                self._on_bad_payload(frame, str(exc))
+                return
+            self._emit_naks(naks)
+            for msg in messages:
+                self._dispatch(msg, frame, now_s)
+
+    def _on_hello(self, frame: Frame, now_s: float) -> None:
+        if frame.version != PROTOCOL_VERSION:
+            self._error(frame, Reason.UNSUPPORTED_VERSION, "HELLO header must be version 1")
+            return
+        try:
+            hello = m.decode_payload(frame.type, frame.payload)
+        except m.PayloadError as exc:
+            self._error(frame, Reason.BAD_LENGTH, str(exc))
+            return
+        assert isinstance(hello, m.Hello)
+        p = self.profile
+        low, high = max(hello.min_version, p.min_version), min(hello.max_version, p.max_version)
+        self.version = high if low <= high else 0
+        self.session = self.version != 0
+        self.session_id = hello.session_id if self.session else None
+        self.host_max_payload = max(MIN_PAYLOAD, hello.max_payload)
+        self.arq.reset()  # numbering restarts; a failed HELLO ends any previous session too
+        self._send(m.HelloAck(
+            self.version, p.min_version, p.max_version, p.width_px, p.height_px, p.bpp,
+            p.max_payload, p.window, p.fw_version, hello.session_id, p.board_id,
+        ))  # fmt: skip
+        if not self.session:
+            log.warning("HELLO offers versions %d..%d: none in common", low, high)
+            return
+        self.stats.sessions += 1
+        log.info("session %08x started (protocol v%d)", hello.session_id, self.version)
+        if not self._boot_reported:
+            self._boot_reported = True
+            self._queue_boot_event(now_s)
+
+    def _on_bad_payload(self, frame: Frame, detail: str) -> None:
+        if frame.type in _FROM_HOST:
+            self._error(frame, Reason.BAD_LENGTH, detail)
+        elif frame.type in m.SEQUENCED or frame.type not in _KNOWN_TYPES:
+            self._error(frame, Reason.UNKNOWN_TYPE, f"type {frame.type:#04x} not accepted")
+        # else: a device-to-host unsequenced type; answering it could start an error loop.
+
+    def _dispatch(self, msg: m.Message, frame: Frame, now_s: float) -> None:
+        try:
+            match msg:
+                case m.Ping(token=token):
+                    self._send(m.Pong(token))
+                case m.Blit():
+                    self.fb.blit(msg)
+                    self.stats.blits += 1
+                case m.Present(frame_id=frame_id):
+                    self.fb.present()
+                    self.stats.presents += 1
+                    self.stats.last_frame_id = frame_id
+                    self.screen_version += 1
+                case m.Clear(level=level):
+                    self.fb.clear(level)
+                case m.SetBrightness(level=level):
+                    self.brightness = level
+                case m.Sleep() | m.Wake():
+                    self.sleeping = isinstance(msg, m.Sleep)
+                case m.Reset():
+                    self._reboot_at_s = now_s + self.reboot_delay_s  # the ACK goes out first
+                case m.Ack() | m.Nak():
+                    pass  # the ARQ has already acted on them
+                case m.Error(reason=reason, detail=detail):
+                    log.warning("host reports error %d: %s", reason, detail)
+                case _ if frame.type in m.SEQUENCED:
+                    self._error(frame, Reason.UNKNOWN_TYPE, f"{msg.TYPE.name} not accepted")
+        except DrawError as exc:
+            self._error(frame, exc.reason, exc.detail)

@@ -1,0 +1,144 @@
+"""What the device transmits: EVENT and LOG on its own initiative, NAK / ERROR / replies in
+answer to the host, and the counters that go with them.
+
+Inputs (buttons, touch strip, battery gauge, wear sensor) become EVENT messages that the
+device's ARQ sends reliably; without a session they are dropped, as the real firmware does
+(a press nobody can see is not worth replaying minutes later).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import asdict, dataclass
+from typing import Final
+
+from firmware_bridge.protocol.arq import Arq, QueueFullError
+from firmware_bridge.protocol.frame import MIN_PAYLOAD, Frame
+from firmware_bridge.protocol.messages import (
+    ButtonAction,
+    Error,
+    Event,
+    EventKind,
+    Log,
+    LogLevel,
+    Message,
+    Nak,
+    Reason,
+    SwipeDirection,
+)
+from hw_sim.fifo import TxFifo
+
+log = logging.getLogger(__name__)
+
+_ERROR_HEADER_LEN: Final = 3  # ref_seq, ref_type, reason before the detail text
+
+
+class ResetCause(enum.IntEnum):
+    """``code`` of the BOOT event sent after the first HELLO_ACK since boot."""
+
+    POWER_ON = 0
+    WATCHDOG = 1
+    RESET_MESSAGE = 2
+
+
+@dataclass
+class DeviceStats:
+    """Device-side counters (the frame decoder keeps frames / CRC errors / malformed)."""
+
+    rx_overruns: int = 0  # frames lost because all receive slots were busy (slow device)
+    errors_sent: int = 0
+    naks_sent: int = 0
+    blits: int = 0
+    presents: int = 0
+    last_frame_id: int | None = None
+    sessions: int = 0
+    boots: int = 0  # power-on included
+    events_queued: int = 0
+    events_dropped: int = 0  # no session, powered off, or the send queue was full
+    tx_dropped_bytes: int = 0
+
+    def as_dict(self) -> dict[str, int | None]:
+        return asdict(self)
+
+
+class DeviceOutput:
+    """Mixin of :class:`hw_sim.device.DisplayDevice`: everything it sends to the host."""
+
+    powered: bool
+    session: bool
+    arq: Arq
+    stats: DeviceStats
+    boot_s: float
+    reset_cause: ResetCause
+    host_max_payload: int
+    _tx: TxFifo
+
+    def uptime_ms(self, now_s: float) -> int:
+        return round((now_s - self.boot_s) * 1000) & 0xFFFFFFFF
+
+    def send_event(self, kind: int, code: int, value: int, now_s: float) -> bool:
+        """Queue an EVENT; False if it was dropped (no session, device off, queue full)."""
+        if not (0 <= kind <= 0xFF and 0 <= code <= 0xFF and -0x8000 <= value <= 0x7FFF):
+            raise ValueError(f"event out of range: kind={kind} code={code} value={value}")
+        return self._queue(Event(kind, code, value, self.uptime_ms(now_s)))
+
+    def press_button(self, action: ButtonAction, now_s: float, button: int = 0) -> bool:
+        return self.send_event(EventKind.BUTTON, button, action, now_s)
+
+    def swipe(self, direction: SwipeDirection, now_s: float) -> bool:
+        return self.send_event(EventKind.SWIPE, direction, 0, now_s)
+
+    def battery(self, percent: int, charging: bool, now_s: float) -> bool:
+        return self.send_event(EventKind.BATTERY, max(0, min(percent, 100)), int(charging), now_s)
+
+    def temperature(self, celsius: float, now_s: float) -> bool:
+        centi = max(-0x8000, min(round(celsius * 100), 0x7FFF))
+        return self.send_event(EventKind.TEMPERATURE, 0, centi, now_s)
+
+    def set_worn(self, worn: bool, now_s: float) -> bool:
+        return self.send_event(EventKind.WORN, int(worn), 0, now_s)
+
+    def send_log(self, level: LogLevel, text: str, now_s: float) -> bool:
+        """Queue a LOG line, cut (on a character boundary) to what the host accepts."""
+        room = self.host_max_payload - 1
+        cut = text.encode("utf-8")[:room].decode("utf-8", "ignore")
+        return self._queue(Log(level, cut))
+
+    def _queue_boot_event(self, now_s: float) -> None:
+        self._queue(Event(EventKind.BOOT, self.reset_cause, 0, self.uptime_ms(now_s)))
+
+    def _queue(self, msg: Message) -> bool:
+        if not (self.powered and self.session):
+            self.stats.events_dropped += 1
+            return False
+        try:
+            self.arq.queue(msg)
+        except QueueFullError:
+            self.stats.events_dropped += 1
+            return False
+        self.stats.events_queued += 1
+        return True
+
+    def _error(self, frame: Frame, reason: Reason, detail: str) -> None:
+        # Cut so the ERROR fits any host (at least MIN_PAYLOAD), on a character boundary.
+        room = min(self.host_max_payload, MIN_PAYLOAD) - _ERROR_HEADER_LEN
+        text = detail.encode("utf-8")[:room].decode("utf-8", "ignore")
+        log.debug("ERROR %s for type %#04x seq %d: %s", reason.name, frame.type, frame.seq, detail)
+        self.stats.errors_sent += 1
+        self._send(Error(frame.seq, frame.type, reason, text))
+
+    def _send(self, msg: Message) -> None:
+        """Send an unsequenced message now (it carries the current acknowledgement)."""
+        if isinstance(msg, Nak):
+            self.stats.naks_sent += 1
+        self._emit(self.arq.encode_unsequenced(msg))
+
+    def _emit_naks(self, chunks: list[bytes]) -> None:
+        self.stats.naks_sent += len(chunks)
+        for chunk in chunks:
+            self._emit(chunk)
+
+    def _emit(self, chunk: bytes) -> None:
+        if not self._tx.put(chunk):
+            self.stats.tx_dropped_bytes += len(chunk)  # TX FIFO full: the frame is lost

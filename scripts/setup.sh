@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up this checkout on a Debian / Raspberry Pi OS / Ubuntu (JetPack) machine:
+#   bash scripts/setup.sh        system fonts + a .venv with the runtime
+#   bash scripts/setup.sh test   the same, plus what the test suite needs (browser, test extras)
+# System packages are installed with apt only when missing (as root, or through sudo).
+set -euo pipefail
+mode="${1:-run}"
+case "$mode" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.."
+
+apt_pkgs=()
+# A font that covers Chinese, Japanese and Korean; found through fontconfig.
+if ! { command -v fc-list >/dev/null && fc-list :lang=zh-cn file | grep -q .; }; then
+  apt_pkgs+=(fontconfig fonts-noto-cjk)
+fi
+if [ "$mode" = test ]; then
+  # The simulator's live page is tested in a real headless browser.
+  command -v chromium >/dev/null || apt_pkgs+=(chromium)
+  # A font without CJK glyphs, to test the missing-glyph error.
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_pkgs+=(fonts-dejavu-core)
+fi
+if [ "${#apt_pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "setup: please install these Debian packages first: ${apt_pkgs[*]}" >&2; exit 1
+  fi
+  echo "setup: installing ${apt_pkgs[*]}" >&2
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "$mode" = test ]; then
+  .venv/bin/python -m pip install -q -e ".[test]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
+echo "setup: ready ($mode): $(.venv/bin/python --version), $(pwd)/.venv" >&2

@@ -1,0 +1,184 @@
+"""Rasterising with the real system CJK font: pixel levels, glyph checks and a real OCR read."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import ImageOps
+
+from glasses.display.fonts import (
+    INSTALL_HINT,
+    FontNotFoundError,
+    MissingGlyphsError,
+    find_font,
+)
+from glasses.display.geometry import PROFILES, DisplayGeometry
+from glasses.display.raster import Renderer, levels_to_image
+from glasses.display.views import (
+    CaptionView,
+    LinkState,
+    LlmSource,
+    Mode,
+    Screen,
+    StatusBar,
+    TextView,
+)
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+STATUS = StatusBar(Mode.TRANSLATE, LinkState.CONNECTED, 64, charging=True, llm=LlmSource.REMOTE)
+
+
+@pytest.fixture(scope="module", params=sorted(PROFILES))
+def renderer(request: pytest.FixtureRequest) -> Renderer:
+    return Renderer(PROFILES[request.param])
+
+
+@pytest.fixture(scope="module")
+def big() -> Renderer:
+    return Renderer(PROFILES["640x400x4"])
+
+
+def _captions() -> CaptionView:
+    return (
+        CaptionView(max_lines=3)
+        .with_final("我们去 Hangzhou 火车站 at 5pm。")
+        .with_partial("然后去西湖 West Lake")
+    )
+
+
+def test_every_profile_renders_levels(renderer: Renderer) -> None:
+    geometry = renderer.geometry
+    for screen in (
+        Screen(_captions(), STATUS),
+        Screen(renderer.page_view("下一站 West Lake 西湖。" * 40).next_page(), STATUS),
+        Screen(TextView("")),
+    ):
+        levels = renderer.render(screen)
+        assert levels.dtype == np.uint8
+        assert levels.shape == (geometry.height_px, geometry.width_px)
+        assert int(levels.max()) <= geometry.max_level
+    assert int(renderer.render(Screen(_captions(), STATUS)).max()) == geometry.max_level
+    assert not renderer.render(Screen(TextView(""))).any()
+
+
+@pytest.mark.parametrize("name", ["576x136x1", "128x64x1"])
+def test_one_bpp_is_pure_on_off(name: str) -> None:
+    levels = Renderer(PROFILES[name]).render(Screen(_captions(), STATUS))
+    assert set(np.unique(levels).tolist()) == {0, 1}
+
+
+def test_four_bpp_uses_grey_levels(big: Renderer) -> None:
+    levels = big.render(Screen(_captions(), STATUS))
+    assert len(np.unique(levels)) > 4  # antialiased edges, not thresholded
+
+
+def test_partial_text_looks_different_from_final(renderer: Renderer) -> None:
+    final = renderer.render(Screen(CaptionView().with_final("Hello 你好")))
+    partial = renderer.render(Screen(CaptionView().with_partial("Hello 你好")))
+    assert (final != partial).any()
+    if renderer.geometry.bpp > 1:
+        assert int(partial.max()) < int(final.max())  # dimmer
+    else:
+        assert int(partial.sum()) > int(final.sum())  # same glyphs plus a dotted underline
+
+
+def test_render_text_fills_the_display_without_status(big: Renderer) -> None:
+    levels = big.render_text("第一行\nsecond line")
+    lit_rows = np.flatnonzero(levels.any(axis=1))
+    assert lit_rows[0] < big.layout.body.line_height_px  # no status bar above
+
+
+def test_levels_to_image_scales_to_8_bits() -> None:
+    levels = np.array([[0, 1, 2, 3]], dtype=np.uint8)
+    image = levels_to_image(levels, 2)
+    assert image.mode == "L" and np.asarray(image).tolist() == [[0, 85, 170, 255]]
+    mono = levels_to_image(np.array([[0, 1]], dtype=np.uint8), 1)
+    assert np.asarray(mono).tolist() == [[0, 255]]
+
+
+def test_font_size_can_be_configured() -> None:
+    small = Renderer(PROFILES["640x400x4"], font_size_px=16)
+    large = Renderer(PROFILES["640x400x4"], font_size_px=40)
+    assert small.layout.body_lines() > large.layout.body_lines()
+
+
+def test_missing_glyphs_are_an_error_not_tofu() -> None:
+    if not os.path.isfile(DEJAVU):
+        pytest.skip("DejaVuSans is not installed")
+    renderer = Renderer(PROFILES["128x64x1"], font_path=DEJAVU)
+    assert renderer.render_text("Latin only").any()
+    with pytest.raises(MissingGlyphsError) as caught:
+        renderer.render_text("下一站 West Lake 西湖")
+    message = str(caught.value)
+    for char in "下一站西湖":
+        assert char in message and f"U+{ord(char):04X}" in message
+    assert DEJAVU in message and INSTALL_HINT in message
+    assert caught.value.characters == tuple(sorted("下一站西湖"))
+
+
+def test_missing_glyph_check_knows_real_glyphs(big: Renderer) -> None:
+    assert big.missing_glyphs("Hello 你好 □■ “quotes” …") == []
+    assert big.missing_glyphs("ok \U0001f600") == ["\U0001f600"]  # no emoji in Noto CJK
+    assert big.missing_glyphs(" \u3000\u00a0\n") == []  # whitespace needs no glyph
+
+
+def test_configured_font_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(FontNotFoundError, match="fonts-noto-cjk"):
+        find_font(str(tmp_path / "nope.ttf"))
+    broken = tmp_path / "broken.ttf"
+    broken.write_bytes(b"not a font")
+    with pytest.raises(FontNotFoundError, match="fonts-noto-cjk"):
+        Renderer(PROFILES["128x64x1"], font_path=str(broken))
+
+
+def test_no_cjk_font_anywhere_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import glasses.display.fonts as fonts
+
+    monkeypatch.setattr(fonts, "_fontconfig_match", lambda *a: fonts.FontFile(DEJAVU))
+    monkeypatch.setattr(fonts, "WELL_KNOWN_FONTS", ("/nonexistent/font.ttc",))
+    with pytest.raises(FontNotFoundError) as caught:
+        find_font()
+    assert "sudo apt install fonts-noto-cjk" in str(caught.value)
+
+
+def test_system_font_is_found_and_covers_cjk() -> None:
+    font = find_font()
+    assert os.path.isfile(font.path)
+    assert Renderer(DisplayGeometry(128, 64, 1)).missing_glyphs("中文日本語한국어") == []
+
+
+def test_rendering_is_fast_once_warm(big: Renderer) -> None:
+    view = CaptionView(max_lines=6)
+    for i in range(60):
+        view = view.with_final(f"第{i}句 sentence number {i} in the caption history。")
+    big.render(Screen(view.with_partial("warm up"), STATUS))
+    start = time.perf_counter()
+    for i in range(10):
+        big.render(Screen(view.with_partial(f"partial words {i}"), STATUS))
+    per_frame_s = (time.perf_counter() - start) / 10
+    assert per_frame_s < 0.1  # typically a few ms; generous for a loaded CI machine
+
+
+@pytest.fixture(scope="module")
+def ocr() -> object:
+    rapidocr = pytest.importorskip(
+        "rapidocr_onnxruntime", reason="the OCR check needs rapidocr-onnxruntime (test extra)"
+    )
+    return rapidocr.RapidOCR()
+
+
+@pytest.mark.parametrize("name", ["640x400x4", "128x64x1"])
+def test_ocr_reads_rendered_mixed_text(ocr: object, name: str) -> None:
+    geometry = PROFILES[name]
+    levels = Renderer(geometry).render_text("下一站 West Lake 西湖")
+    # Recognisers are trained on dark text on light paper, at more than 20 px per line.
+    image = ImageOps.invert(levels_to_image(levels, geometry.bpp))
+    image = image.resize((image.width * 2, image.height * 2)).convert("RGB")
+    result, _ = ocr(np.asarray(image))  # type: ignore[operator]
+    read = "".join(text for _box, text, _score in result or []).replace(" ", "")
+    for word in ("下一站", "West", "Lake", "西湖"):
+        assert word in read, read
