@@ -32,7 +32,7 @@ class LinkConfig:
     """Upper bound of the doubling HELLO wait, so a device that boots late is found quickly."""
     reconnect_backoff_min_s: float = 0.1
     """First wait before reopening a port that went away (or never opened)."""
-    reconnect_backoff_max_s: float = 5.0
+    reconnect_backoff_max_s: float = 2.0
     """The reopen wait doubles up to this."""
     max_payload: int = 1024
     """Largest frame payload this host accepts (sent in HELLO); longer frames are discarded."""

@@ -79,4 +79,10 @@ def version_error(ack: HelloAck) -> UnsupportedVersionError | None:
     )
 
 
-__all__ = ["HOST_MAX_VERSION", "HOST_MIN_VERSION", "Handshake", "random_session_id", "version_error"]
+__all__ = [
+    "HOST_MAX_VERSION",
+    "HOST_MIN_VERSION",
+    "Handshake",
+    "random_session_id",
+    "version_error",
+]

@@ -124,7 +124,11 @@ class ScreenPipeline:
         levels = self._materialize(self.target, self._device)
         if levels is None:
             return
-        msgs = self._encoder.update(levels)
+        try:
+            msgs = self._encoder.update(levels)
+        except ValueError as exc:  # e.g. levels beyond the bpp of a device met after show()
+            log.warning("dropping a screen the display cannot show: %s", exc)
+            return
         if msgs:
             self._queue.extend(msgs)
             self._update_gen = self.target_gen

@@ -7,6 +7,7 @@ the link close the port and reconnect.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 from typing import Any, Final, Protocol
@@ -80,10 +81,9 @@ class SerialTransport:
     def wake(self) -> None:
         cancel = getattr(self._port, "cancel_read", None)  # ttys and loop:// have it
         if cancel is not None:
-            try:
+            # Failing only when closing concurrently: the reader is leaving anyway.
+            with contextlib.suppress(serial.SerialException, OSError, ValueError):
                 cancel()
-            except (serial.SerialException, OSError, ValueError):
-                pass  # closing concurrently: the reader is leaving anyway
 
     def close(self) -> None:
         try:

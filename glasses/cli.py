@@ -16,6 +16,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "glasses.commands.show",
     "glasses.commands.demo",
     "glasses.commands.llm",
+    "glasses.commands.read",
+    "glasses.commands.listen",
+    "glasses.commands.devices",
 )
 
 

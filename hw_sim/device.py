@@ -7,6 +7,7 @@ simulator process runs the same object against a pty or a socket (docs/protocol.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Final
 
@@ -15,6 +16,7 @@ from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq, ArqConfig
 from firmware_bridge.protocol.frame import MIN_PAYLOAD, Frame, FrameDecoder, FrameError
 from firmware_bridge.protocol.messages import MsgType, Reason
+from firmware_bridge.protocol.pixels import Levels
 from hw_sim.events import DeviceOutput, DeviceStats, ResetCause
 from hw_sim.fifo import RxSlots, TxFifo
 from hw_sim.framebuffer import DrawError, Framebuffer
@@ -23,18 +25,21 @@ from hw_sim.profiles import Profile
 log = logging.getLogger(__name__)
 
 DEFAULT_BRIGHTNESS: Final = 255
-# Message types a host may send; anything else is a protocol error (or ignored if unsequenced).
-_FROM_HOST: Final = frozenset(
-    {MsgType.ACK, MsgType.NAK, MsgType.ERROR, MsgType.PING, MsgType.RESET, MsgType.BLIT,
-     MsgType.PRESENT, MsgType.CLEAR, MsgType.SET_BRIGHTNESS, MsgType.SLEEP, MsgType.WAKE}
-)  # fmt: skip
-_KNOWN_TYPES: Final = frozenset(int(t) for t in MsgType)
 
 
 class DisplayDevice(DeviceOutput):
     """One display board. Feed :meth:`receive_bytes` with what arrived on the wire and call
     :meth:`poll` regularly for what to transmit; ``now_s`` is any monotonic time in seconds.
     """
+
+    session: bool  # a HELLO with a common version was answered since boot
+    version: int  # negotiated protocol version (0 without a session)
+    session_id: int | None
+    sleeping: bool  # panel off (SLEEP), content kept
+    brightness: int  # last SET_BRIGHTNESS, 0..255
+    _hello: m.Hello | None  # the HELLO that opened the session, to recognise retries
+    _boot_reported: bool
+    _reboot_at_s: float | None
 
     def __init__(
         self,
@@ -56,18 +61,8 @@ class DisplayDevice(DeviceOutput):
         self._rx = RxSlots(profile.window + 4)  # one slot per window frame, a few for the rest
         self._tx = TxFifo(tx_limit_bytes)
         self.powered = True
-        self.session = False
-        self.version = 0
-        self.session_id: int | None = None
-        self.host_max_payload = MIN_PAYLOAD
-        self.sleeping = False
-        self.brightness = DEFAULT_BRIGHTNESS
         self.screen_version = 0  # bumped whenever the front buffer (what is shown) changes
-        self.reset_cause = ResetCause.POWER_ON
-        self.boot_s = now_s
-        self._boot_reported = False
-        self._reboot_at_s: float | None = None
-        self._boot(now_s, ResetCause.POWER_ON)
+        self._boot(now_s, ResetCause.POWER_ON)  # sets the session and panel state below
 
     # -- wire side -----------------------------------------------------------------------
 
@@ -91,11 +86,26 @@ class DisplayDevice(DeviceOutput):
                 self._emit(chunk)
         return self._tx.take()
 
+    @property
+    def front(self) -> Levels:
+        """What the panel shows: (height, width) uint8 levels."""
+        return self.fb.front
+
+    @property
+    def back(self) -> Levels:
+        """Where BLIT and CLEAR draw."""
+        return self.fb.back
+
+    def counters(self) -> dict[str, int | None]:
+        """Frame decoder and device counters in one flat dict (frames, crc_errors, ...)."""
+        return {**dataclasses.asdict(self.decoder.stats), **self.stats.as_dict()}
+
     # -- power ---------------------------------------------------------------------------
 
     def power_off(self) -> None:
         """Unplugged: RAM is lost and the panel goes dark; nothing is received or sent."""
         self.powered = self.session = False
+        self._hello = None
         self._rx.clear(0.0)
         self._tx.clear()
         self.fb.reset()
@@ -115,7 +125,7 @@ class DisplayDevice(DeviceOutput):
         self.stats.boots += 1
         self.fb.reset()
         self.screen_version += 1
-        self.session, self.version, self.session_id = False, 0, None
+        self.session, self.version, self.session_id, self._hello = False, 0, None, None
         self.host_max_payload = MIN_PAYLOAD
         self.sleeping, self.brightness = False, DEFAULT_BRIGHTNESS
         self.reset_cause, self.boot_s = cause, now_s
@@ -169,8 +179,10 @@ class DisplayDevice(DeviceOutput):
                 self._dispatch(msg, frame, now_s)
 
     def _on_hello(self, frame: Frame, now_s: float) -> None:
+        p = self.profile
         if frame.version != PROTOCOL_VERSION:
-            self._error(frame, Reason.UNSUPPORTED_VERSION, "HELLO header must be version 1")
+            detail = f"HELLO header must be v{PROTOCOL_VERSION}; device supports {p.min_version}..{p.max_version}"
+            self._error(frame, Reason.UNSUPPORTED_VERSION, detail)
             return
         try:
             hello = m.decode_payload(frame.type, frame.payload)
@@ -178,32 +190,33 @@ class DisplayDevice(DeviceOutput):
             self._error(frame, Reason.BAD_LENGTH, str(exc))
             return
         assert isinstance(hello, m.Hello)
-        p = self.profile
-        low, high = max(hello.min_version, p.min_version), min(hello.max_version, p.max_version)
-        self.version = high if low <= high else 0
-        self.session = self.version != 0
-        self.session_id = hello.session_id if self.session else None
-        self.host_max_payload = max(MIN_PAYLOAD, hello.max_payload)
-        self.arq.reset()  # numbering restarts; a failed HELLO ends any previous session too
+        # The same HELLO again is the host retrying because our HELLO_ACK was slow or lost:
+        # answer again but keep the session, or the two ends' numbering would drift apart.
+        retry = self.session and hello == self._hello
+        if not retry:
+            low, high = max(hello.min_version, p.min_version), min(hello.max_version, p.max_version)
+            self.version = high if low <= high else 0
+            self.session = self.version != 0
+            self.session_id = hello.session_id if self.session else None
+            self._hello = hello if self.session else None
+            self.host_max_payload = max(MIN_PAYLOAD, hello.max_payload)
+            self.arq.reset()  # numbering restarts; a failed HELLO ends any previous session too
         self._send(m.HelloAck(
             self.version, p.min_version, p.max_version, p.width_px, p.height_px, p.bpp,
             p.max_payload, p.window, p.fw_version, hello.session_id, p.board_id,
         ))  # fmt: skip
-        if not self.session:
-            log.warning("HELLO offers versions %d..%d: none in common", low, high)
-            return
-        self.stats.sessions += 1
-        log.info("session %08x started (protocol v%d)", hello.session_id, self.version)
-        if not self._boot_reported:
-            self._boot_reported = True
-            self._queue_boot_event(now_s)
-
-    def _on_bad_payload(self, frame: Frame, detail: str) -> None:
-        if frame.type in _FROM_HOST:
-            self._error(frame, Reason.BAD_LENGTH, detail)
-        elif frame.type in m.SEQUENCED or frame.type not in _KNOWN_TYPES:
-            self._error(frame, Reason.UNKNOWN_TYPE, f"type {frame.type:#04x} not accepted")
-        # else: a device-to-host unsequenced type; answering it could start an error loop.
+        if retry:
+            log.debug("HELLO retry for session %08x answered again", hello.session_id)
+        elif not self.session:
+            log.warning(
+                "HELLO for versions %d..%d: none in common", hello.min_version, hello.max_version
+            )
+        else:
+            self.stats.sessions += 1
+            log.info("session %08x started (protocol v%d)", hello.session_id, self.version)
+            if not self._boot_reported:
+                self._boot_reported = True
+                self._queue_boot_event(now_s)
 
     def _dispatch(self, msg: m.Message, frame: Frame, now_s: float) -> None:
         try:

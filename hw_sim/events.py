@@ -16,6 +16,7 @@ from typing import Final
 from firmware_bridge.protocol.arq import Arq, QueueFullError
 from firmware_bridge.protocol.frame import MIN_PAYLOAD, Frame
 from firmware_bridge.protocol.messages import (
+    SEQUENCED,
     ButtonAction,
     Error,
     Event,
@@ -23,6 +24,7 @@ from firmware_bridge.protocol.messages import (
     Log,
     LogLevel,
     Message,
+    MsgType,
     Nak,
     Reason,
     SwipeDirection,
@@ -32,6 +34,12 @@ from hw_sim.fifo import TxFifo
 log = logging.getLogger(__name__)
 
 _ERROR_HEADER_LEN: Final = 3  # ref_seq, ref_type, reason before the detail text
+# Message types a host may send; anything else is a protocol error (or ignored if unsequenced).
+_FROM_HOST: Final = frozenset(
+    {MsgType.ACK, MsgType.NAK, MsgType.ERROR, MsgType.PING, MsgType.RESET, MsgType.BLIT,
+     MsgType.PRESENT, MsgType.CLEAR, MsgType.SET_BRIGHTNESS, MsgType.SLEEP, MsgType.WAKE}
+)  # fmt: skip
+_KNOWN_TYPES: Final = frozenset(int(t) for t in MsgType)
 
 
 class ResetCause(enum.IntEnum):
@@ -127,6 +135,14 @@ class DeviceOutput:
         log.debug("ERROR %s for type %#04x seq %d: %s", reason.name, frame.type, frame.seq, detail)
         self.stats.errors_sent += 1
         self._send(Error(frame.seq, frame.type, reason, text))
+
+    def _on_bad_payload(self, frame: Frame, detail: str) -> None:
+        """Answer a frame whose payload does not decode (its number is already consumed)."""
+        if frame.type in _FROM_HOST:
+            self._error(frame, Reason.BAD_LENGTH, detail)
+        elif frame.type in SEQUENCED or frame.type not in _KNOWN_TYPES:
+            self._error(frame, Reason.UNKNOWN_TYPE, f"type {frame.type:#04x} not accepted")
+        # else: a device-to-host unsequenced type; answering it could start an error loop.
 
     def _send(self, msg: Message) -> None:
         """Send an unsequenced message now (it carries the current acknowledgement)."""

@@ -29,6 +29,7 @@ class GraphIO:
     kv_dtype: type[np.generic]
     has_position_ids: bool
     logits_size: int  # vocabulary size of the logits output
+    logits_dtype: type[np.generic]
     share_buffer: bool
 
     @staticmethod
@@ -56,7 +57,9 @@ def read_graph_io(session: Any, folder: ModelFolder) -> GraphIO:
     name = folder.onnx_path.name
     for required in ("input_ids", "attention_mask"):
         if required not in inputs:
-            raise UnsupportedModelError(f"{name} has no {required!r} input; inputs: {sorted(inputs)}")
+            raise UnsupportedModelError(
+                f"{name} has no {required!r} input; inputs: {sorted(inputs)}"
+            )
     if "logits" not in outputs:
         raise UnsupportedModelError(f"{name} has no 'logits' output; outputs: {sorted(outputs)}")
     pasts = [m for m in (_PAST.fullmatch(n) for n in inputs) if m]
@@ -72,8 +75,11 @@ def read_graph_io(session: Any, folder: ModelFolder) -> GraphIO:
             if out not in outputs:
                 raise UnsupportedModelError(f"{name} lacks the output {out!r}")
     first = inputs["past_key_values.0.key"]
-    if first.type not in _DTYPES:
-        raise UnsupportedModelError(f"{name}: KV cache type {first.type} is not supported")
+    for value in (first, outputs["logits"]):
+        if value.type not in _DTYPES:
+            raise UnsupportedModelError(
+                f"{name}: {value.name} of type {value.type} is not supported"
+            )
     logits_dims = outputs["logits"].shape
     logits_size = logits_dims[-1] if isinstance(logits_dims[-1], int) else folder.vocab_size
     _dim(len(layers), folder.num_layers, "layer count", folder)
@@ -84,5 +90,6 @@ def read_graph_io(session: Any, folder: ModelFolder) -> GraphIO:
         kv_dtype=_DTYPES[first.type],
         has_position_ids="position_ids" in inputs,
         logits_size=int(logits_size),
+        logits_dtype=_DTYPES[outputs["logits"].type],
         share_buffer=folder.past_present_share_buffer,
     )

@@ -11,10 +11,12 @@ from the graph later, see :mod:`glasses.llm.graph_io`):
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glasses.extras import require
 from glasses.llm.errors import CorruptModelError, ModelFileError, UnsupportedModelError
 
 # Decoder-only Qwen families whose chat format (ChatML) and graph contract we implement.
@@ -76,7 +78,9 @@ def _optimum_onnx(root: Path, variant: str | None) -> Path:
     for candidate in (root / "onnx" / name, root / name):
         if candidate.is_file():
             return candidate
-    found = sorted(p.name for p in (root / "onnx").glob("*.onnx")) if (root / "onnx").is_dir() else []
+    found = (
+        sorted(p.name for p in (root / "onnx").glob("*.onnx")) if (root / "onnx").is_dir() else []
+    )
     hint = f" (present: {', '.join(found)}; pick one with --variant)" if found else ""
     raise ModelFileError(f"no ONNX decoder {name} in {root}/onnx{hint}")
 
@@ -90,8 +94,11 @@ def _open_genai(root: Path, tokenizer_config: dict[str, Any]) -> ModelFolder:
     onnx_path = root / str(_require(decoder, "filename", path))
     if not onnx_path.is_file():
         raise ModelFileError(f"{path} names {onnx_path.name}, which is missing from {root}")
-    defaults = {k: search[k] for k in ("do_sample", "temperature", "top_k", "top_p",
-                                       "repetition_penalty") if k in search}
+    defaults: dict[str, Any] = {
+        k: search[k]
+        for k in ("do_sample", "temperature", "top_k", "top_p", "repetition_penalty")
+        if k in search
+    }
     return ModelFolder(
         root=root,
         onnx_path=onnx_path,
@@ -115,8 +122,11 @@ def _open_optimum(root: Path, variant: str | None, tokenizer_config: dict[str, A
     gen_path = root / "generation_config.json"
     generation = read_json(gen_path) if gen_path.is_file() else {}
     eos = _ids(generation.get("eos_token_id")) or _ids(config.get("eos_token_id"))
-    defaults = {k: generation[k] for k in ("do_sample", "temperature", "top_k", "top_p",
-                                           "repetition_penalty") if k in generation}
+    defaults: dict[str, Any] = {
+        k: generation[k]
+        for k in ("do_sample", "temperature", "top_k", "top_p", "repetition_penalty")
+        if k in generation
+    }
     heads = int(_require(config, "num_attention_heads", path))
     # Qwen3 states head_dim; Qwen2 derives it from the hidden size.
     head_dim = config.get("head_dim") or int(_require(config, "hidden_size", path)) // heads
@@ -155,3 +165,26 @@ def open_model_folder(root: Path | str, variant: str | None = None) -> ModelFold
     if folder.context_length <= 0:
         raise CorruptModelError(f"{root}: the model's context length is missing from its config")
     return folder
+
+
+# Named models: ``--model qwen3-0.6b-int4`` looks in $GLASSES_MODELS_DIR or the per-user data
+# folder (~/.local/share/glasses/models).
+def models_dir() -> Path:
+    configured = os.environ.get("GLASSES_MODELS_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    platformdirs = require("platformdirs", "llm", purpose="locating downloaded models")
+    return Path(platformdirs.user_data_dir("glasses")) / "models"
+
+
+def resolve_model_dir(name_or_path: str) -> Path:
+    """A folder path as given, or a model name looked up in :func:`models_dir`."""
+    given = Path(name_or_path).expanduser()
+    if given.is_dir() or os.sep in name_or_path or name_or_path.startswith("."):
+        return given
+    named = models_dir() / name_or_path
+    if named.is_dir():
+        return named
+    raise ModelFileError(
+        f"no model folder {name_or_path!r}: not a directory, and not in {models_dir()}"
+    )

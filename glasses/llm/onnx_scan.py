@@ -8,6 +8,7 @@ embedded weights is scanned through a memory map without touching them.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -108,8 +109,11 @@ def _summarize(buf: memoryview) -> OnnxSummary:
             has_graph = True
             for g_number, _, g_payload in _fields(payload):
                 if g_number == _GRAPH_NODE and isinstance(g_payload, memoryview):
-                    node = {n: _text(p) for n, _, p in _fields(g_payload)
-                            if n in (_NODE_OP_TYPE, _NODE_DOMAIN)}
+                    node = {
+                        n: _text(p)
+                        for n, _, p in _fields(g_payload)
+                        if n in (_NODE_OP_TYPE, _NODE_DOMAIN)
+                    }
                     ops.add((node.get(_NODE_DOMAIN, ""), node.get(_NODE_OP_TYPE, "")))
                 elif g_number == _GRAPH_INITIALIZER and isinstance(g_payload, memoryview):
                     need = _external_need(g_payload)
@@ -122,19 +126,24 @@ def _summarize(buf: memoryview) -> OnnxSummary:
 
 def scan_onnx(path: Path) -> OnnxSummary:
     """Summarise ``path`` and check its external data files; raises a clear error otherwise."""
+    summary: OnnxSummary | None = None
     try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            view = memoryview(mm)
-            try:
-                summary = _summarize(view)
-            finally:
-                view.release()
+        # _Truncated is suppressed before the map closes (its traceback holds views into the
+        # map, which could not close under them) and reported below as summary None.
+        with (
+            path.open("rb") as fh,
+            mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
+            contextlib.suppress(_Truncated),
+        ):
+            summary = _summarize(memoryview(mm))
     except FileNotFoundError as exc:
         raise ModelFileError(f"model file {path} does not exist") from exc
-    except (_Truncated, ValueError) as exc:  # ValueError: mmap of an empty file
+    except ValueError:  # mmap refuses empty files
+        summary = None
+    if summary is None:
         raise CorruptModelError(
             f"{path} is not a complete ONNX model (truncated download or wrong file?)"
-        ) from exc
+        )
     for location, needed in summary.external_files.items():
         data = path.parent / location
         if not data.is_file():

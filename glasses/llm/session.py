@@ -65,7 +65,8 @@ def create_session(path: Path, config: SessionConfig) -> Any:
 def _classify(exc: Exception, path: Path) -> LlmError:
     kind = type(exc).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else kind
-    if kind == "NotImplemented" or "Could not find an implementation" in message:
+    unsupported = ("Could not find an implementation", "No Op registered", "not a registered")
+    if kind == "NotImplemented" or any(text in message for text in unsupported):
         return UnsupportedModelError(
             f"{path.name} uses an operator this onnxruntime build cannot run: {message}"
         )

@@ -16,10 +16,12 @@ from typing import Any
 
 import onnx
 
-from .genai_export import build_genai_model, genai_config
+from .genai_export import build_genai_model
 from .optimum_export import build_optimum_model
 from .quantize import BLOCK_SIZE, dequantized_weights, quantize_int4
 from .tiny_qwen import (
+    ENDOFTEXT_ID,
+    IM_END_ID,
     TinyQwenConfig,
     Weights,
     generation_config,
@@ -48,9 +50,14 @@ def _save(model: onnx.ModelProto, path: Path, external_data: str | None) -> None
     if external_data is None:
         onnx.save_model(model, str(path))
     else:
-        onnx.save_model(model, str(path), save_as_external_data=True,
-                        all_tensors_to_one_file=True, location=external_data,
-                        size_threshold=1024)
+        onnx.save_model(
+            model,
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=external_data,
+            size_threshold=1024,
+        )
 
 
 def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -62,6 +69,56 @@ def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
 def write_tokenizer_files(folder: Path, cfg: TinyQwenConfig, tokenizer_json: Path) -> None:
     shutil.copyfile(tokenizer_json, folder / "tokenizer.json")
     _write_json(folder / "tokenizer_config.json", tokenizer_config(cfg))
+
+
+def genai_config(cfg: TinyQwenConfig, filename: str = "model.onnx") -> dict[str, Any]:
+    """``genai_config.json`` with the fields the builder writes for a CPU GQA model."""
+    return {
+        "model": {
+            "bos_token_id": ENDOFTEXT_ID,
+            "context_length": cfg.max_position_embeddings,
+            "decoder": {
+                "session_options": {"log_id": "onnxruntime-genai", "provider_options": []},
+                "filename": filename,
+                "head_size": cfg.head_dim,
+                "hidden_size": cfg.hidden_size,
+                "inputs": {
+                    "input_ids": "input_ids",
+                    "attention_mask": "attention_mask",
+                    "past_key_names": "past_key_values.%d.key",
+                    "past_value_names": "past_key_values.%d.value",
+                },
+                "outputs": {
+                    "logits": "logits",
+                    "present_key_names": "present.%d.key",
+                    "present_value_names": "present.%d.value",
+                },
+                "num_attention_heads": cfg.num_attention_heads,
+                "num_hidden_layers": cfg.num_hidden_layers,
+                "num_key_value_heads": cfg.num_key_value_heads,
+            },
+            "eos_token_id": [IM_END_ID, ENDOFTEXT_ID],
+            "pad_token_id": ENDOFTEXT_ID,
+            "type": cfg.model_type,
+            "vocab_size": cfg.vocab_size,
+        },
+        "search": {
+            "diversity_penalty": 0.0,
+            "do_sample": True,
+            "early_stopping": True,
+            "length_penalty": 1.0,
+            "max_length": cfg.max_position_embeddings,
+            "min_length": 0,
+            "no_repeat_ngram_size": 0,
+            "num_beams": 1,
+            "num_return_sequences": 1,
+            "past_present_share_buffer": True,
+            "repetition_penalty": 1.05,
+            "temperature": 0.7,
+            "top_k": 20,
+            "top_p": 0.8,
+        },
+    }
 
 
 def build_optimum_folder(

@@ -81,48 +81,76 @@ def build_optimum_model(cfg: TinyQwenConfig, w: Weights) -> onnx.ModelProto:
 
     for i in range(cfg.num_hidden_layers):
         p = f"model.layers.{i}."
-        normed = _rms_norm(g, hidden, g.init(p + "input_layernorm.weight",
-                                             w[p + "input_layernorm.weight"]), cfg.rms_norm_eps)
+        normed = _rms_norm(
+            g,
+            hidden,
+            g.init(p + "input_layernorm.weight", w[p + "input_layernorm.weight"]),
+            cfg.rms_norm_eps,
+        )
         q = _heads(g, _linear(g, normed, w, p + "self_attn.q_proj"), nh, hd)
         k = _heads(g, _linear(g, normed, w, p + "self_attn.k_proj"), nkv, hd)
         v = _heads(g, _linear(g, normed, w, p + "self_attn.v_proj"), nkv, hd)
         if cfg.qk_norm:
-            q = _rms_norm(g, q, g.init(p + "self_attn.q_norm.weight",
-                                       w[p + "self_attn.q_norm.weight"]), cfg.rms_norm_eps)
-            k = _rms_norm(g, k, g.init(p + "self_attn.k_norm.weight",
-                                       w[p + "self_attn.k_norm.weight"]), cfg.rms_norm_eps)
+            q = _rms_norm(
+                g,
+                q,
+                g.init(p + "self_attn.q_norm.weight", w[p + "self_attn.q_norm.weight"]),
+                cfg.rms_norm_eps,
+            )
+            k = _rms_norm(
+                g,
+                k,
+                g.init(p + "self_attn.k_norm.weight", w[p + "self_attn.k_norm.weight"]),
+                cfg.rms_norm_eps,
+            )
         q = _rotate(g, g.op("Transpose", [q], perm=[0, 2, 1, 3]), cos, sin, hd // 2)
         k = _rotate(g, g.op("Transpose", [k], perm=[0, 2, 1, 3]), cos, sin, hd // 2)
         v = g.op("Transpose", [v], perm=[0, 2, 1, 3])
-        k_all = g.op("Concat", [f"past_key_values.{i}.key", k], axis=2,
-                     outputs=[f"present.{i}.key"])
-        v_all = g.op("Concat", [f"past_key_values.{i}.value", v], axis=2,
-                     outputs=[f"present.{i}.value"])
+        k_all = g.op(
+            "Concat", [f"past_key_values.{i}.key", k], axis=2, outputs=[f"present.{i}.key"]
+        )
+        v_all = g.op(
+            "Concat", [f"past_key_values.{i}.value", v], axis=2, outputs=[f"present.{i}.value"]
+        )
         # repeat_kv: [b, kv, T, d] -> [b, kv, rep, T, d] -> [b, heads, T, d]
         rep = g.const([1, 1, nh // nkv, 1, 1])
-        k_rep = g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [k_all, g.const([2])]), rep]),
-                                 g.const([0, nh, -1, hd])])
-        v_rep = g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [v_all, g.const([2])]), rep]),
-                                 g.const([0, nh, -1, hd])])
+        k_rep = g.op(
+            "Reshape",
+            [
+                g.op("Expand", [g.op("Unsqueeze", [k_all, g.const([2])]), rep]),
+                g.const([0, nh, -1, hd]),
+            ],
+        )
+        v_rep = g.op(
+            "Reshape",
+            [
+                g.op("Expand", [g.op("Unsqueeze", [v_all, g.const([2])]), rep]),
+                g.const([0, nh, -1, hd]),
+            ],
+        )
         scores = g.op("MatMul", [q, g.op("Transpose", [k_rep], perm=[0, 1, 3, 2])])
-        scores = g.op("Add", [g.op("Mul", [scores, g.const(hd ** -0.5, np.float32)]), additive])
+        scores = g.op("Add", [g.op("Mul", [scores, g.const(hd**-0.5, np.float32)]), additive])
         attn = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v_rep])
-        attn = g.op("Reshape", [g.op("Transpose", [attn], perm=[0, 2, 1, 3]),
-                                g.const([0, 0, nh * hd])])
+        attn = g.op(
+            "Reshape", [g.op("Transpose", [attn], perm=[0, 2, 1, 3]), g.const([0, 0, nh * hd])]
+        )
         hidden = g.op("Add", [hidden, _linear(g, attn, w, p + "self_attn.o_proj")])
 
-        normed = _rms_norm(g, hidden, g.init(p + "post_attention_layernorm.weight",
-                                             w[p + "post_attention_layernorm.weight"]),
-                           cfg.rms_norm_eps)
+        normed = _rms_norm(
+            g,
+            hidden,
+            g.init(p + "post_attention_layernorm.weight", w[p + "post_attention_layernorm.weight"]),
+            cfg.rms_norm_eps,
+        )
         gate = _linear(g, normed, w, p + "mlp.gate_proj")
         up = _linear(g, normed, w, p + "mlp.up_proj")
         act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
         hidden = g.op("Add", [hidden, _linear(g, act, w, p + "mlp.down_proj")])
 
-    normed = _rms_norm(g, hidden, g.init("model.norm.weight", w["model.norm.weight"]),
-                       cfg.rms_norm_eps)
-    g.op("MatMul", [normed, g.init("lm_head.MatMul.weight", lm_head(cfg, w).T)],
-         outputs=["logits"])
+    normed = _rms_norm(
+        g, hidden, g.init("model.norm.weight", w["model.norm.weight"]), cfg.rms_norm_eps
+    )
+    g.op("MatMul", [normed, g.init("lm_head.MatMul.weight", lm_head(cfg, w).T)], outputs=["logits"])
     g.output("logits", FLOAT, ["batch_size", "sequence_length", cfg.vocab_size])
     present_shape = ["batch_size", nkv, "past_sequence_length + 1", hd]
     for i in range(cfg.num_hidden_layers):

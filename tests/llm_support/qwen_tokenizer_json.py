@@ -111,8 +111,16 @@ def vocab_and_merges(ranks: dict[bytes, int]) -> tuple[dict[str, int], list[tupl
 
 def build_tokenizer_json(path: Path, *, qwen3: bool = True) -> Path:
     """Write ``tokenizer.json`` for Qwen3 (26 added tokens) or Qwen2.5 (22) to ``path``."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     vocab, merges = vocab_and_merges(load_ranks())
     tokenizer = Tokenizer(models.BPE(vocab, merges, byte_fallback=False, ignore_merges=False))

@@ -7,6 +7,8 @@ handling, and it follows ``transformers``' modeling code, not the ONNX graphs: r
 
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 
 from .tiny_qwen import TinyQwenConfig, Weights
@@ -14,7 +16,7 @@ from .tiny_qwen import TinyQwenConfig, Weights
 
 def _rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
     x64 = x.astype(np.float64)
-    return (x64 / np.sqrt(np.mean(x64 * x64, axis=-1, keepdims=True) + eps) * weight)
+    return x64 / np.sqrt(np.mean(x64 * x64, axis=-1, keepdims=True) + eps) * weight
 
 
 def _rope(x: np.ndarray, positions: np.ndarray, theta: float) -> np.ndarray:
@@ -24,23 +26,26 @@ def _rope(x: np.ndarray, positions: np.ndarray, theta: float) -> np.ndarray:
     angles = np.outer(positions, inv_freq)
     cos = np.concatenate([np.cos(angles)] * 2, axis=-1)
     sin = np.concatenate([np.sin(angles)] * 2, axis=-1)
-    rotated = np.concatenate([-x[..., d // 2:], x[..., : d // 2]], axis=-1)
+    rotated = np.concatenate([-x[..., d // 2 :], x[..., : d // 2]], axis=-1)
     return x * cos + rotated * sin
 
 
 def quantize_activations(a: np.ndarray, block: int | None) -> np.ndarray:
-    """What MatMulNBits with ``accuracy_level=4`` feeds its int8 kernel: each row cut into blocks
-    of ``block`` values along K, each block scaled by max|a|/127 and rounded to int8."""
+    """What MatMulNBits with ``accuracy_level=4`` feeds its int8 kernel (MLAS, x86): each row
+    cut into blocks of ``block`` values along K; each block is multiplied by the float32
+    reciprocal of its scale max|a|/127 and rounded to int8.  (Dividing by the scale instead
+    flips a few roundings, which this chaotic random model amplifies to ~1 logit.)"""
     if block is None:
         return a
     k = a.shape[-1]
     pad = (-k) % block
-    padded = np.concatenate([a, np.zeros(a.shape[:-1] + (pad,))], axis=-1).astype(np.float32)
-    blocks = padded.reshape(a.shape[:-1] + (-1, block))
-    scale = np.abs(blocks).max(axis=-1, keepdims=True) / 127.0
-    scale[scale == 0] = 1.0
-    q = np.clip(np.round(blocks / scale), -127, 127) * scale
-    return q.reshape(a.shape[:-1] + (-1,))[..., :k].astype(np.float64)
+    padded = np.concatenate([a, np.zeros((*a.shape[:-1], pad))], axis=-1).astype(np.float32)
+    blocks = padded.reshape((*a.shape[:-1], -1, block))
+    amax = np.abs(blocks).max(axis=-1, keepdims=True)
+    scale = amax / np.float32(127.0)
+    inverse = np.where(amax > 0, np.float32(127.0) / np.where(amax > 0, amax, 1), 0)
+    q = np.clip(np.round(blocks * inverse.astype(np.float32)), -127, 127) * scale
+    return q.reshape((*a.shape[:-1], -1))[..., :k].astype(np.float64)
 
 
 def hidden_states(
@@ -100,3 +105,9 @@ def logits(
     """``[seq, vocab]`` logits."""
     h = quantize_activations(hidden_states(cfg, w, ids, act_block), act_block)
     return h @ lm_head_matrix(w).T.astype(np.float64)
+
+
+def exact_int4_supported() -> bool:
+    """Whether :func:`quantize_activations` matches this machine's MatMulNBits kernels: it
+    follows MLAS's x86 int8 path; ARM builds (KleidiAI) quantise activations per row."""
+    return platform.machine().lower() in ("x86_64", "amd64")

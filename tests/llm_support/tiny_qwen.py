@@ -71,7 +71,9 @@ def random_weights(cfg: TinyQwenConfig) -> Weights:
         return (1.0 + 0.2 * rng.standard_normal(size)).astype(np.float32)
 
     w: Weights = {
-        "model.embed_tokens.weight": rng.standard_normal((cfg.vocab_size, hidden)).astype(np.float32)
+        "model.embed_tokens.weight": rng.standard_normal((cfg.vocab_size, hidden)).astype(
+            np.float32
+        )
     }
     for i in range(cfg.num_hidden_layers):
         p = f"model.layers.{i}."

@@ -1,0 +1,271 @@
+"""The decision logic of a display link, with no thread, clock or port.
+
+:class:`LinkSession` takes received bytes, port events and the time as data and says what to
+write and when to be called next. :class:`~firmware_bridge.link.DisplayLink` runs it on a
+thread; tests run it against a device model with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware_bridge.commands import CommandQueue
+from firmware_bridge.config import LinkConfig
+from firmware_bridge.errors import HandshakeError, LinkError
+from firmware_bridge.handshake import Handshake, random_session_id, version_error
+from firmware_bridge.protocol import messages as m
+from firmware_bridge.protocol.arq import Arq
+from firmware_bridge.protocol.frame import PROTOCOL_VERSION, Frame, FrameDecoder, FrameError
+from firmware_bridge.screen import EncoderFactory, ScreenPipeline, check_levels
+from firmware_bridge.stats import DeviceInfo, LinkState, LinkStats
+from firmware_bridge.traffic import Traffic
+
+log = logging.getLogger(__name__)
+
+
+class LinkSession:
+    """Handshake, keepalive, loss detection, screen and command flow of one link."""
+
+    def __init__(
+        self,
+        config: LinkConfig,
+        encoder_factory: EncoderFactory,
+        *,
+        new_session_id: Callable[[], int] = random_session_id,
+    ) -> None:
+        self.config = config
+        self.arq = Arq(config.arq_config())
+        self.decoder = FrameDecoder(max_payload=config.max_payload)
+        self.screen = ScreenPipeline(encoder_factory)
+        self.handshake = Handshake(
+            config.max_payload, config.hello_timeout_s, config.hello_retry_max_s, new_session_id
+        )
+        self.traffic = Traffic(config.max_events)
+        self.state = LinkState.CONNECTING
+        self.device: DeviceInfo | None = None
+        self.fatal: LinkError | None = None  # retrying cannot help; the owner stops
+        self.last_error: LinkError | None = None  # newest port error, for timeout messages
+        self.transitions: list[LinkState] = []  # drained by the owner to report changes
+        self._port_open = False
+        self._outbox: list[bytes] = []
+        self._commands = CommandQueue(config.max_commands)
+        self._queued_no = 0  # sequenced messages given to the Arq this session
+        self._last_rx_s = 0.0
+        self._last_ping_s = 0.0
+
+    # -- port events ---------------------------------------------------------------------
+
+    def port_opened(self, now_s: float) -> None:
+        self._port_open = True
+        self.decoder = FrameDecoder(max_payload=self.config.max_payload)  # drop partial bytes
+        self._restart(now_s, flush=True)
+
+    def port_failed(self, error: LinkError) -> None:
+        self.last_error = error
+
+    def port_lost(self, error: LinkError) -> None:
+        self._port_open = False
+        self.last_error = error
+        self._end_session()
+        self._set_state(LinkState.LOST if self.device else LinkState.CONNECTING)
+
+    def fail(self, error: LinkError) -> None:
+        """Stop for good with ``error`` (reported to every waiter)."""
+        self.fatal = self.fatal or error
+        self.close()
+
+    def close(self) -> None:
+        self._port_open = False
+        self._end_session()
+        self._set_state(LinkState.CLOSED)
+
+    # -- owner requests ------------------------------------------------------------------
+
+    def show(self, levels: npt.NDArray[np.integer] | int) -> int:
+        """Make ``levels`` (or one level everywhere) the newest target; returns its generation."""
+        if isinstance(levels, int):
+            top = 255 if self.device is None else (1 << self.device.bpp) - 1
+            if not 0 <= levels <= top:
+                raise ValueError(f"level must be 0..{top}, got {levels}")
+            return self.screen.submit(levels)
+        return self.screen.submit(check_levels(levels, self.device))
+
+    def command(self, msg: m.Message) -> None:
+        """Queue a sequenced command; raises QueueFullError when ``max_commands`` wait."""
+        self._commands.push(msg)
+
+    # -- time and bytes ------------------------------------------------------------------
+
+    def poll(self, now_s: float) -> list[bytes]:
+        """Everything to write now; call after :meth:`receive` and at :meth:`next_wakeup_s`."""
+        if self._port_open and self.fatal is None:
+            if self.state is LinkState.CONNECTED:
+                self._poll_connected(now_s)
+            elif now_s >= self.handshake.due_s:
+                self._outbox.append(self.handshake.hello_bytes(now_s))
+        out, self._outbox = self._outbox, []
+        self.traffic.sent(out)
+        return out
+
+    def next_wakeup_s(self, now_s: float) -> float:
+        """When :meth:`poll` has work next (absent new bytes or requests)."""
+        if not self._port_open or self.fatal is not None:
+            return float("inf")
+        if self.state is not LinkState.CONNECTED:
+            return self.handshake.due_s
+        cfg = self.config
+        wake = min(
+            self._last_rx_s + cfg.link_timeout_s,
+            max(self._last_rx_s, self._last_ping_s) + cfg.keepalive_s,
+        )
+        if self.arq.unacked:
+            wake = min(wake, now_s + self.arq.rto_s / 4)  # the Arq's timer is private
+        return wake
+
+    def receive(self, data: bytes, now_s: float) -> None:
+        self.traffic.bytes_rx += len(data)
+        for item in self.decoder.feed(data):
+            if isinstance(item, FrameError):
+                if item.reason != "crc":
+                    self.traffic.bad_frames += 1
+                    continue
+                self.traffic.crc_errors += 1
+                if self.state is LinkState.CONNECTED:
+                    self._outbox += self.arq.corrupt_frame_seen()
+                continue
+            self.traffic.frames_rx += 1
+            if item.version != PROTOCOL_VERSION:
+                self.traffic.bad_frames += 1
+                continue
+            self._last_rx_s = now_s  # any good frame proves the device is alive
+            self._on_frame(item, now_s)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _poll_connected(self, now_s: float) -> None:
+        cfg = self.config
+        if now_s - self._last_rx_s >= cfg.link_timeout_s:
+            log.warning("display link lost: nothing heard for %.1f s", now_s - self._last_rx_s)
+            self._restart(now_s, flush=False)
+            self._outbox.append(self.handshake.hello_bytes(now_s))
+            return
+        if now_s - max(self._last_rx_s, self._last_ping_s) >= cfg.keepalive_s:
+            self._last_ping_s = now_s
+            self._outbox.append(self.arq.encode_unsequenced(self.traffic.ping(now_s)))
+        arq = self.arq
+        while self._commands and arq.pending + arq.unacked < arq.window:
+            arq.queue(self._commands.pop())
+            self._queued_no += 1
+        acked = self._queued_no - arq.pending - arq.unacked
+        room = arq.window - arq.pending - arq.unacked
+        for msg in self.screen.next_messages(acked, self._queued_no, room):
+            arq.queue(msg)
+            self._queued_no += 1
+        self._outbox += arq.poll(now_s)
+
+    def _on_frame(self, frame: Frame, now_s: float) -> None:
+        if frame.type == m.MsgType.HELLO_ACK:
+            self._on_hello_ack(frame, now_s)
+            return
+        if self.state is not LinkState.CONNECTED:
+            # Only a NAK(NO_SESSION) matters before the session: the device (re)booted.
+            if frame.type == m.MsgType.NAK:
+                nak = self._decode(frame)
+                if isinstance(nak, m.Nak) and nak.reason == m.Reason.NO_SESSION:
+                    self.traffic.naks += 1
+                    self.handshake.hurry(now_s)
+            return
+        try:
+            msgs, out = self.arq.receive(frame, now_s)
+        except m.PayloadError as exc:
+            self.traffic.bad_frames += 1
+            log.debug("bad %#04x payload from the device: %s", frame.type, exc)
+            err = m.Error(frame.seq, frame.type, m.Reason.BAD_PAYLOAD, str(exc)[:64])
+            self._outbox.append(self.arq.encode_unsequenced(err))
+            return
+        self._outbox += out
+        for msg in msgs:
+            self._on_message(msg, now_s)
+
+    def _on_message(self, msg: m.Message, now_s: float) -> None:
+        if isinstance(msg, m.Pong):
+            self.traffic.pong(msg.token, now_s)
+        elif isinstance(msg, m.Nak):
+            self.traffic.naks += 1
+            if msg.reason == m.Reason.NO_SESSION:
+                log.info("the display has no session (rebooted?): saying HELLO again")
+                self._restart(now_s, flush=False)
+        elif isinstance(msg, m.Error):
+            self.traffic.device_error(msg, now_s)
+            if msg.ref_type in (m.MsgType.BLIT, m.MsgType.PRESENT, m.MsgType.CLEAR):
+                self.screen.invalidate()
+        elif isinstance(msg, (m.Event, m.Log)):
+            self.traffic.event(msg, now_s)
+
+    def _on_hello_ack(self, frame: Frame, now_s: float) -> None:
+        ack = self._decode(frame)
+        if not isinstance(ack, m.HelloAck) or self.state is LinkState.CONNECTED:
+            return
+        if not self.handshake.matches(ack):
+            log.debug("ignoring HELLO_ACK for session %#x (stale)", ack.session_id)
+            return
+        self.fatal = version_error(ack)
+        if self.fatal is None:
+            try:
+                self.screen.new_session(ack)
+            except (ValueError, TypeError) as exc:
+                self.fatal = HandshakeError(
+                    f"cannot drive the display {ack.board_id!r} ({ack.width_px}x{ack.height_px}"
+                    f" at {ack.bpp} bpp, max payload {ack.max_payload}): {exc}"
+                )
+        if self.fatal is not None:
+            log.error("%s", self.fatal)
+            self._set_state(LinkState.CLOSED)
+            return
+        self.arq.reset(peer_window=ack.window)
+        self._queued_no = 0
+        self._last_ping_s = now_s
+        self.traffic.sessions += 1
+        if self.device is not None:
+            self._commands.restore_state()
+        self.device = ack
+        log.info(
+            "display connected: %s fw %d.%d.%d, %dx%d at %d bpp, window %d, session %#010x",
+            ack.board_id, *ack.fw_version, ack.width_px, ack.height_px, ack.bpp, ack.window,
+            ack.session_id,
+        )  # fmt: skip
+        self._set_state(LinkState.CONNECTED)
+
+    def _decode(self, frame: Frame) -> m.Message | None:
+        try:
+            return m.decode_payload(frame.type, frame.payload)
+        except m.PayloadError as exc:
+            self.traffic.bad_frames += 1
+            log.debug("bad %#04x payload from the device: %s", frame.type, exc)
+            return None
+
+    def _restart(self, now_s: float, *, flush: bool) -> None:
+        """Drop the session (if any) and start handshaking."""
+        self._end_session()
+        self.handshake.start(now_s, flush=flush)
+        self._set_state(LinkState.LOST if self.device else LinkState.CONNECTING)
+
+    def _end_session(self) -> None:
+        self.screen.end_session()
+        self.arq.reset()
+        self._queued_no = 0
+
+    def _set_state(self, state: LinkState) -> None:
+        if state is not self.state:
+            self.state = state
+            self.transitions.append(state)
+
+    def stats(self) -> LinkStats:
+        return self.traffic.snapshot(self.arq.stats, self.screen)
+
+
+__all__ = ["LinkSession"]

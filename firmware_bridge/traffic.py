@@ -1,0 +1,114 @@
+"""Counters, round-trip time and the bounded queue of device events of one link."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Final
+
+from firmware_bridge.protocol import messages as m
+from firmware_bridge.protocol.arq import ArqStats
+from firmware_bridge.screen import ScreenPipeline
+from firmware_bridge.stats import DeviceEvent, LinkStats
+
+log = logging.getLogger(__name__)
+device_log = logging.getLogger("firmware_bridge.device")
+
+_RTT_GAIN: Final = 0.125  # the usual smoothing of round-trip estimates
+_LOG_LEVELS: Final[dict[int, int]] = {
+    m.LogLevel.DEBUG: logging.DEBUG,
+    m.LogLevel.INFO: logging.INFO,
+    m.LogLevel.WARNING: logging.WARNING,
+    m.LogLevel.ERROR: logging.ERROR,
+}
+
+
+def _reason_name(code: int) -> str:
+    try:
+        return m.Reason(code).name
+    except ValueError:
+        return str(code)
+
+
+def _type_name(code: int) -> str:
+    try:
+        return m.MsgType(code).name
+    except ValueError:
+        return f"{code:#04x}"
+
+
+@dataclass
+class Traffic:
+    max_events: int
+    bytes_tx: int = 0
+    bytes_rx: int = 0
+    frames_tx: int = 0
+    frames_rx: int = 0
+    crc_errors: int = 0
+    bad_frames: int = 0
+    naks: int = 0
+    errors_from_device: int = 0
+    sessions: int = 0
+    events_dropped: int = 0
+    rtt_s: float | None = None
+    events: deque[DeviceEvent] = field(default_factory=deque)
+    fresh: deque[DeviceEvent] = field(default_factory=deque)  # for callbacks; owner drains it
+    _ping_token: int = 0
+    _ping_sent_s: float | None = None
+
+    def sent(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.bytes_tx += len(chunk)
+            # Each chunk holds one frame, plus a leading flush delimiter before a HELLO.
+            self.frames_tx += 1
+
+    def ping(self, now_s: float) -> m.Ping:
+        self._ping_token = (self._ping_token + 1) & 0xFFFFFFFF
+        self._ping_sent_s = now_s
+        return m.Ping(self._ping_token)
+
+    def pong(self, token: int, now_s: float) -> None:
+        if token != self._ping_token or self._ping_sent_s is None:
+            return  # an answer to an older PING: its send time is gone
+        sample = now_s - self._ping_sent_s
+        self._ping_sent_s = None
+        if self.rtt_s is None:
+            self.rtt_s = sample
+        else:
+            self.rtt_s += _RTT_GAIN * (sample - self.rtt_s)
+
+    def device_error(self, err: m.Error, now_s: float) -> None:
+        self.errors_from_device += 1
+        log.warning(
+            "display reported %s for %s seq %d: %s",
+            _reason_name(err.reason), _type_name(err.ref_type), err.ref_seq, err.detail or "-",
+        )  # fmt: skip
+        self.event(err, now_s)
+
+    def event(self, msg: m.Event | m.Log | m.Error, now_s: float) -> None:
+        if isinstance(msg, m.Log):
+            device_log.log(_LOG_LEVELS.get(msg.level, logging.INFO), "%s", msg.text)
+        if len(self.events) >= self.max_events:
+            self.events.popleft()  # the newest events matter most to a UI
+            self.events_dropped += 1
+        item = DeviceEvent(msg, now_s)
+        self.events.append(item)
+        if len(self.fresh) >= self.max_events:
+            self.fresh.popleft()
+        self.fresh.append(item)
+
+    def snapshot(self, arq: ArqStats, screen: ScreenPipeline) -> LinkStats:
+        rtt_s = self.rtt_s if self.rtt_s is not None else arq.rtt_s
+        return LinkStats(
+            bytes_tx=self.bytes_tx, bytes_rx=self.bytes_rx, frames_tx=self.frames_tx,
+            frames_rx=self.frames_rx, retransmits=arq.retransmits, crc_errors=self.crc_errors,
+            malformed=self.bad_frames, naks=self.naks, errors_from_device=self.errors_from_device,
+            reconnects=max(0, self.sessions - 1),
+            rtt_ms=None if rtt_s is None else rtt_s * 1000.0,
+            presents_acked=screen.presents_acked, screens_skipped=screen.skipped,
+            events_dropped=self.events_dropped,
+        )  # fmt: skip
+
+
+__all__ = ["Traffic"]

@@ -1,0 +1,209 @@
+"""``glasses llm generate|chat``: run the local LLM engine from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from glasses.errors import GlassesError
+
+if TYPE_CHECKING:  # the engine (numpy, onnxruntime) is imported only when a command runs
+    from glasses.llm import GenerationOptions, GenerationResult, LlmEngine
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("llm", help="run the local language model", description=__doc__)
+    sub = parser.add_subparsers(dest="llm_command", required=True, metavar="ACTION")
+
+    gen = sub.add_parser("generate", help="answer one prompt and exit")
+    _model_arguments(gen)
+    gen.add_argument("--prompt", required=True, help="the user message; '-' reads stdin")
+    gen.add_argument(
+        "--json",
+        action="store_true",
+        help="print text, token ids, finish reason and timings as JSON",
+    )
+    gen.set_defaults(handler=run_generate)
+
+    chat = sub.add_parser("chat", help="interactive chat (streaming; /reset, /exit)")
+    _model_arguments(chat)
+    chat.set_defaults(handler=run_chat)
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="model folder (Optimum or onnxruntime-genai layout) or model name",
+    )
+    parser.add_argument(
+        "--variant", metavar="NAME", help="Optimum file variant, e.g. q4 for onnx/model_q4.onnx"
+    )
+    parser.add_argument("--system", default="", metavar="S", help="system prompt")
+    parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
+    parser.add_argument("--greedy", action="store_true", help="argmax decoding")
+    parser.add_argument("--temperature", type=float, metavar="T")
+    parser.add_argument("--top-k", type=int, metavar="K")
+    parser.add_argument("--top-p", type=float, metavar="P")
+    parser.add_argument("--repetition-penalty", type=float, metavar="R")
+    parser.add_argument("--seed", type=int, help="random seed for sampling")
+    parser.add_argument(
+        "--stop",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="stop before this text (repeatable)",
+    )
+    parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
+    parser.add_argument("--think", action="store_true", help="Qwen3: allow a <think> block")
+    parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0 = auto)")
+    parser.add_argument(
+        "--context",
+        type=int,
+        default=4096,
+        metavar="TOKENS",
+        help="cap on the context (KV cache memory), default 4096",
+    )
+
+
+def load_engine(args: argparse.Namespace) -> LlmEngine:
+    from glasses.extras import MissingExtraError
+
+    try:
+        from glasses.llm import EngineConfig, LlmEngine, SessionConfig
+        from glasses.llm.model_folder import resolve_model_dir
+
+        config = EngineConfig(
+            session=SessionConfig(intra_op_threads=args.threads),
+            variant=args.variant,
+            max_context_tokens=args.context,
+        )
+        return LlmEngine.load(resolve_model_dir(args.model), config)
+    except MissingExtraError as exc:  # an ImportError, which the CLI would not report
+        raise GlassesError(str(exc)) from exc
+
+
+def generation_options(args: argparse.Namespace, engine: LlmEngine) -> GenerationOptions:
+    from dataclasses import replace
+
+    from glasses.llm import GenerationOptions
+
+    if args.max_new_tokens <= 0:
+        raise GlassesError(f"--max-new-tokens must be positive, got {args.max_new_tokens}")
+    overrides = {
+        k: v
+        for k, v in (
+            ("temperature", args.temperature),
+            ("top_k", args.top_k),
+            ("top_p", args.top_p),
+            ("seed", args.seed),
+            ("repetition_penalty", args.repetition_penalty),
+        )
+        if v is not None
+    }
+    if overrides:
+        overrides["greedy"] = False
+    if args.greedy:
+        overrides["greedy"] = True
+    try:
+        sampling = replace(engine.default_sampling, **overrides)
+    except ValueError as exc:
+        raise GlassesError(f"bad sampling settings: {exc}") from exc
+    return GenerationOptions(
+        max_new_tokens=args.max_new_tokens,
+        sampling=sampling,
+        stop_strings=tuple(args.stop),
+        timeout_s=args.timeout,
+        enable_thinking=args.think,
+    )
+
+
+def _messages(system: str, turns: list[tuple[str, str]]) -> list[Any]:
+    from glasses.llm import ChatMessage
+
+    messages = [ChatMessage("system", system)] if system else []
+    for role, text in turns:
+        messages.append(ChatMessage("user" if role == "user" else "assistant", text))
+    return messages
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    engine = load_engine(args)
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    stream = engine.stream(
+        _messages(args.system, [("user", prompt)]), generation_options(args, engine)
+    )
+    for delta in stream:
+        if not args.json:
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+    if args.json:
+        print(json.dumps(result_json(stream.result, engine), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write("\n")
+    return 0
+
+
+def result_json(result: GenerationResult, engine: LlmEngine) -> dict[str, Any]:
+    timings = result.timings
+    out: dict[str, Any] = {
+        "text": result.text,
+        "token_ids": result.token_ids,
+        "finish_reason": result.finish_reason,
+        "model": {k: str(v) for k, v in asdict(engine.info).items()},
+    }
+    if timings is not None:
+        out["timings"] = {
+            **asdict(timings),
+            "prefill_tokens_per_s": round(timings.prefill_tokens_per_s, 2),
+            "decode_tokens_per_s": round(timings.decode_tokens_per_s, 2),
+        }
+    return out
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from glasses.llm import CancelToken, ContextOverflowError
+
+    engine = load_engine(args)
+    options = generation_options(args, engine)
+    turns: list[tuple[str, str]] = []
+    print(f"{engine.info.architecture} ({engine.info.layout}) ready; /reset clears, /exit quits.")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if line in ("/exit", "/quit"):
+            return 0
+        if line == "/reset":
+            turns.clear()
+            continue
+        if not line:
+            continue
+        turns.append(("user", line))
+        cancel = CancelToken()
+        while True:  # drop the oldest exchanges until the history fits the context
+            try:
+                stream = engine.stream(_messages(args.system, turns), options, cancel)
+                break
+            except ContextOverflowError:
+                if len(turns) <= 1:
+                    turns.clear()
+                    raise
+                del turns[:2]
+        sys.stdout.write("glasses> ")
+        try:
+            for delta in stream:
+                sys.stdout.write(delta)
+                sys.stdout.flush()
+        except KeyboardInterrupt:  # Ctrl-C stops this answer, not the chat
+            cancel.cancel()
+            stream.close()
+            sys.stdout.write(" [stopped]")
+        sys.stdout.write("\n")
+        turns.append(("assistant", stream.result.text))

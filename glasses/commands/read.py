@@ -1,0 +1,86 @@
+"""``glasses read IMAGE | --camera N``: print the text in an image or in front of a camera."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from glasses.errors import GlassesError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "read",
+        help="read the text in an image or in front of a camera",
+        description="Recognise text (Chinese and English, PP-OCR) and print it in reading "
+        "order, one row per line.  With --camera, waits for a still, sharp frame first.",
+    )
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("image", nargs="?", metavar="IMAGE", help="image file (PNG, JPEG, ...)")
+    what.add_argument(
+        "--camera",
+        metavar="N",
+        help="camera index (see glasses devices), picamera2[:N], nvargus[:N], or a video file, "
+        "image folder",
+    )
+    parser.add_argument("--json", action="store_true", help="print lines with boxes and confidence")
+    parser.add_argument(
+        "--max-side", type=int, default=1280, metavar="PX", help="shrink larger images to PX"
+    )
+    parser.add_argument(
+        "--min-confidence", type=float, default=0.5, metavar="P", help="drop weaker lines"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="with --camera: wait at most S seconds for a still frame (default 5)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from glasses.extras import MissingExtraError
+    from glasses.perception.ocr import OcrConfig, OcrEngine
+
+    if args.max_side < 32:
+        raise GlassesError(f"--max-side must be at least 32 pixels, got {args.max_side}")
+    try:
+        image = _camera_image(args) if args.camera is not None else _file_image(args.image)
+        engine = OcrEngine(OcrConfig(max_side_px=args.max_side, min_confidence=args.min_confidence))
+    except MissingExtraError as exc:
+        raise GlassesError(str(exc)) from exc
+    result = engine.recognize(image)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif result.rows:
+        print(result.text)
+    if not result.rows:
+        print("glasses: no text found", file=sys.stderr)
+    return 0
+
+
+def _file_image(path: str) -> Any:
+    from glasses.sources.camera_backends import read_image
+
+    return read_image(path)
+
+
+def _camera_image(args: argparse.Namespace) -> Any:
+    from glasses.sources.camera_backends import open_camera
+    from glasses.sources.still import wait_for_still_frame
+
+    with open_camera(args.camera) as camera:
+        still = wait_for_still_frame(camera, timeout_s=args.timeout)
+    if still is None:
+        raise GlassesError(f"camera {args.camera} delivered no frame within {args.timeout:g} s")
+    if not still.chosen:
+        print(
+            f"glasses: no still frame within {args.timeout:g} s; reading the sharpest of "
+            f"{still.frames_seen} frames",
+            file=sys.stderr,
+        )
+    return still.frame.image

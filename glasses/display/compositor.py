@@ -1,0 +1,211 @@
+"""The compositor: turns the device's screen into a new screen with as few link bytes as possible.
+
+It mirrors the device's back buffer and sends only what differs: dirty rows grouped into
+bands (a small gap is cheaper to resend than a new BLIT header), bands cut at wide clean
+column gaps, each rectangle coded RAW or PACKBITS, whichever is smaller, and cut to the
+device's payload limit. A screen that is mostly one level may instead start with a CLEAR.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware_bridge.protocol import packbits, pixels
+from firmware_bridge.protocol.frame import CRC_LEN, HEADER_LEN
+from firmware_bridge.protocol.messages import (
+    BLIT_HEADER_LEN,
+    Blit,
+    Clear,
+    Encoding,
+    HelloAck,
+    Message,
+    Present,
+)
+
+Levels = npt.NDArray[np.uint8]
+# Bytes every frame costs besides its payload: header, CRC, COBS code byte and delimiter
+# (COBS adds one more byte per 254, ignored here since every plan pays it alike).
+FRAME_OVERHEAD: Final = HEADER_LEN + CRC_LEN + 2
+BLIT_OVERHEAD: Final = FRAME_OVERHEAD + BLIT_HEADER_LEN
+_U32_MASK: Final = 0xFFFFFFFF
+
+Span = tuple[int, int, int, int]  # rows r0..r1, byte columns c0..c1 (ends exclusive)
+Mask = npt.NDArray[np.bool_]
+
+
+def _any(mask: Mask, axis: int) -> Mask:
+    return np.asarray(mask.any(axis=axis), dtype=np.bool_)
+
+
+def _runs(flags: Mask) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in a 1-D array."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _extent(flags: Mask) -> tuple[int, int]:
+    idx = np.flatnonzero(flags)
+    return int(idx[0]), int(idx[-1]) + 1
+
+
+def coded_cost(block: Levels) -> int:
+    """Payload bytes of ``block`` (packed rows) as the smaller of RAW and PACKBITS, with the
+    PackBits size estimated from its byte runs in one numpy pass (within a few bytes)."""
+    flat = block.ravel()
+    n = int(flat.size)
+    if n == 0:
+        return 0
+    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+    lengths = np.diff(np.append(starts, n))
+    runs = lengths >= packbits.MIN_RUN
+    repeat = 2 * int(np.sum((lengths[runs] + packbits.MAX_CHUNK - 1) // packbits.MAX_CHUNK))
+    literal = int(lengths[~runs].sum())
+    chunks = int(np.count_nonzero(runs)) + 1 + literal // packbits.MAX_CHUNK
+    return min(n, repeat + literal + min(chunks, literal))
+
+
+def dirty_spans(dirty: Mask, packed: Levels | None = None) -> list[Span]:
+    """Rectangles covering every True of a (rows, byte columns) mask, cheaply in bytes.
+
+    Two pieces are merged when sending the bytes between them (``packed``, the target's
+    packed rows; raw size if None) costs less than the overhead of one more BLIT.
+    """
+
+    def cost(r0: int, r1: int, c0: int, c1: int) -> int:
+        if packed is None:
+            return (r1 - r0) * (c1 - c0)
+        return coded_cost(packed[r0:r1, c0:c1])
+
+    bands: list[Span] = []
+    for r0, r1 in _runs(_any(dirty, 1)):
+        c0, c1 = _extent(_any(dirty[r0:r1], 0))
+        if bands:
+            p0, p1, q0, q1 = bands[-1]
+            m0, m1 = min(q0, c0), max(q1, c1)
+            apart = cost(p0, p1, q0, q1) + cost(r0, r1, c0, c1) + BLIT_OVERHEAD
+            if cost(p0, r1, m0, m1) <= apart:
+                bands[-1] = (p0, r1, m0, m1)
+                continue
+        bands.append((r0, r1, c0, c1))
+    spans: list[Span] = []
+    for r0, r1, _, _ in bands:
+        band = dirty[r0:r1]
+        pieces: list[Span] = []
+        for c0, c1 in _runs(_any(band, 0)):
+            s0, s1 = _extent(_any(band[:, c0:c1], 1))  # tighten rows per piece
+            piece = (r0 + s0, r0 + s1, c0, c1)
+            if pieces:
+                p0, p1, q0, _ = pieces[-1]
+                m0, m1 = min(p0, piece[0]), max(p1, piece[1])
+                apart = cost(p0, p1, q0, pieces[-1][3]) + cost(*piece) + BLIT_OVERHEAD
+                if cost(m0, m1, q0, c1) <= apart:
+                    pieces[-1] = (m0, m1, q0, c1)
+                    continue
+            pieces.append(piece)
+        spans += pieces
+    return spans
+
+
+class Compositor:
+    """A :class:`~firmware_bridge.link.ScreenEncoder` for one display's pixel format."""
+
+    def __init__(self, width_px: int, height_px: int, bpp: int, max_payload: int) -> None:
+        self.ppb = pixels.pixels_per_byte(bpp)  # validates bpp
+        if width_px <= 0 or height_px <= 0 or width_px % self.ppb:
+            raise ValueError(f"width {width_px} must be a positive multiple of {self.ppb} px")
+        self.budget = min(max_payload, 0xFFFF) - BLIT_HEADER_LEN  # pixel bytes per BLIT
+        if self.budget < 1:
+            raise ValueError(f"max_payload {max_payload} leaves no room for pixels in a BLIT")
+        self.width_px, self.height_px, self.bpp = width_px, height_px, bpp
+        self._mirror: Levels | None = None
+        self._frame_id = 0
+
+    @classmethod
+    def for_device(cls, hello_ack: HelloAck) -> Compositor:
+        return cls(hello_ack.width_px, hello_ack.height_px, hello_ack.bpp, hello_ack.max_payload)
+
+    @property
+    def mirror(self) -> Levels | None:
+        """What the device's back buffer holds after the last update; None if unknown."""
+        return None if self._mirror is None else self._mirror.copy()
+
+    def forget(self) -> None:
+        """The device content is unknown again: the next update covers the whole screen."""
+        self._mirror = None
+
+    def update(self, target: npt.NDArray[np.integer]) -> list[Message]:
+        levels = self._check(target)
+        mirror = self._mirror
+        if mirror is not None and np.array_equal(mirror, levels):
+            return []
+        packed = np.frombuffer(pixels.pack(levels, self.bpp), dtype=np.uint8)
+        packed = packed.reshape(self.height_px, -1)
+        plans: list[list[Message]] = []
+        bg = int(np.argmax(np.bincount(levels.ravel(), minlength=1 << self.bpp)))
+        clean = levels == bg
+        diff = None if mirror is None else mirror != levels
+        if diff is not None:
+            plans.append(list(self._blits(packed, diff)))
+        if diff is None or int(np.count_nonzero(~clean)) < int(np.count_nonzero(diff)):
+            plans.append([Clear(bg), *self._blits(packed, ~clean)])
+        best = min(plans, key=_wire_cost)
+        self._frame_id = (self._frame_id + 1) & _U32_MASK
+        self._mirror = levels
+        return [*best, Present(self._frame_id)]
+
+    def _check(self, target: npt.NDArray[np.integer]) -> Levels:
+        if target.shape != (self.height_px, self.width_px):
+            raise ValueError(
+                f"target has shape {target.shape}, the display is "
+                f"{self.height_px} rows x {self.width_px} columns"
+            )
+        if target.size and (int(target.min()) < 0 or int(target.max()) >= 1 << self.bpp):
+            raise ValueError(f"levels must be 0..{(1 << self.bpp) - 1} at {self.bpp} bpp")
+        return np.array(target, dtype=np.uint8, copy=True)
+
+    def _blits(self, packed: Levels, dirty: Mask) -> list[Blit]:
+        byte_dirty = _any(dirty.reshape(self.height_px, -1, self.ppb), 2)
+        out: list[Blit] = []
+        for r0, r1, c0, c1 in dirty_spans(byte_dirty, packed):
+            for s0 in range(c0, c1, self.budget):  # strips no wider than one payload
+                out += self._encode(packed[r0:r1, s0 : min(s0 + self.budget, c1)], r0, s0)
+        return out
+
+    def _encode(self, rect: Levels, y: int, col: int) -> list[Blit]:
+        """BLITs for one rectangle of packed bytes, cut into row chunks that fit a payload."""
+        height, width = rect.shape
+        rows = [rect[i].tobytes() for i in range(height)]
+        coded = [packbits.encode(row) for row in rows]
+        out: list[Blit] = []
+        i = 0
+        while i < height:
+            j, raw_len, pb_len = i, 0, 0
+            while j < height and (
+                raw_len + width <= self.budget or pb_len + len(coded[j]) <= self.budget
+            ):
+                raw_len, pb_len, j = raw_len + width, pb_len + len(coded[j]), j + 1
+            raw = b"".join(rows[i:j])
+            # Row-by-row codes concatenate into a valid stream, so this one always fits.
+            options = [(b"".join(coded[i:j]), Encoding.PACKBITS)]
+            options.append((packbits.encode(raw), Encoding.PACKBITS))
+            if raw_len <= self.budget:
+                options.append((raw, Encoding.RAW))
+            fitting = [o for o in options if len(o[0]) <= self.budget]
+            data, enc = min(fitting, key=lambda o: len(o[0]))
+            out.append(Blit(col * self.ppb, y + i, width * self.ppb, j - i, enc, data))
+            i = j
+        return out
+
+
+def _wire_cost(msgs: list[Message]) -> int:
+    """Approximate link bytes of a plan (the encoded payload plus per-frame overhead)."""
+    total = 0
+    for msg in msgs:
+        total += FRAME_OVERHEAD + (BLIT_HEADER_LEN + len(msg.data) if isinstance(msg, Blit) else 1)
+    return total
+
+
+__all__ = ["BLIT_OVERHEAD", "Compositor", "dirty_spans"]

@@ -1,0 +1,172 @@
+"""The public entry point: load a model folder once, then stream chat completions."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from glasses.llm.chat_template import ChatMessage, ChatPrompt, ChatTemplate
+from glasses.llm.config import EngineConfig
+from glasses.llm.errors import ContextOverflowError, TokenizerMismatchError
+from glasses.llm.generator import CancelToken, DecodeJob, GenerationOptions, GenerationResult
+from glasses.llm.graph_io import GraphIO, read_graph_io
+from glasses.llm.kv_cache import KvSnapshot
+from glasses.llm.model_folder import ModelFolder, open_model_folder
+from glasses.llm.onnx_scan import scan_onnx
+from glasses.llm.runner import DecoderRunner
+from glasses.llm.sampling import Sampler, SamplingConfig
+from glasses.llm.session import create_session, onnxruntime
+from glasses.llm.tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: Path
+    architecture: str
+    layout: str  # "genai" (shared KV buffer) or "optimum" (growing KV)
+    num_layers: int
+    context_tokens: int  # usable context: the model's, capped by EngineConfig
+    vocab_size: int
+    quantized: bool  # has MatMulNBits (int4/int8 weights)
+
+
+class TextStream(Iterator[str]):
+    """Text deltas of one generation; :attr:`result` is complete once iteration ends."""
+
+    def __init__(self, chunks: Iterator[str], result: GenerationResult) -> None:
+        self._chunks = chunks
+        self.result = result
+
+    def __next__(self) -> str:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        """Stop early (e.g. the user walked away) and release the engine."""
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+
+class LlmEngine:
+    """A decoder-only chat model (Qwen2 / Qwen3, Optimum or genai ONNX layout) on ORT."""
+
+    def __init__(self, folder: ModelFolder, config: EngineConfig) -> None:
+        summary = scan_onnx(folder.onnx_path)
+        self.config = config
+        self.folder = folder
+        self.tokenizer = Tokenizer(folder.tokenizer_path)
+        self._session = create_session(folder.onnx_path, config.session)
+        io: GraphIO = read_graph_io(self._session, folder)
+        if self.tokenizer.vocab_size > io.logits_size:
+            raise TokenizerMismatchError(
+                f"tokenizer.json has {self.tokenizer.vocab_size} tokens but the model only "
+                f"scores {io.logits_size}: tokenizer and model are from different releases"
+            )
+        self.template = ChatTemplate(self.tokenizer, folder.tokenizer_config, folder.architecture)
+        cap = config.max_context_tokens or folder.context_length
+        self.info = ModelInfo(
+            path=folder.root,
+            architecture=folder.architecture,
+            layout="genai" if io.share_buffer else "optimum",
+            num_layers=io.num_layers,
+            context_tokens=min(cap, folder.context_length),
+            vocab_size=io.logits_size,
+            quantized=any(op == "MatMulNBits" for _, op in summary.ops),
+        )
+        self._runner = DecoderRunner(self._session, io, onnxruntime())
+        self._kv = self._runner.new_cache(self.info.context_tokens)
+        self._prefix: tuple[tuple[int, ...], KvSnapshot] | None = None
+        self._lock = threading.Lock()
+        stop_ids = {*folder.eos_token_ids, self.template.im_end_id}
+        self.stop_token_ids = frozenset(stop_ids)
+        self.default_sampling = SamplingConfig.from_generation_config(folder.generation_defaults)
+
+    @classmethod
+    def load(cls, model_dir: Path | str, config: EngineConfig | None = None) -> LlmEngine:
+        config = config or EngineConfig()
+        return cls(open_model_folder(model_dir, config.variant), config)
+
+    def render(
+        self, messages: Sequence[ChatMessage], *, enable_thinking: bool = False
+    ) -> ChatPrompt:
+        prompt = self.template.render(messages, enable_thinking=enable_thinking)
+        if len(prompt.ids) >= self.info.context_tokens:
+            raise ContextOverflowError(
+                f"the prompt is {len(prompt.ids)} tokens but the context holds "
+                f"{self.info.context_tokens}: shorten the prompt or the chat history"
+            )
+        return prompt
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions | None = None,
+        cancel: CancelToken | None = None,
+    ) -> TextStream:
+        """Start generating; iterate the result for text deltas.  One generation runs at a
+        time: a second stream waits until the first has finished or been closed."""
+        options = options or GenerationOptions()
+        prompt = self.render(messages, enable_thinking=options.enable_thinking)
+        sampling = options.sampling or self.default_sampling
+        result = GenerationResult()
+        return TextStream(
+            self._run(prompt, options, sampling, cancel or CancelToken(), result), result
+        )
+
+    def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenerationResult:
+        stream = self.stream(messages, options, cancel)
+        for _ in stream:
+            pass
+        return stream.result
+
+    def _run(
+        self,
+        prompt: ChatPrompt,
+        options: GenerationOptions,
+        sampling: SamplingConfig,
+        cancel: CancelToken,
+        result: GenerationResult,
+    ) -> Iterator[str]:
+        with self._lock:
+            started = time.monotonic()
+            cached, snapshot_at = self._reuse_prefix(prompt)
+            job = DecodeJob(
+                runner=self._runner,
+                tokenizer=self.tokenizer,
+                kv=self._kv,
+                prompt_ids=prompt.ids,
+                sampler=Sampler(sampling, self.tokenizer.vocab_size),
+                stop_token_ids=self.stop_token_ids,
+                options=options,
+                capacity=self.info.context_tokens,
+                chunk_tokens=max(1, self.config.prefill_chunk_tokens),
+                cancel=cancel,
+                started_s=started,
+                snapshot_at=snapshot_at,
+                on_snapshot=lambda snap: self._store_prefix(prompt.prefix_ids, snap),
+                result=result,
+            )
+            yield from job.run(cached)
+
+    def _reuse_prefix(self, prompt: ChatPrompt) -> tuple[int, int | None]:
+        """Point the KV cache at the cached prefix if this prompt starts with it.  Returns the
+        number of prompt tokens already cached and where a new prefix snapshot should be taken."""
+        prefix = prompt.prefix_ids
+        if self.config.prefix_cache and prefix and self._prefix and self._prefix[0] == prefix:
+            self._kv.restore(self._prefix[1])
+            return len(prefix), None
+        self._kv.reset()
+        if self._kv.shares_storage:
+            self._prefix = None  # this request overwrites the buffer from position 0
+        return 0, (len(prefix) if self.config.prefix_cache and prefix else None)
+
+    def _store_prefix(self, prefix: tuple[int, ...], snapshot: KvSnapshot) -> None:
+        self._prefix = (prefix, snapshot)

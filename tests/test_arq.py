@@ -1,0 +1,217 @@
+"""The shared go-back-N Arq: two ends over a lossy, corrupting (never reordering) channel.
+
+Time is data: a fake clock advances in fixed ticks, so retransmit timing is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from firmware_bridge.protocol import messages as m
+from firmware_bridge.protocol.arq import Arq, ArqConfig, QueueFullError, seq_diff
+from firmware_bridge.protocol.frame import Frame, FrameDecoder, FrameError, encode_frame
+
+TICK_S = 0.01
+
+
+@dataclass
+class End:
+    """One side: its Arq, its decoder and what it delivered."""
+
+    arq: Arq
+    decoder: FrameDecoder = field(default_factory=FrameDecoder)
+    delivered: list[m.Message] = field(default_factory=list)
+
+    def feed(self, data: bytes, now_s: float) -> list[bytes]:
+        out: list[bytes] = []
+        for item in self.decoder.feed(data):
+            if isinstance(item, FrameError):
+                out += self.arq.corrupt_frame_seen()
+                continue
+            msgs, replies = self.arq.receive(item, now_s)
+            out += replies
+            self.delivered += [x for x in msgs if x.TYPE in m.SEQUENCED]
+        return out
+
+
+@dataclass
+class Channel:
+    """Drops, corrupts or duplicates the n-th frame as its fate list says; perfect once the list runs out."""
+
+    fates: Iterator[str]
+
+    def carry(self, frames: list[bytes]) -> bytes:
+        out = bytearray()
+        for frame in frames:
+            fate = next(self.fates, "ok")
+            if fate == "drop":
+                continue
+            if fate == "corrupt":
+                bad = bytearray(frame)
+                i = len(bad) // 2  # never the delimiter: a CRC or COBS error, no extra 0x00
+                bad[i] = bad[i] ^ 0x5A or 0x01
+                frame = bytes(bad)
+            out += frame
+            if fate == "dup":
+                out += frame
+        return bytes(out)
+
+
+def logs(n: int, tag: str) -> list[m.Message]:
+    return [m.Log(m.LogLevel.INFO, f"{tag}{i}") for i in range(n)]
+
+
+fates = st.lists(st.sampled_from(["ok", "ok", "ok", "drop", "corrupt", "dup"]), max_size=120)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_a=st.integers(0, 40),
+    n_b=st.integers(0, 15),
+    window=st.integers(1, 8),
+    fates_ab=fates,
+    fates_ba=fates,
+)
+def test_every_message_arrives_once_in_order(
+    n_a: int, n_b: int, window: int, fates_ab: list[str], fates_ba: list[str]
+) -> None:
+    a, b = End(Arq(ArqConfig(window=window))), End(Arq(ArqConfig(window=4)))
+    a.arq.reset(peer_window=4)
+    b.arq.reset(peer_window=window)
+    sent_a, sent_b = logs(n_a, "a"), logs(n_b, "b")
+    for msg in sent_a:
+        a.arq.queue(msg)
+    for msg in sent_b:
+        b.arq.queue(msg)
+    ab, ba = Channel(iter(fates_ab)), Channel(iter(fates_ba))
+    now = 0.0
+    for _ in range(5000):
+        to_b = a.arq.poll(now)
+        assert a.arq.unacked <= a.arq.window
+        to_a = b.feed(ab.carry(to_b), now) + b.arq.poll(now)
+        assert b.arq.unacked <= b.arq.window
+        a.feed(ba.carry(to_a), now)
+        if a.arq.idle and b.arq.idle and len(b.delivered) == n_a and len(a.delivered) == n_b:
+            break
+        now += TICK_S
+    assert b.delivered == sent_a
+    assert a.delivered == sent_b
+    assert a.arq.idle and b.arq.idle
+
+
+def frame_of(arq: Arq, now_s: float) -> list[Frame]:
+    return [x for x in FrameDecoder().feed(b"".join(arq.poll(now_s))) if isinstance(x, Frame)]
+
+
+def test_duplicate_is_dropped_and_reacknowledged() -> None:
+    a, b = Arq(), Arq()
+    a.queue(m.SetBrightness(9))
+    (frame,) = frame_of(a, 0.0)
+    assert b.receive(frame, 0.0)[0] == [m.SetBrightness(9)]
+    assert frame_of(b, 0.0)[0].ack == 1
+    assert b.receive(frame, 0.1) == ([], [])
+    assert b.stats.duplicates == 1
+    (ack,) = frame_of(b, 0.1)
+    assert (ack.type, ack.ack) == (m.MsgType.ACK, 1)
+
+
+def test_gap_draws_one_nak_and_the_sender_goes_back_at_once() -> None:
+    a, b = Arq(ArqConfig(window=8, max_pending=1000)), Arq()
+    for i in range(3):
+        a.queue(m.SetBrightness(i))
+    f0, _lost, f2 = frame_of(a, 0.0)
+    b.receive(f0, 0.0)
+    _, nak1 = b.receive(f2, 0.0)
+    _, nak2 = b.receive(f2, 0.0)
+    assert len(nak1) == 1 and nak2 == [], "one NAK per expected number"
+    (nak,) = [x for x in FrameDecoder().feed(nak1[0]) if isinstance(x, Frame)]
+    a.receive(nak, 0.001)
+    assert a.stats.naks_received == 1
+    resent = frame_of(a, 0.002)  # long before the 0.5 s timeout
+    assert [f.seq for f in resent] == [1, 2]
+    assert a.stats.retransmits == 2
+
+
+def test_window_and_pending_are_bounded() -> None:
+    a = Arq(ArqConfig(window=3, max_pending=5))
+    for i in range(5):
+        a.queue(m.SetBrightness(i))
+    with pytest.raises(QueueFullError):
+        a.queue(m.SetBrightness(5))
+    assert len(frame_of(a, 0.0)) == 3 and a.unacked == 3 and a.pending == 2
+    assert frame_of(a, 0.1) == [], "nothing beyond the window"
+    with pytest.raises(ValueError, match="not sequenced"):
+        a.queue(m.Ping(1))
+
+
+def test_peer_window_caps_the_window_and_zero_means_one() -> None:
+    a = Arq(ArqConfig(window=8))
+    a.reset(peer_window=2)
+    assert a.window == 2
+    a.reset(peer_window=0)
+    assert a.window == 1
+
+
+def test_stale_ack_from_an_earlier_session_is_ignored() -> None:
+    a = Arq()
+    a.queue(m.SetBrightness(1))
+    frame_of(a, 0.0)
+    a.receive(Frame(type=m.MsgType.ACK, ack=50), 0.0)  # acknowledges frames never sent
+    assert a.unacked == 1
+    a.receive(Frame(type=m.MsgType.ACK, ack=1), 0.0)
+    assert a.unacked == 0
+
+
+def test_retransmit_timeout_backs_off_exponentially() -> None:
+    cfg = ArqConfig(initial_rto_s=0.125, max_rto_s=1.0)  # binary fractions: exact sums
+    a = Arq(cfg)
+    a.queue(m.SetBrightness(1))
+    frame_of(a, 0.0)
+    times: list[float] = []
+    now = 0.0
+    while now < 4.0:
+        now += 1 / 1024
+        if frame_of(a, now):
+            times.append(now)
+    gaps = [t1 - t0 for t0, t1 in zip([0.0, *times], times, strict=False)]
+    assert gaps[:5] == [0.125, 0.25, 0.5, 1.0, 1.0]
+    assert a.stats.retransmits == len(times)
+
+
+def test_round_trip_sets_the_timeout() -> None:
+    a = Arq(ArqConfig(min_rto_s=0.05))
+    for i in range(20):
+        a.queue(m.SetBrightness(i % 256))
+        frame_of(a, i * 1.0)
+        a.receive(Frame(type=m.MsgType.ACK, ack=(i + 1) % 256), i * 1.0 + 0.2)
+    assert a.stats.rtt_s == pytest.approx(0.2)
+    assert 0.2 <= a.rto_s <= 0.3
+
+
+def test_sequence_numbers_wrap() -> None:
+    assert seq_diff(2, 250) == 8 and seq_diff(250, 2) == -8
+    a, b = Arq(ArqConfig(window=8, max_pending=1000)), Arq()
+    for i in range(600):
+        a.queue(m.SetBrightness(i % 256))
+    got: list[m.Message] = []
+    now = 0.0
+    while not a.idle:
+        for frame in frame_of(a, now):
+            got += b.receive(frame, now)[0]
+        for frame in frame_of(b, now):
+            a.receive(frame, now)
+        now += TICK_S
+    assert [x.level for x in got if isinstance(x, m.SetBrightness)] == [i % 256 for i in range(600)]
+
+
+def test_encode_unsequenced_refuses_sequenced() -> None:
+    with pytest.raises(ValueError, match="is sequenced"):
+        Arq().encode_unsequenced(m.Reset())
+    assert encode_frame(
+        Frame(type=m.MsgType.PING, payload=b"\0\0\0\0")
+    ) == Arq().encode_unsequenced(m.Ping(0))
