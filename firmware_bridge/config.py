@@ -43,7 +43,8 @@ class LinkConfig:
     write_timeout_s: float = 2.0
     """A write blocked this long (device not reading) counts as a lost port."""
     io_tick_s: float = 0.05
-    """Longest blocking read, which bounds the reaction time on ports that cannot be woken."""
+    """Longest blocking read on ports that cannot be woken (socket://): the reaction time
+    to new requests there. Other ports block until the next deadline or request."""
     wait_for_port: bool = False
     """False: :meth:`DisplayLink.start` raises if the port does not open (a typo fails fast).
     True: keep trying in the background (a daemon started before the glasses are plugged in)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from firmware_bridge.errors import UnsupportedVersionError
+from firmware_bridge.errors import HandshakeError, UnsupportedVersionError
 from firmware_bridge.protocol.frame import PROTOCOL_VERSION, Frame, encode_frame
 from firmware_bridge.protocol.messages import Hello, HelloAck, encode_payload
 
@@ -79,10 +79,19 @@ def version_error(ack: HelloAck) -> UnsupportedVersionError | None:
     )
 
 
+def unusable_display_error(ack: HelloAck, exc: Exception) -> HandshakeError:
+    """The screen encoder cannot be built for the display ``ack`` describes."""
+    return HandshakeError(
+        f"cannot drive the display {ack.board_id!r} ({ack.width_px}x{ack.height_px} at "
+        f"{ack.bpp} bpp, max payload {ack.max_payload}): {exc}"
+    )
+
+
 __all__ = [
     "HOST_MAX_VERSION",
     "HOST_MIN_VERSION",
     "Handshake",
     "random_session_id",
+    "unusable_display_error",
     "version_error",
 ]

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK_BYTES: Final = 4096
 JOIN_TIMEOUT_S: Final = 5.0
+MAX_BLOCK_S: Final = 1.0  # even a wakeable port is polled now and then, as a safety net
 _T = TypeVar("_T")
 
 TransportFactory = Callable[[LinkConfig], Transport]
@@ -66,6 +67,7 @@ class DisplayLink:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._transport: Transport | None = None
+        self._woken = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -186,7 +188,9 @@ class DisplayLink:
 
     def _wake(self) -> None:
         transport = self._transport
-        if transport is not None:
+        # One pending wake is enough; more would pile up in pyserial's abort pipe.
+        if transport is not None and not self._woken:
+            self._woken = True
             transport.wake()
 
     # -- the I/O thread ------------------------------------------------------------------
@@ -228,11 +232,13 @@ class DisplayLink:
 
     def _pump(self, transport: Transport, backoff: Backoff) -> None:
         s = self._session
+        block_s = MAX_BLOCK_S if transport.wakeable else self.config.io_tick_s
         while not self._stop.is_set():
             with self._cond:
                 now = self._clock()
                 out = s.poll(now)
-                timeout = min(max(s.next_wakeup_s(now) - now, 0.0), self.config.io_tick_s)
+                timeout = min(max(s.next_wakeup_s(now) - now, 0.0), block_s)
+                self._woken = False  # requests from now on must wake the coming read
             if out:
                 transport.write(b"".join(out))
             if s.fatal is not None:

@@ -146,10 +146,20 @@ class ScreenPipeline:
         return target
 
 
-def check_levels(levels: npt.NDArray[np.integer], device: HelloAck | None) -> Levels:
-    """A private uint8 copy of ``levels``, checked against the device when it is known."""
-    if levels.ndim != 2:
-        raise ValueError(f"a screen is a 2-D array of levels, got shape {levels.shape}")
+def check_target(levels: npt.NDArray[np.integer] | int, device: HelloAck | None) -> Target:
+    """A private uint8 copy of ``levels`` (or the one level), checked against the device
+    when it is known."""
+    if isinstance(levels, int):
+        top = 255 if device is None else (1 << device.bpp) - 1
+        if not 0 <= levels <= top:
+            raise ValueError(f"level must be 0..{top}, got {levels}")
+        return levels
+    if levels.ndim != 2 or not (
+        np.issubdtype(levels.dtype, np.integer) or levels.dtype == np.bool_
+    ):
+        raise ValueError(
+            f"a screen is a 2-D integer array of levels, got {levels.dtype} {levels.shape}"
+        )
     if device is not None:
         if levels.shape != (device.height_px, device.width_px):
             raise ValueError(
@@ -164,4 +174,4 @@ def check_levels(levels: npt.NDArray[np.integer], device: HelloAck | None) -> Le
     return np.array(levels, dtype=np.uint8, copy=True)
 
 
-__all__ = ["EncoderFactory", "Levels", "ScreenEncoder", "ScreenPipeline", "Target", "check_levels"]
+__all__ = ["EncoderFactory", "Levels", "ScreenEncoder", "ScreenPipeline", "Target", "check_target"]

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from firmware_bridge.commands import CommandQueue
 from firmware_bridge.config import LinkConfig
-from firmware_bridge.errors import HandshakeError, LinkError
-from firmware_bridge.handshake import Handshake, random_session_id, version_error
+from firmware_bridge.errors import LinkError
+from firmware_bridge.handshake import (
+    Handshake,
+    random_session_id,
+    unusable_display_error,
+    version_error,
+)
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq
 from firmware_bridge.protocol.frame import PROTOCOL_VERSION, Frame, FrameDecoder, FrameError
-from firmware_bridge.screen import EncoderFactory, ScreenPipeline, check_levels
+from firmware_bridge.screen import EncoderFactory, ScreenPipeline, check_target
 from firmware_bridge.stats import DeviceInfo, LinkState, LinkStats
 from firmware_bridge.traffic import Traffic
 
 log = logging.getLogger(__name__)
+
+# Events of other kinds are acknowledged and otherwise ignored (docs/protocol.md, 6.2).
+_EVENT_KINDS: Final = frozenset(int(k) for k in m.EventKind)
+_KNOWN_TYPES: Final = frozenset(int(t) for t in m.MsgType)
 
 
 class LinkSession:
@@ -54,8 +64,6 @@ class LinkSession:
         self._outbox: list[bytes] = []
         self._commands = CommandQueue(config.max_commands)
         self._queued_no = 0  # sequenced messages given to the Arq this session
-        self._last_rx_s = 0.0
-        self._last_ping_s = 0.0
 
     # -- port events ---------------------------------------------------------------------
 
@@ -87,12 +95,7 @@ class LinkSession:
 
     def show(self, levels: npt.NDArray[np.integer] | int) -> int:
         """Make ``levels`` (or one level everywhere) the newest target; returns its generation."""
-        if isinstance(levels, int):
-            top = 255 if self.device is None else (1 << self.device.bpp) - 1
-            if not 0 <= levels <= top:
-                raise ValueError(f"level must be 0..{top}, got {levels}")
-            return self.screen.submit(levels)
-        return self.screen.submit(check_levels(levels, self.device))
+        return self.screen.submit(check_target(levels, self.device))
 
     def command(self, msg: m.Message) -> None:
         """Queue a sequenced command; raises QueueFullError when ``max_commands`` wait."""
@@ -117,11 +120,7 @@ class LinkSession:
             return float("inf")
         if self.state is not LinkState.CONNECTED:
             return self.handshake.due_s
-        cfg = self.config
-        wake = min(
-            self._last_rx_s + cfg.link_timeout_s,
-            max(self._last_rx_s, self._last_ping_s) + cfg.keepalive_s,
-        )
+        wake = self.traffic.deadline_s(self.config.keepalive_s, self.config.link_timeout_s)
         if self.arq.unacked:
             wake = min(wake, now_s + self.arq.rto_s / 4)  # the Arq's timer is private
         return wake
@@ -130,10 +129,11 @@ class LinkSession:
         self.traffic.bytes_rx += len(data)
         for item in self.decoder.feed(data):
             if isinstance(item, FrameError):
-                if item.reason != "crc":
+                if item.reason == "crc":
+                    self.traffic.crc_errors += 1
+                else:
                     self.traffic.bad_frames += 1
-                    continue
-                self.traffic.crc_errors += 1
+                # Any rejection may be a lost sequenced frame: ask for a go-back (once).
                 if self.state is LinkState.CONNECTED:
                     self._outbox += self.arq.corrupt_frame_seen()
                 continue
@@ -141,21 +141,21 @@ class LinkSession:
             if item.version != PROTOCOL_VERSION:
                 self.traffic.bad_frames += 1
                 continue
-            self._last_rx_s = now_s  # any good frame proves the device is alive
+            self.traffic.last_rx_s = now_s  # any good frame proves the device is alive
             self._on_frame(item, now_s)
 
     # -- internals -----------------------------------------------------------------------
 
     def _poll_connected(self, now_s: float) -> None:
-        cfg = self.config
-        if now_s - self._last_rx_s >= cfg.link_timeout_s:
-            log.warning("display link lost: nothing heard for %.1f s", now_s - self._last_rx_s)
+        silent_s = now_s - self.traffic.last_rx_s
+        if silent_s >= self.config.link_timeout_s:
+            log.warning("display link lost: nothing heard for %.1f s", silent_s)
             self._restart(now_s, flush=False)
             self._outbox.append(self.handshake.hello_bytes(now_s))
             return
-        if now_s - max(self._last_rx_s, self._last_ping_s) >= cfg.keepalive_s:
-            self._last_ping_s = now_s
-            self._outbox.append(self.arq.encode_unsequenced(self.traffic.ping(now_s)))
+        ping = self.traffic.keepalive(now_s, self.config.keepalive_s)
+        if ping is not None:
+            self._outbox.append(self.arq.encode_unsequenced(ping))
         arq = self.arq
         while self._commands and arq.pending + arq.unacked < arq.window:
             arq.queue(self._commands.pop())
@@ -171,44 +171,50 @@ class LinkSession:
         if frame.type == m.MsgType.HELLO_ACK:
             self._on_hello_ack(frame, now_s)
             return
-        if self.state is not LinkState.CONNECTED:
-            # Only a NAK(NO_SESSION) matters before the session: the device (re)booted.
-            if frame.type == m.MsgType.NAK:
-                nak = self._decode(frame)
-                if isinstance(nak, m.Nak) and nak.reason == m.Reason.NO_SESSION:
-                    self.traffic.naks += 1
+        if frame.type == m.MsgType.NAK:
+            nak = self._decode(frame)
+            if isinstance(nak, m.Nak) and nak.reason == m.Reason.NO_SESSION:
+                # The device has no session (it rebooted); the frame's ack means nothing.
+                self.traffic.naks += 1
+                if self.state is LinkState.CONNECTED:
+                    log.info("the display has no session (rebooted?): saying HELLO again")
+                    self._restart(now_s, flush=False)
+                else:
                     self.handshake.hurry(now_s)
-            return
+                return
+        if self.state is not LinkState.CONNECTED:
+            return  # leftovers of an earlier session
         try:
             msgs, out = self.arq.receive(frame, now_s)
         except m.PayloadError as exc:
             self.traffic.bad_frames += 1
             log.debug("bad %#04x payload from the device: %s", frame.type, exc)
-            err = m.Error(frame.seq, frame.type, m.Reason.BAD_PAYLOAD, str(exc)[:64])
-            self._outbox.append(self.arq.encode_unsequenced(err))
+            known = frame.type in _KNOWN_TYPES
+            reason = m.Reason.BAD_LENGTH if known else m.Reason.UNKNOWN_TYPE
+            self._reply_error(frame.seq, frame.type, reason, str(exc))
             return
         self._outbox += out
         for msg in msgs:
-            self._on_message(msg, now_s)
+            self._on_message(msg, frame.seq, now_s)
 
-    def _on_message(self, msg: m.Message, now_s: float) -> None:
+    def _on_message(self, msg: m.Message, seq: int, now_s: float) -> None:
         if isinstance(msg, m.Pong):
             self.traffic.pong(msg.token, now_s)
         elif isinstance(msg, m.Nak):
-            self.traffic.naks += 1
-            if msg.reason == m.Reason.NO_SESSION:
-                log.info("the display has no session (rebooted?): saying HELLO again")
-                self._restart(now_s, flush=False)
+            self.traffic.naks += 1  # the Arq has acted on it (go-back)
         elif isinstance(msg, m.Error):
             self.traffic.device_error(msg, now_s)
             if msg.ref_type in (m.MsgType.BLIT, m.MsgType.PRESENT, m.MsgType.CLEAR):
                 self.screen.invalidate()
-        elif isinstance(msg, (m.Event, m.Log)):
+        elif isinstance(msg, m.Log) or (isinstance(msg, m.Event) and msg.kind in _EVENT_KINDS):
             self.traffic.event(msg, now_s)
+        elif msg.TYPE in m.SEQUENCED and not isinstance(msg, m.Event):
+            # A command the host does not accept (its number is consumed, so just report it).
+            self._reply_error(seq, msg.TYPE, m.Reason.UNKNOWN_TYPE, f"{msg.TYPE.name} not accepted")
 
     def _on_hello_ack(self, frame: Frame, now_s: float) -> None:
         ack = self._decode(frame)
-        if not isinstance(ack, m.HelloAck) or self.state is LinkState.CONNECTED:
+        if not isinstance(ack, m.HelloAck) or self.state in (LinkState.CONNECTED, LinkState.CLOSED):
             return
         if not self.handshake.matches(ack):
             log.debug("ignoring HELLO_ACK for session %#x (stale)", ack.session_id)
@@ -218,17 +224,14 @@ class LinkSession:
             try:
                 self.screen.new_session(ack)
             except (ValueError, TypeError) as exc:
-                self.fatal = HandshakeError(
-                    f"cannot drive the display {ack.board_id!r} ({ack.width_px}x{ack.height_px}"
-                    f" at {ack.bpp} bpp, max payload {ack.max_payload}): {exc}"
-                )
+                self.fatal = unusable_display_error(ack, exc)
         if self.fatal is not None:
             log.error("%s", self.fatal)
             self._set_state(LinkState.CLOSED)
             return
         self.arq.reset(peer_window=ack.window)
         self._queued_no = 0
-        self._last_ping_s = now_s
+        self.traffic.last_ping_s = now_s
         self.traffic.sessions += 1
         if self.device is not None:
             self._commands.restore_state()
@@ -239,6 +242,10 @@ class LinkSession:
             ack.session_id,
         )  # fmt: skip
         self._set_state(LinkState.CONNECTED)
+
+    def _reply_error(self, seq: int, type_: int, reason: m.Reason, detail: str) -> None:
+        detail = detail.encode("utf-8")[:60].decode("utf-8", "ignore")  # fits any peer
+        self._outbox.append(self.arq.encode_unsequenced(m.Error(seq, type_, reason, detail)))
 
     def _decode(self, frame: Frame) -> m.Message | None:
         try:

@@ -52,6 +52,8 @@ class Traffic:
     sessions: int = 0
     events_dropped: int = 0
     rtt_s: float | None = None
+    last_rx_s: float = 0.0  # newest good frame from the device
+    last_ping_s: float = 0.0  # newest keepalive PING (or session start)
     events: deque[DeviceEvent] = field(default_factory=deque)
     fresh: deque[DeviceEvent] = field(default_factory=deque)  # for callbacks; owner drains it
     _ping_token: int = 0
@@ -63,9 +65,17 @@ class Traffic:
             # Each chunk holds one frame, plus a leading flush delimiter before a HELLO.
             self.frames_tx += 1
 
-    def ping(self, now_s: float) -> m.Ping:
+    def deadline_s(self, keepalive_s: float, link_timeout_s: float) -> float:
+        """When the next keepalive PING or the silence timeout is due."""
+        idle_since_s = max(self.last_rx_s, self.last_ping_s)
+        return min(self.last_rx_s + link_timeout_s, idle_since_s + keepalive_s)
+
+    def keepalive(self, now_s: float, keepalive_s: float) -> m.Ping | None:
+        """A PING if nothing was heard (nor a PING sent) for ``keepalive_s``."""
+        if now_s - max(self.last_rx_s, self.last_ping_s) < keepalive_s:
+            return None
+        self.last_ping_s = self._ping_sent_s = now_s
         self._ping_token = (self._ping_token + 1) & 0xFFFFFFFF
-        self._ping_sent_s = now_s
         return m.Ping(self._ping_token)
 
     def pong(self, token: int, now_s: float) -> None:

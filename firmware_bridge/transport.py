@@ -25,6 +25,8 @@ class Transport(Protocol):
     """Moves bytes to and from the device; not thread-safe except :meth:`wake`."""
 
     url: str
+    wakeable: bool
+    """True if :meth:`wake` really interrupts a read (else the link polls every io_tick_s)."""
 
     def read(self, max_bytes: int, timeout_s: float) -> bytes:
         """Bytes received so far (at most ``max_bytes``), waiting up to ``timeout_s`` for the
@@ -48,6 +50,7 @@ class SerialTransport:
     def __init__(self, port: Any, url: str) -> None:
         self._port = port
         self.url = url
+        self.wakeable = hasattr(port, "cancel_read")  # ttys and loop://, not socket://
         self._timeout_s: float | None = port.timeout
 
     def read(self, max_bytes: int, timeout_s: float) -> bytes:
@@ -79,7 +82,7 @@ class SerialTransport:
             raise PortLostError(f"{self.url}: write failed: {exc}") from exc
 
     def wake(self) -> None:
-        cancel = getattr(self._port, "cancel_read", None)  # ttys and loop:// have it
+        cancel = getattr(self._port, "cancel_read", None)
         if cancel is not None:
             # Failing only when closing concurrently: the reader is leaving anyway.
             with contextlib.suppress(serial.SerialException, OSError, ValueError):

@@ -26,11 +26,22 @@ from hw_sim.web import WebServer
 
 log = logging.getLogger("hw_sim")
 
+_DISPLAY_HELP = """A display board speaking the link protocol on a pty or a TCP socket. Script steps
+(--script, ';' between steps, time in seconds first): button press|long|double [ID], swipe
+forward|back|up|down, battery PCT [charging], worn on|off, temperature C, event KIND CODE
+VALUE, log LEVEL TEXT, reboot, unplug [S]. Web API: GET / /screen.png /api/state; POST
+/api/event /api/unplug /api/reboot /api/faults /api/snapshot."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glasses-sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    d = sub.add_parser("display", help="simulate the display MCU in the glasses")
+    d = sub.add_parser(
+        "display",
+        help="simulate the display MCU in the glasses",
+        description=_DISPLAY_HELP,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     d.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES))
     where = d.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")

@@ -37,8 +37,6 @@ class DisplayDevice(DeviceOutput):
     session_id: int | None
     sleeping: bool  # panel off (SLEEP), content kept
     brightness: int  # last SET_BRIGHTNESS, 0..255
-    _hello: m.Hello | None  # the HELLO that opened the session, to recognise retries
-    _boot_reported: bool
     _reboot_at_s: float | None
 
     def __init__(
@@ -105,7 +103,6 @@ class DisplayDevice(DeviceOutput):
     def power_off(self) -> None:
         """Unplugged: RAM is lost and the panel goes dark; nothing is received or sent."""
         self.powered = self.session = False
-        self._hello = None
         self._rx.clear(0.0)
         self._tx.clear()
         self.fb.reset()
@@ -125,17 +122,19 @@ class DisplayDevice(DeviceOutput):
         self.stats.boots += 1
         self.fb.reset()
         self.screen_version += 1
-        self.session, self.version, self.session_id, self._hello = False, 0, None, None
+        self.session, self.version, self.session_id = False, 0, None
         self.host_max_payload = MIN_PAYLOAD
         self.sleeping, self.brightness = False, DEFAULT_BRIGHTNESS
         self.reset_cause, self.boot_s = cause, now_s
-        self._boot_reported = False
+        self._boot_reported, self._boot_event = False, None
         self._reboot_at_s = None
         self._rx.clear(now_s)
         self._tx.clear()
         self.arq.reset()
+        self._queued_in_session = 0
         # A fresh decoder drops half-received bytes; the counters carry over.
         self.decoder = FrameDecoder(max_payload=self.profile.max_payload, stats=self.decoder.stats)
+        self._emit(b"\x00")  # ends any partial frame the host holds from before the reboot
         self._send(m.Nak(0, Reason.NO_SESSION))  # the announcement: "I have just booted"
 
     # -- frame handling ------------------------------------------------------------------
@@ -181,7 +180,7 @@ class DisplayDevice(DeviceOutput):
     def _on_hello(self, frame: Frame, now_s: float) -> None:
         p = self.profile
         if frame.version != PROTOCOL_VERSION:
-            detail = f"HELLO header must be v{PROTOCOL_VERSION}; device supports {p.min_version}..{p.max_version}"
+            detail = f"HELLO header must be v1; device supports {p.min_version}..{p.max_version}"
             self._error(frame, Reason.UNSUPPORTED_VERSION, detail)
             return
         try:
@@ -190,33 +189,24 @@ class DisplayDevice(DeviceOutput):
             self._error(frame, Reason.BAD_LENGTH, str(exc))
             return
         assert isinstance(hello, m.Hello)
-        # The same HELLO again is the host retrying because our HELLO_ACK was slow or lost:
-        # answer again but keep the session, or the two ends' numbering would drift apart.
-        retry = self.session and hello == self._hello
-        if not retry:
-            low, high = max(hello.min_version, p.min_version), min(hello.max_version, p.max_version)
-            self.version = high if low <= high else 0
-            self.session = self.version != 0
-            self.session_id = hello.session_id if self.session else None
-            self._hello = hello if self.session else None
-            self.host_max_payload = max(MIN_PAYLOAD, hello.max_payload)
-            self.arq.reset()  # numbering restarts; a failed HELLO ends any previous session too
+        low, high = max(hello.min_version, p.min_version), min(hello.max_version, p.max_version)
+        self.version = high if low <= high else 0
+        self.session = self.version != 0
+        self.session_id = hello.session_id if self.session else None
+        self.host_max_payload = max(MIN_PAYLOAD, hello.max_payload)
+        self._restart_numbering()  # also when no version is in common: that ends a session
         self._send(m.HelloAck(
             self.version, p.min_version, p.max_version, p.width_px, p.height_px, p.bpp,
             p.max_payload, p.window, p.fw_version, hello.session_id, p.board_id,
         ))  # fmt: skip
-        if retry:
-            log.debug("HELLO retry for session %08x answered again", hello.session_id)
-        elif not self.session:
+        if not self.session:
             log.warning(
                 "HELLO for versions %d..%d: none in common", hello.min_version, hello.max_version
             )
-        else:
-            self.stats.sessions += 1
-            log.info("session %08x started (protocol v%d)", hello.session_id, self.version)
-            if not self._boot_reported:
-                self._boot_reported = True
-                self._queue_boot_event(now_s)
+            return
+        self.stats.sessions += 1
+        log.info("session %08x started (protocol v%d)", hello.session_id, self.version)
+        self._report_boot(now_s)
 
     def _dispatch(self, msg: m.Message, frame: Frame, now_s: float) -> None:
         try:

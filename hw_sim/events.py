@@ -81,6 +81,9 @@ class DeviceOutput:
     reset_cause: ResetCause
     host_max_payload: int
     _tx: TxFifo
+    _boot_reported: bool  # a BOOT event was created since boot
+    _boot_event: Event | None  # that event while it is not known to be acknowledged
+    _queued_in_session: int  # sequenced messages queued since the numbering restarted
 
     def uptime_ms(self, now_s: float) -> int:
         return round((now_s - self.boot_s) * 1000) & 0xFFFFFFFF
@@ -113,11 +116,30 @@ class DeviceOutput:
         cut = text.encode("utf-8")[:room].decode("utf-8", "ignore")
         return self._queue(Log(level, cut))
 
-    def _queue_boot_event(self, now_s: float) -> None:
-        self._queue(Event(EventKind.BOOT, self.reset_cause, 0, self.uptime_ms(now_s)))
+    def _restart_numbering(self) -> None:
+        """A session starts or ends: both sequence spaces restart and the send queue is lost."""
+        # Go-back-N acknowledges in order and BOOT goes first, so any acknowledgement covers it.
+        if (
+            self._boot_event is not None
+            and self._queued_in_session > self.arq.unacked + self.arq.pending
+        ):
+            self._boot_event = None
+        self.arq.reset()
+        self._queued_in_session = 0
+
+    def _report_boot(self, now_s: float) -> None:
+        """Queue EVENT(BOOT) first in the first session since boot, and again in the next
+        session if a HELLO cut the previous one before it was acknowledged."""
+        if not self._boot_reported:
+            self._boot_reported = True
+            self._boot_event = Event(EventKind.BOOT, self.reset_cause, 0, self.uptime_ms(now_s))
+        if self._boot_event is not None:
+            self._queue(self._boot_event)
 
     def _queue(self, msg: Message) -> bool:
-        if not (self.powered and self.session):
+        # LOG lines may fill only half the queue, so that events still find room.
+        log_full = isinstance(msg, Log) and self.arq.pending >= self.arq.config.max_pending // 2
+        if not (self.powered and self.session) or log_full:
             self.stats.events_dropped += 1
             return False
         try:
@@ -126,6 +148,7 @@ class DeviceOutput:
             self.stats.events_dropped += 1
             return False
         self.stats.events_queued += 1
+        self._queued_in_session += 1
         return True
 
     def _error(self, frame: Frame, reason: Reason, detail: str) -> None:
@@ -138,11 +161,13 @@ class DeviceOutput:
 
     def _on_bad_payload(self, frame: Frame, detail: str) -> None:
         """Answer a frame whose payload does not decode (its number is already consumed)."""
-        if frame.type in _FROM_HOST:
+        if frame.type in (MsgType.ERROR, MsgType.NAK):
+            log.warning("malformed %s from the host: %s", MsgType(frame.type).name, detail)
+        elif frame.type in _FROM_HOST:
             self._error(frame, Reason.BAD_LENGTH, detail)
         elif frame.type in SEQUENCED or frame.type not in _KNOWN_TYPES:
             self._error(frame, Reason.UNKNOWN_TYPE, f"type {frame.type:#04x} not accepted")
-        # else: a device-to-host unsequenced type; answering it could start an error loop.
+        # Never answer ERROR / NAK or a device-to-host unsequenced type: that could loop.
 
     def _send(self, msg: Message) -> None:
         """Send an unsequenced message now (it carries the current acknowledgement)."""

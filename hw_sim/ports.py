@@ -54,21 +54,31 @@ class PtyPort:
         return str(self.link) if self.link else self.slave_path
 
     def replug(self) -> None:
-        self._master, self._slave = os.openpty()
-        # Our own slave fd stays open so the master never reads EIO while no host is attached,
-        # and raw mode makes it a binary link (no echo, no line editing, no CR/LF mapping).
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self.slave_path = os.ttyname(self._slave)
-        if self.link:
-            if self.link.exists() and not self.link.is_symlink():
-                raise FileExistsError(f"{self.link} exists and is not a symlink; not replacing it")
-            tmp = self.link.with_name(f".{self.link.name}.{os.getpid()}.tmp")
-            tmp.unlink(missing_ok=True)
-            os.symlink(self.slave_path, tmp)
-            tmp.replace(self.link)  # atomic: the link never dangles while we are plugged
+        master, slave = os.openpty()
+        try:
+            # Our own slave fd stays open so the master never reads EIO while no host is
+            # attached; raw mode makes it a binary link (no echo, line editing, CR/LF mapping).
+            tty.setraw(slave)
+            os.set_blocking(master, False)
+            path = os.ttyname(slave)
+            if self.link:
+                self._point_link(path)
+        except BaseException:
+            os.close(master)
+            os.close(slave)
+            raise
+        self._master, self._slave, self.slave_path = master, slave, path
         self.plugged = True
-        log.info("pty %s ready%s", self.slave_path, f" at {self.link}" if self.link else "")
+        log.info("pty %s ready%s", path, f" at {self.link}" if self.link else "")
+
+    def _point_link(self, target: str) -> None:
+        assert self.link is not None
+        if self.link.exists() and not self.link.is_symlink():
+            raise FileExistsError(f"{self.link} exists and is not a symlink; not replacing it")
+        tmp = self.link.with_name(f".{self.link.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        os.symlink(target, tmp)
+        tmp.replace(self.link)  # atomic: the link never dangles while we are plugged
 
     def unplug(self) -> None:
         if not self.plugged:
@@ -153,7 +163,7 @@ class TcpPort:
             return
         try:
             client, addr = self._listener.accept()
-        except (BlockingIOError, InterruptedError):
+        except OSError:  # nobody waiting (EAGAIN), or the client gave up already
             return
         if self._client is not None:
             log.warning("new host %s:%d replaces the connected one", *addr)

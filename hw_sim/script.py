@@ -25,6 +25,13 @@ class InputEvent:
     code: int = 0
     value: int = 0
 
+    def __post_init__(self) -> None:
+        # Checked here so a bad script fails at start, not in the I/O loop minutes later.
+        if not (0 <= self.kind <= 0xFF and 0 <= self.code <= 0xFF):
+            raise ValueError(f"event kind and code must be 0..255, got {self.kind}, {self.code}")
+        if not -0x8000 <= self.value <= 0x7FFF:
+            raise ValueError(f"event value must be a signed 16-bit number, got {self.value}")
+
 
 @dataclass(frozen=True)
 class LogLine:

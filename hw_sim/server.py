@@ -189,8 +189,13 @@ class Simulator:
         self._replug_at_s = now + max(duration_s, 0.0)
 
     def _replug(self, now: float) -> None:
+        try:
+            self.port.replug()
+        except OSError as exc:  # e.g. another program took the TCP port meanwhile
+            log.error("cannot plug in again (%s); retrying in 1 s", exc)
+            self._replug_at_s = now + 1.0
+            return
         self._replug_at_s = None
-        self.port.replug()
         self.device.power_on(now)
         log.info("plugged in again at %s", self.port.url)
 

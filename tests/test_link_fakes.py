@@ -221,6 +221,7 @@ class MemoryEnd:
     def __init__(self, line: MemoryLine, rx: _Pipe, tx: _Pipe, generation: int | None) -> None:
         self.line, self.rx, self.tx, self.generation = line, rx, tx, generation
         self.url = line.url
+        self.wakeable = True
         self.closed = False
 
     def _alive(self) -> bool:

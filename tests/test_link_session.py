@@ -341,3 +341,35 @@ def test_interop_with_the_simulated_firmware() -> None:
     rig.run(0.5)
     assert np.array_equal(dev.fb.front, target)
     assert rig.s.stats().errors_from_device == 0
+
+
+def host_frames(out: list[bytes]) -> list[m.Message]:
+    frames = [x for x in FrameDecoder().feed(b"".join(out)) if isinstance(x, Frame)]
+    return [m.decode_payload(f.type, f.payload) for f in frames]
+
+
+def test_garbage_is_nakked_once_like_a_crc_error() -> None:
+    rig = connected()
+    rig.s.receive(b"\x05\x01\x02\x00\x03\xff\x00", rig.now)  # bad COBS, then too short
+    assert rig.s.stats().malformed == 2 and rig.s.stats().crc_errors == 0
+    expected = rig.s.arq.rx_expected
+    assert host_frames(rig.s.poll(rig.now)) == [m.Nak(expected, m.Reason.BAD_CRC)]
+
+
+def test_unknown_event_kinds_are_acknowledged_and_ignored() -> None:
+    rig = connected()
+    rig.dev.send_event(99, 1, 2)
+    rig.dev.send_event(m.EventKind.WORN, 1)
+    rig.step()
+    kinds = [e.message.kind for e in rig.s.traffic.events if isinstance(e.message, m.Event)]
+    assert kinds == [m.EventKind.BOOT, m.EventKind.WORN]
+    assert rig.dev.arq.idle, "both were acknowledged"
+
+
+def test_a_command_from_the_device_is_answered_with_an_error() -> None:
+    rig = connected()
+    rig.dev.arq.queue(m.Clear(1))
+    rig.step()
+    errors = [x for x in host_frames(rig.sent) if isinstance(x, m.Error)]
+    assert [(e.ref_type, e.reason) for e in errors] == [(m.MsgType.CLEAR, m.Reason.UNKNOWN_TYPE)]
+    assert rig.dev.arq.idle

@@ -216,3 +216,35 @@ def test_timings_are_reported(llm_engine: Engines) -> None:
 def test_options_are_validated() -> None:
     with pytest.raises(ValueError, match="max_new_tokens"):
         GenerationOptions(max_new_tokens=0)
+
+
+def test_layout_follows_the_graph_not_the_folder(
+    tmp_path: Any, llm_zoo: dict[str, BuiltModel], llm_engine: Engines
+) -> None:
+    """An Optimum graph dropped into a genai folder (which asks for a shared KV buffer) still
+    runs with a growing cache, and gives the genai model's tokens: same weights."""
+    import os
+
+    genai, optimum = llm_zoo["genai-qwen2-fp32"].path, llm_zoo["optimum-qwen2-fp32"].path
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for name in ("genai_config.json", "tokenizer.json", "tokenizer_config.json"):
+        os.link(genai / name, mixed / name)
+    for name in ("model.onnx", "model.onnx_data"):
+        os.link(optimum / "onnx" / name, mixed / name)
+    engine = LlmEngine.load(mixed)
+    assert engine.info.layout == "optimum"
+    want = llm_engine("genai-qwen2-fp32").generate(CHAT, greedy(8)).token_ids
+    assert engine.generate(CHAT, greedy(8)).token_ids == want
+
+
+def test_importing_the_engine_loads_no_heavy_dependency() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, glasses.llm, glasses.commands.llm; "
+        "print(sorted(m for m in ('onnxruntime', 'tokenizers', 'onnx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

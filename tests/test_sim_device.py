@@ -56,7 +56,9 @@ def connected(
 
 def test_boot_announces_no_session() -> None:
     dev = DisplayDevice(P640)
-    assert decode_all(dev.poll(0.0)) == [m.Nak(0, Reason.NO_SESSION)]
+    wire = dev.poll(0.0)
+    assert wire.startswith(b"\x00")  # flushes whatever the host buffered before the reboot
+    assert decode_all(wire) == [m.Nak(0, Reason.NO_SESSION)]
     assert dev.poll(1.0) == b""
 
 
@@ -174,10 +176,31 @@ def test_bad_payload_length_and_unknown_type() -> None:
     host, dev = connected()
     dev.receive_bytes(encode_frame(Frame(MsgType.PRESENT, seq=0, payload=b"\x01\x02")), 1.0)
     dev.receive_bytes(encode_frame(Frame(0x7E, payload=b"?")), 1.0)
+    dev.receive_bytes(encode_frame(Frame(MsgType.EVENT, seq=1, payload=bytes(8))), 1.0)
+    dev.receive_bytes(encode_frame(Frame(MsgType.PONG, payload=bytes(4))), 1.0)  # ignored
     got = host.feed(dev.poll(1.0), 1.0)
     errors = [(e.ref_type, e.reason) for e in got if isinstance(e, m.Error)]
-    assert errors == [(MsgType.PRESENT, Reason.BAD_LENGTH), (0x7E, Reason.UNKNOWN_TYPE)]
-    assert dev.arq.rx_expected == 1  # the bad PRESENT consumed its sequence number
+    assert errors == [
+        (MsgType.PRESENT, Reason.BAD_LENGTH),
+        (0x7E, Reason.UNKNOWN_TYPE),
+        (MsgType.EVENT, Reason.UNKNOWN_TYPE),  # wrong direction
+    ]
+    assert dev.arq.rx_expected == 2  # the bad PRESENT and the EVENT consumed their numbers
+
+
+def test_malformed_error_or_nak_from_the_host_is_never_answered() -> None:
+    _, dev = connected()
+    dev.receive_bytes(encode_frame(Frame(MsgType.ERROR, payload=b"\x00")), 1.0)
+    dev.receive_bytes(encode_frame(Frame(MsgType.NAK, payload=b"\x00\x01\x02")), 1.0)
+    dev.receive_bytes(encode_frame(Frame(MsgType.ERROR, payload=b"\x00\x10\x07oops")), 1.0)
+    assert decode_all(dev.poll(1.0)) == [] and dev.stats.errors_sent == 0
+
+
+def test_logs_leave_room_for_events_in_the_send_queue() -> None:
+    _, dev = connected()
+    queued = sum(dev.send_log(m.LogLevel.DEBUG, "spam", 1.0) for _ in range(100))
+    assert queued < dev.arq.config.max_pending
+    assert dev.press_button(m.ButtonAction.PRESS, 1.0)
 
 
 def test_ping_pong_clear_brightness_sleep_wake() -> None:
@@ -336,15 +359,20 @@ def test_random_bytes_never_crash_and_output_stays_bounded(chunks: list[bytes]) 
     assert dev.session and dev.stats.last_frame_id == 77
 
 
-def test_repeated_hello_is_a_retry_and_keeps_the_session() -> None:
-    host, dev = connected()
-    dev.press_button(m.ButtonAction.PRESS, 0.5)
-    hello = m.Hello(1, 1, host.max_payload, host.session_id)
-    dev.receive_bytes(host.arq.encode_unsequenced(hello), 0.5)  # the host retried HELLO
-    got = decode_all(dev.poll(0.5))
-    assert isinstance(got[0], m.HelloAck) and got[0].session_id == host.session_id
-    assert got[1:] == [m.Event(m.EventKind.BUTTON, 0, m.ButtonAction.PRESS, 500)]
-    assert dev.arq.tx_next == 2 and dev.stats.sessions == 1  # numbering went on
+def test_boot_event_is_sent_again_when_a_new_hello_cut_it_off() -> None:
+    dev = DisplayDevice(P640)
+    dev.poll(0.0)
+    host = MiniHost()
+    host.hello()
+    dev.receive_bytes(host.poll(0.0), 0.0)
+    first = decode_all(dev.poll(0.1))  # HELLO_ACK and BOOT, which the host never acknowledges
+    assert first[-1] == m.Event(m.EventKind.BOOT, ResetCause.POWER_ON, 0, 0)
+    host.hello()  # a retry with a fresh session id (spec: the first answer looked lost)
+    got = exchange(host, dev, 0.5)
+    assert got[-1] == m.Event(m.EventKind.BOOT, ResetCause.POWER_ON, 0, 0)  # queued again
+    assert host.arq.idle and dev.arq.idle
+    host.hello()  # acknowledged this time: a third session does not repeat it
+    assert [type(x) for x in exchange(host, dev, 1.0)] == [m.HelloAck]
 
 
 def test_new_hello_restarts_numbering_but_keeps_the_picture() -> None:

@@ -233,10 +233,20 @@ def test_signal_exits_cleanly_and_removes_the_link(
     assert "Traceback" not in sim.log_path.read_text()
 
 
-def test_bad_arguments_fail_fast(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--script", "1 dance"], "bad script step"),
+        (["--link", "{tmp}/file"], "not a symlink"),  # never clobbers a real file
+        (["--tcp", "0", "--link", "{tmp}/tty"], "--link needs --pty"),
+    ],
+)
+def test_bad_arguments_fail_fast(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "file").write_text("keep me")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
     result = subprocess.run(
-        [sys.executable, "-m", "hw_sim.cli", "display", "--script", "1 dance", "--no-web"],
+        [sys.executable, "-m", "hw_sim.cli", "display", "--no-web", *argv],
         capture_output=True, text=True, timeout=30, cwd=ROOT,
     )  # fmt: skip
-    assert result.returncode == 2 and "bad script step" in result.stderr
-    assert result.stdout == ""
+    assert result.returncode == 2 and message in result.stderr
+    assert result.stdout == "" and (tmp_path / "file").read_text() == "keep me"

@@ -49,7 +49,16 @@ def test_parse_script_every_verb_sorted_by_time() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["x button press", "1 button smash", "2 dance", "3 swipe", "4 log"]
+    "text",
+    [
+        "x button press",
+        "1 button smash",
+        "2 dance",
+        "3 swipe",
+        "4 log",
+        "5 event 300 0 0",
+        "6 temperature 400",
+    ],
 )
 def test_bad_script_steps_are_named(text: str) -> None:
     with pytest.raises(ValueError, match="bad script step"):

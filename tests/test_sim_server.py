@@ -12,6 +12,7 @@ import pytest
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.messages import EventKind, Reason
 from hw_sim.events import ResetCause
+from hw_sim.faults import FaultSettings
 from hw_sim.minihost import MiniHost, blit
 from hw_sim.profiles import get_profile
 from hw_sim.script import Reboot, Step, parse_script
@@ -151,3 +152,14 @@ def test_every_present_is_saved_and_only_the_newest_kept(
         "frame-000002-00000002.png",
         "frame-000003-00000003.png",
     ]
+
+
+def test_latency_and_slow_device_delay_the_answer(bench_factory: Callable[..., Bench]) -> None:
+    bench = bench_factory(faults=FaultSettings.both_ways(latency_ms=50, slow_ms=20))
+    start = bench.now
+    bench.hello()
+    assert bench.now - start >= 0.05 + 0.02 + 0.05  # there, processing, back
+    assert bench.sim.device.processing_s == pytest.approx(0.02)
+    bench.sim.set_faults(FaultSettings())
+    assert bench.sim.device.processing_s == 0
+    assert bench.sim.state_dict(bench.now)["faults"] == FaultSettings().as_dict()

@@ -28,7 +28,9 @@ def test_stereo_44k_wav_becomes_16k_mono_chunks(tmp_path: Path) -> None:
         assert isinstance(source, AudioSource)
         chunks = list(source.chunks())
     assert all(c.sample_rate_hz == 16_000 for c in chunks)
-    assert [c.start_sample for c in chunks] == list(np.cumsum([0] + [len(c.samples) for c in chunks[:-1]]))
+    assert [c.start_sample for c in chunks] == list(
+        np.cumsum([0] + [len(c.samples) for c in chunks[:-1]])
+    )
     samples = np.concatenate([c.samples for c in chunks])
     assert abs(len(samples) - 16_000) <= 1
     assert np.max(np.abs(samples[500:-500] - tone(1.0, 500.0)[500 : len(samples) - 500])) < 2e-3
@@ -156,7 +158,9 @@ def test_a_stalled_reader_loses_audio_counts_it_and_keeps_time() -> None:
 
 def test_an_unplugged_microphone_is_reported() -> None:
     sd = FakeSoundDevice([usb_mic()], signal=tone(1.0, 440.0, 48_000), die_after_blocks=5)
-    with MicrophoneSource(MicrophoneConfig(poll_s=0.005), sd=sd) as mic:
-        with pytest.raises(GlassesError, match="stopped delivering audio"):
-            for _ in mic.chunks():
-                pass
+    with (
+        MicrophoneSource(MicrophoneConfig(poll_s=0.005), sd=sd) as mic,
+        pytest.raises(GlassesError, match="stopped delivering audio"),
+    ):
+        for _ in mic.chunks():
+            pass

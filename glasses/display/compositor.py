@@ -157,6 +157,8 @@ class Compositor:
         return [*best, Present(self._frame_id)]
 
     def _check(self, target: npt.NDArray[np.integer]) -> Levels:
+        if not (np.issubdtype(target.dtype, np.integer) or target.dtype == np.bool_):
+            raise ValueError(f"levels must be integers, got {target.dtype}")
         if target.shape != (self.height_px, self.width_px):
             raise ValueError(
                 f"target has shape {target.shape}, the display is "

@@ -59,7 +59,7 @@ class LlmEngine:
         self.folder = folder
         self.tokenizer = Tokenizer(folder.tokenizer_path)
         self._session = create_session(folder.onnx_path, config.session)
-        io: GraphIO = read_graph_io(self._session, folder)
+        io: GraphIO = read_graph_io(self._session, folder, frozenset(op for _, op in summary.ops))
         if self.tokenizer.vocab_size > io.logits_size:
             raise TokenizerMismatchError(
                 f"tokenizer.json has {self.tokenizer.vocab_size} tokens but the model only "

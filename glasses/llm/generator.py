@@ -63,7 +63,8 @@ class GenerationOptions:
     max_new_tokens: int = 256
     sampling: SamplingConfig | None = None  # None: the model's generation_config defaults
     stop_strings: tuple[str, ...] = ()
-    timeout_s: float | None = None  # wall-clock budget from the start of the request
+    # Wall-clock budget, counted once the engine is free (not while queued behind another).
+    timeout_s: float | None = None
     enable_thinking: bool = False  # Qwen3 only: let the model write a <think> block first
 
     def __post_init__(self) -> None:
@@ -201,7 +202,10 @@ class DecodeJob:
         finally:
             self.cancel.detach()
         if self.result.finish_reason != "stop_string":
-            tail = stops.push(detok.flush()) + stops.flush()
+            tail = stops.push(detok.flush())
+            if stops.stopped:
+                self.result.finish_reason = "stop_string"
+            tail += stops.flush()
             if tail:
                 self.result.text += tail
                 yield tail

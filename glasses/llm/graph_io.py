@@ -2,8 +2,8 @@
 
 The same names serve both layouts (``input_ids``, ``attention_mask``, optional
 ``position_ids``, ``past_key_values.N.key/value`` -> ``logits``, ``present.N.key/value``); what
-differs is whether ``position_ids`` exists and whether past and present share one buffer,
-which only ``genai_config.json`` states.
+differs is whether ``position_ids`` exists and whether past and present share one buffer:
+``genai_config.json`` asks for that, and the graph must have an attention op that can do it.
 """
 
 from __future__ import annotations
@@ -51,7 +51,12 @@ def _dim(graph_dim: Any, config_value: int, what: str, folder: ModelFolder) -> i
     return config_value
 
 
-def read_graph_io(session: Any, folder: ModelFolder) -> GraphIO:
+# Attention ops that write the new KV into the past buffer in place; a graph that concatenates
+# past and present (standard ops) would need a bigger present than the buffer it got.
+_IN_PLACE_ATTENTION = frozenset({"GroupQueryAttention", "PagedAttention"})
+
+
+def read_graph_io(session: Any, folder: ModelFolder, op_types: frozenset[str]) -> GraphIO:
     inputs = {i.name: i for i in session.get_inputs()}
     outputs = {o.name: o for o in session.get_outputs()}
     name = folder.onnx_path.name
@@ -71,9 +76,11 @@ def read_graph_io(session: Any, folder: ModelFolder) -> GraphIO:
     if unknown:
         raise UnsupportedModelError(f"{name} needs inputs this engine does not feed: {unknown}")
     for layer in range(len(layers)):
-        for out in GraphIO.present_names(layer):
-            if out not in outputs:
-                raise UnsupportedModelError(f"{name} lacks the output {out!r}")
+        for past, present in zip(
+            GraphIO.past_names(layer), GraphIO.present_names(layer), strict=True
+        ):
+            if past not in inputs or present not in outputs:
+                raise UnsupportedModelError(f"{name} lacks {past!r} or {present!r}")
     first = inputs["past_key_values.0.key"]
     for value in (first, outputs["logits"]):
         if value.type not in _DTYPES:
@@ -91,5 +98,5 @@ def read_graph_io(session: Any, folder: ModelFolder) -> GraphIO:
         has_position_ids="position_ids" in inputs,
         logits_size=int(logits_size),
         logits_dtype=_DTYPES[outputs["logits"].type],
-        share_buffer=folder.past_present_share_buffer,
+        share_buffer=folder.past_present_share_buffer and bool(op_types & _IN_PLACE_ATTENTION),
     )

@@ -167,9 +167,9 @@ def open_model_folder(root: Path | str, variant: str | None = None) -> ModelFold
     return folder
 
 
-# Named models: ``--model qwen3-0.6b-int4`` looks in $GLASSES_MODELS_DIR or the per-user data
-# folder (~/.local/share/glasses/models).
 def models_dir() -> Path:
+    """Where named models live (``--model qwen3-0.6b-int4``): $GLASSES_MODELS_DIR, else the
+    per-user data folder (~/.local/share/glasses/models on Linux)."""
     configured = os.environ.get("GLASSES_MODELS_DIR")
     if configured:
         return Path(configured).expanduser()

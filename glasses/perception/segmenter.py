@@ -151,6 +151,11 @@ class Segmenter:
                 self._abandon()
         return events
 
+    def reset(self) -> None:
+        """Forget everything: the next window may start anywhere (a new stream)."""
+        self._reset_to_silence()
+        self._next = None
+
     def flush(self) -> list[SegmentEvent]:
         """End of stream: close a confirmed utterance, drop an unconfirmed one."""
         events: list[SegmentEvent] = []

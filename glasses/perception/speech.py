@@ -64,6 +64,12 @@ class SpeechPipeline:
                     events.append(partial)
         return events
 
+    def reset(self) -> None:
+        """Start a new stream (the models stay loaded)."""
+        self.vad.reset()
+        self.segmenter.reset()
+        self._expected = None
+
     def flush(self) -> list[SpeechEvent]:
         return self._after(self.segmenter.flush())
 

@@ -105,7 +105,7 @@ class StreamingTranscriber:
         self._partials.append(heard.text)
         return Transcript(
             heard.text,
-            stable_prefix(self._partials, self._partials.maxlen or 1),
+            stable_prefix(list(self._partials), self._partials.maxlen or 1),
             heard.language,
             start_sample,
             start_sample + n,

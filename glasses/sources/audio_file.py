@@ -22,7 +22,12 @@ from glasses.sources.resample import Resampler
 
 
 def soundfile_module() -> Any:
-    return require("soundfile", "audio", purpose="reading audio files")
+    try:
+        return require("soundfile", "audio", purpose="reading audio files")
+    except OSError as exc:  # wheels bundle libsndfile on x86-64 / aarch64; other systems may not
+        raise GlassesError(
+            f"soundfile cannot load libsndfile ({exc}): run  sudo apt install libsndfile1"
+        ) from exc
 
 
 def read_audio_file(path: str | Path) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:

@@ -61,7 +61,7 @@ class VideoCaptureReader:
 class ImageFolderReader:
     """One image file, or every image in a folder (sorted by name), as a short "video"."""
 
-    def __init__(self, path: str | Path, *, fps: float = 2.0) -> None:
+    def __init__(self, path: str | Path, *, fps: float = 5.0) -> None:
         p = Path(path)
         if p.is_dir():
             self._paths = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
@@ -175,7 +175,7 @@ def open_camera(spec: str | int, *, fps: float | None = None) -> ThreadedCamera:
         return ThreadedCamera(gstreamer_reader(nvargus_pipeline(int(arg or 0))), name=text)
     path = Path(text)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ThreadedCamera(ImageFolderReader(path, fps=fps or 2.0), name=path.name)
+        return ThreadedCamera(ImageFolderReader(path, fps=fps or 5.0), name=path.name)
     if not path.exists():
         raise GlassesError(f"no camera, image, folder or video at {text!r} (see: glasses devices)")
     return ThreadedCamera(VideoCaptureReader(text, live=False), name=path.name)

@@ -36,7 +36,12 @@ class CameraInfo:
 
 
 def sounddevice_module() -> Any:
-    return require("sounddevice", "audio", purpose="microphone input")
+    try:
+        return require("sounddevice", "audio", purpose="microphone input")
+    except OSError as exc:  # the module is there but the PortAudio C library is not
+        raise GlassesError(
+            f"sounddevice cannot load PortAudio ({exc}): run  sudo apt install libportaudio2"
+        ) from exc
 
 
 def list_audio_inputs(sd: Any | None = None) -> list[AudioInputInfo]:
@@ -115,7 +120,7 @@ def _probe(info: CameraInfo) -> CameraInfo:
         cv2 = require("cv2", "camera", purpose="probing cameras")
     except ImportError:
         return info
-    capture = cv2.VideoCapture(info.index)
+    capture = cv2.VideoCapture(info.index, cv2.CAP_V4L2)
     try:
         if not capture.isOpened():
             return info

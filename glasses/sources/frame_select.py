@@ -86,6 +86,7 @@ class SharpFrameSelector:
         self._still: deque[FrameScore] = deque(maxlen=self.config.history_frames)
         self._last_choice = -(10**9)
         self._armed = True
+        self.last_score: FrameScore | None = None  # of the latest frame, chosen or not
 
     def push(self, index: int, gray: GrayImage) -> FrameScore | None:
         c = self.config
@@ -93,6 +94,7 @@ class SharpFrameSelector:
         moved = motion(self._previous, coarse) if self._previous is not None else float("inf")
         self._previous = coarse
         score = FrameScore(index, laplacian_variance(gray), moved)
+        self.last_score = score
         if moved > c.rearm_motion:
             self._armed = True
         if moved > c.max_motion:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from glasses.sources.camera import Frame, ThreadedCamera
-from glasses.sources.frame_select import SharpFrameSelector, laplacian_variance, thumbnail_gray
+from glasses.sources.frame_select import SharpFrameSelector, thumbnail_gray
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,10 @@ def wait_for_still_frame(
             continue
         last = frame.index
         seen += 1
-        gray = thumbnail_gray(frame.image)
-        choice = selector.push(frame.index, gray)
+        choice = selector.push(frame.index, thumbnail_gray(frame.image))
         if choice is not None:
             return StillFrame(frame, choice.sharpness, True, seen)
-        sharpness = laplacian_variance(gray)
+        sharpness = selector.last_score.sharpness if selector.last_score else 0.0
         if best is None or sharpness > best[0]:
             best = (sharpness, frame)
     if best is None:

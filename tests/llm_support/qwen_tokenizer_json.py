@@ -16,6 +16,7 @@ tiktoken encoder in ``tests/test_llm_tokenizer.py``.
 from __future__ import annotations
 
 import base64
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -144,4 +145,12 @@ def build_tokenizer_json(path: Path, *, qwen3: bool = True) -> Path:
         assert tokenizer.token_to_id(content) == FIRST_SPECIAL_ID + offset, content
     path.parent.mkdir(parents=True, exist_ok=True)
     tokenizer.save(str(path))
+    # Recent ``tokenizers`` save merges as [left, right] pairs, which releases before 0.20 cannot
+    # read; Qwen's published files use the older "left right" strings (byte-level tokens never
+    # contain a space), so write those.
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["model"]["merges"] = [
+        m if isinstance(m, str) else " ".join(m) for m in data["model"]["merges"]
+    ]
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path

@@ -49,14 +49,16 @@ class FakeSoundDevice:
         if samplerate == 16_000 and not self.supports_16k:
             raise ValueError("Invalid sample rate")
 
-    def InputStream(self, **kwargs: Any) -> FakeStream:  # noqa: N802 - sounddevice's name
+    def InputStream(self, **kwargs: Any) -> FakeStream:
         stream = FakeStream(self, **kwargs)
         self.streams.append(stream)
         return stream
 
 
 class FakeStream:
-    def __init__(self, sd: FakeSoundDevice, *, samplerate: float, blocksize: int, callback: Any, **kw: Any):
+    def __init__(
+        self, sd: FakeSoundDevice, *, samplerate: float, blocksize: int, callback: Any, **kw: Any
+    ):
         self.sd, self.rate, self.block, self.callback = sd, int(samplerate), blocksize, callback
         self.kwargs = kw
         self.active = False
@@ -69,7 +71,7 @@ class FakeStream:
 
     def _pump(self) -> None:
         # Plays the signal in blocks, faster than real time, then goes quiet (or dies).
-        signal, n = self.sd.signal, 0
+        signal = self.sd.signal
         for i, start in enumerate(range(0, len(signal), self.block)):
             if not self.active:
                 return
@@ -79,7 +81,6 @@ class FakeStream:
             block = signal[start : start + self.block]
             overflow = bool(self.sd.overflow_every) and (i + 1) % self.sd.overflow_every == 0
             self.callback(block.reshape(-1, 1), len(block), None, FakeStatus(overflow))
-            n += 1
             time.sleep(0.001)
 
     def stop(self) -> None:
@@ -90,9 +91,23 @@ class FakeStream:
         self.active = False
 
 
-def usb_mic(name: str = "USB PnP Audio Device: Audio (hw:1,0)", rate: float = 48_000.0) -> dict[str, Any]:
-    return {"name": name, "hostapi": 0, "max_input_channels": 1, "max_output_channels": 0, "default_samplerate": rate}
+def usb_mic(
+    name: str = "USB PnP Audio Device: Audio (hw:1,0)", rate: float = 48_000.0
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "hostapi": 0,
+        "max_input_channels": 1,
+        "max_output_channels": 0,
+        "default_samplerate": rate,
+    }
 
 
 def speaker(name: str = "HDMI output") -> dict[str, Any]:
-    return {"name": name, "hostapi": 0, "max_input_channels": 0, "max_output_channels": 2, "default_samplerate": 48_000.0}
+    return {
+        "name": name,
+        "hostapi": 0,
+        "max_input_channels": 0,
+        "max_output_channels": 2,
+        "default_samplerate": 48_000.0,
+    }

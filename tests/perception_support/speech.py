@@ -18,7 +18,7 @@ def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="glasses-speech-"))
 
@@ -28,6 +28,7 @@ def phrase_wav(text: str, voice: str = "en") -> Path:
     """A WAV file (22.05 kHz mono, espeak's native rate) speaking ``text``."""
     if not have_espeak():
         pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+    pytest.importorskip("soundfile")
     path = _workdir() / f"{abs(hash((text, voice)))}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
     return path
@@ -42,7 +43,9 @@ def phrase(text: str, voice: str = "en") -> np.ndarray:
     return samples[start:end]
 
 
-def voiced_bounds(samples: np.ndarray, frame: int = 160, floor_db: float = -40.0) -> tuple[int, int]:
+def voiced_bounds(
+    samples: np.ndarray, frame: int = 160, floor_db: float = -40.0
+) -> tuple[int, int]:
     """First and last sample of 10 ms frames louder than ``floor_db`` below the peak."""
     frames = len(samples) // frame
     rms = np.sqrt(np.mean(samples[: frames * frame].reshape(frames, frame) ** 2, axis=1) + 1e-12)
@@ -65,7 +68,6 @@ def tone(seconds: float, hz: float, rate: int = RATE, level: float = 0.5) -> np.
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
-    import soundfile
-
+    soundfile = pytest.importorskip("soundfile")
     soundfile.write(str(path), samples, rate, subtype="PCM_16")
     return path
