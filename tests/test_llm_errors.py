@@ -154,9 +154,18 @@ def test_unsupported_operators(tmp_path: Path, genai_fp32: Path) -> None:
     rewrite_graph(broken, custom_domain)
     with pytest.raises(UnsupportedModelError, match=re.escape("ai.onnx.contrib")):
         LlmEngine.load(broken)
+
+    def newer_attribute(model: onnx.ModelProto) -> None:
+        node = next(n for n in model.graph.node if n.op_type == "GroupQueryAttention")
+        node.attribute.append(onnx.helper.make_attribute("qk_output_v9", 1))
+
     broken = clone(genai_fp32, tmp_path / "b")
     rewrite_graph(broken, unknown_op)
     with pytest.raises(UnsupportedModelError, match="PagedGroupQueryAttentionV9"):
+        LlmEngine.load(broken)
+    broken = clone(genai_fp32, tmp_path / "c")
+    rewrite_graph(broken, newer_attribute)
+    with pytest.raises(UnsupportedModelError, match=r"newer onnxruntime may.*qk_output_v9"):
         LlmEngine.load(broken)
 
 

@@ -65,10 +65,17 @@ def create_session(path: Path, config: SessionConfig) -> Any:
 def _classify(exc: Exception, path: Path) -> LlmError:
     kind = type(exc).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else kind
-    unsupported = ("Could not find an implementation", "No Op registered", "not a registered")
+    unsupported = (
+        "Could not find an implementation",
+        "No Op registered",
+        "not a registered",
+        "Unrecognized attribute",  # e.g. GroupQueryAttention's softcap before onnxruntime 1.20
+    )
     if kind == "NotImplemented" or any(text in message for text in unsupported):
+        version = getattr(onnxruntime(), "__version__", "?")
         return UnsupportedModelError(
-            f"{path.name} uses an operator this onnxruntime build cannot run: {message}"
+            f"{path.name} uses an operator this onnxruntime ({version}) cannot run; a newer "
+            f"onnxruntime may: {message}"
         )
     if kind in ("InvalidProtobuf", "InvalidGraph") or "Protobuf parsing failed" in message:
         return CorruptModelError(f"{path} is not a valid ONNX model: {message}")
