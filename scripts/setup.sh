@@ -16,6 +16,8 @@ fi
 if [ "$mode" = test ]; then
   # The simulator's live page is tested in a real headless browser.
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
+  # Speech synthesised at test time is fed through the real VAD.
+  command -v espeak-ng >/dev/null || apt_pkgs+=(espeak-ng)
   # A font without CJK glyphs, to test the missing-glyph error.
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_pkgs+=(fonts-dejavu-core)
 fi
@@ -31,8 +33,10 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$mode" = test ]; then
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,audio]"
 else
-  .venv/bin/python -m pip install -q -e .
+  .venv/bin/python -m pip install -q -e ".[audio]"
 fi
+# The Silero VAD model ships inside this wheel; --no-deps because it declares torch.
+.venv/bin/python -m pip install -q --no-deps "silero-vad>=5.1"
 echo "setup: ready ($mode): $(.venv/bin/python --version), $(pwd)/.venv" >&2

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+from typing import TYPE_CHECKING
 
 import pytest
-from llm_support.folders import BuiltModel
 
 import glasses.cli
 from glasses.cli import main
+
+if TYPE_CHECKING:
+    from llm_support.folders import BuiltModel
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -26,7 +26,6 @@ from glasses.llm import (
 
 pytest.importorskip("onnxruntime")
 from llm_support import reference
-from llm_support.folders import BuiltModel
 from llm_support.zoo import MODEL_KEYS
 
 GREEDY = SamplingConfig(greedy=True)
@@ -37,6 +36,9 @@ CHAT = [
 ]
 
 Engines = Callable[[str], Any]
+
+if TYPE_CHECKING:
+    from llm_support.folders import BuiltModel
 
 
 def greedy(max_new_tokens: int = 12, **kwargs: Any) -> GenerationOptions:

@@ -133,7 +133,10 @@ def _fontconfig_match(pattern: str = FONTCONFIG_PATTERN) -> FontFile | None:
     try:
         out = subprocess.run(
             [exe, "-f", "%{file}|%{index}", pattern],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         log.debug("fc-match failed: %s", exc)

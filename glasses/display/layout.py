@@ -79,8 +79,10 @@ def _break_overlong(text: str, start: int, stop: int, measure: Measure, width_px
     k = _last_fitting(text, start, range(start + 1, stop + 1), measure, width_px)
     end = start + max(k + 1, 1)
     for _ in range(3):
-        if end - start > 1 and end < len(text) and (
-            text[end] in NO_LINE_START or text[end - 1] in NO_LINE_END
+        if (
+            end - start > 1
+            and end < len(text)
+            and (text[end] in NO_LINE_START or text[end - 1] in NO_LINE_END)
         ):
             end -= 1
     return end

@@ -112,7 +112,10 @@ class ScreenLayout:
         box = self.body_box(with_status)
         reserve_px = self.small.measure(_INDICATOR_SAMPLE) + self.margin_x_px + 2
         return PageView.from_text(
-            text, self.body.measure, box.width_px, self.body_lines(with_status),
+            text,
+            self.body.measure,
+            box.width_px,
+            self.body_lines(with_status),
             box.width_px - reserve_px,
         )
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .folders import BuiltModel, build_genai_folder, build_optimum_folder
 from .qwen_tokenizer_json import build_tokenizer_json
 from .tiny_qwen import qwen2_config, qwen3_config
+
+if TYPE_CHECKING:
+    from .folders import BuiltModel
 
 MODEL_KEYS = tuple(
     f"{layout}-{arch}-{precision}"
@@ -18,6 +21,8 @@ MODEL_KEYS = tuple(
 
 
 def build_zoo(root: Path) -> dict[str, BuiltModel]:
+    from .folders import build_genai_folder, build_optimum_folder  # needs onnx
+
     # The quantizer logs every node at INFO; keep test output readable.
     logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
     logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
