@@ -64,9 +64,9 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--context",
         type=int,
-        default=4096,
+        default=2048,
         metavar="TOKENS",
-        help="cap on the context (KV cache memory), default 4096",
+        help="cap on the context (KV cache memory), default 2048",
     )
 
 

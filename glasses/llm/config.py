@@ -37,8 +37,9 @@ class EngineConfig:
     # Optimum folders hold several precisions: ``onnx/model_{variant}.onnx`` ("q4", "fp16", ...).
     variant: str | None = None
     # Caps the context below the model's maximum: genai models preallocate the KV cache for the
-    # whole context (Qwen2.5-0.5B at 32k would be ~800 MB of float32 KV).
-    max_context_tokens: int | None = 4096
+    # whole context, in float32 on CPU.  Qwen3-0.6B (28 layers x 8 KV heads x 128) needs
+    # ~230 MB per 1k tokens; glasses prompts are short, so 2k is the default.
+    max_context_tokens: int | None = 2048
     # Prompts run in chunks so the [chunk, vocab] logits tensor stays small (151,936 x 4 bytes
     # per token for Qwen).
     prefill_chunk_tokens: int = 128
