@@ -19,6 +19,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "glasses.commands.read",
     "glasses.commands.listen",
     "glasses.commands.devices",
+    "glasses.commands.run",
+    "glasses.commands.status",
+    "glasses.commands.models",
+    "glasses.commands.serve",
+    "glasses.commands.doctor",
+    "glasses.commands.flash",
 )
 
 

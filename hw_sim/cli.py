@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from hw_sim.bootloader_cli import add_arguments as add_bootloader_arguments
+from hw_sim.bootloader_cli import firmware_config
 from hw_sim.faults import FaultSettings
 from hw_sim.ports import PtyPort, TcpPort
 from hw_sim.profiles import DEFAULT_PROFILE, PROFILES, get_profile
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, help="fault generator seed (reproducible runs)")
     d.add_argument("--script", default="", help='timed steps, e.g. "2 button press; 3 swipe back"')
     d.add_argument("--reboot-at", type=float, metavar="S", help="reboot the device at S seconds")
+    add_bootloader_arguments(d)
     d.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     d.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     return parser
@@ -74,9 +77,11 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     if args.reboot_at is not None:
         steps.append(Step(args.reboot_at, len(steps), Reboot()))
     faults = FaultSettings.both_ways(args.drop_rate, args.flip_rate, args.latency_ms, args.slow_ms)
+    profile = get_profile(args.profile)
     return SimConfig(
-        profile=get_profile(args.profile), tcp_port=args.tcp, link=args.link, baud=args.baud,
+        profile=profile, tcp_port=args.tcp, link=args.link, baud=args.baud,
         faults=faults, seed=args.seed, steps=tuple(steps), save_dir=args.save_dir, keep=args.keep,
+        firmware=firmware_config(args, profile),
     )  # fmt: skip
 
 

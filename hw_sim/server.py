@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hw_sim.device import DisplayDevice
 from hw_sim.events import ResetCause
@@ -24,6 +25,9 @@ from hw_sim.script import Action, InputEvent, LogLine, Reboot, Step, Timeline, U
 from hw_sim.snapshots import SnapshotSaver
 from hw_sim.state import Shared
 from hw_sim.wire import Pacer
+
+if TYPE_CHECKING:
+    from hw_sim.mcu import FirmwareConfig
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,9 @@ class SimConfig:
     """Largest single read from the port (bounds the work per loop turn)."""
     tx_backlog_bytes: int = 256 * 1024
     """Bytes waiting for the wire towards the host before new ones are dropped."""
+    firmware: FirmwareConfig | None = None
+    """Flash, bootloader and SMP server (glasses-sim display --bootloader-key); None: a
+    display without firmware updates, which refuses ENTER_BOOTLOADER."""
 
 
 @dataclass
@@ -72,7 +79,14 @@ class Simulator:
         self.clock = clock
         self.web_url: str | None = None
         self._t0 = self.clock()
-        self.device = DisplayDevice(cfg.profile, 0.0, processing_s=cfg.faults.slow_ms / 1000)
+        if cfg.firmware is None:
+            self.device = DisplayDevice(cfg.profile, 0.0, processing_s=cfg.faults.slow_ms / 1000)
+        else:
+            from hw_sim.mcu import FlashableDevice  # needs the flash extra
+
+            self.device = FlashableDevice(
+                cfg.profile, cfg.firmware, 0.0, processing_s=cfg.faults.slow_ms / 1000
+            )
         self.faults = LinkFaults(cfg.faults, cfg.seed)
         self.rx_pacer, self.tx_pacer = Pacer(cfg.baud), Pacer(cfg.baud)
         self.port: Port = TcpPort(cfg.tcp_port) if cfg.tcp_port is not None else PtyPort(cfg.link)

@@ -16,6 +16,7 @@ from firmware_bridge.protocol import (
     Ack,
     Blit,
     Clear,
+    EnterBootloader,
     Error,
     Event,
     Frame,
@@ -73,6 +74,7 @@ MESSAGES: dict[MsgType, st.SearchStrategy[Message]] = {
     MsgType.WAKE: st.just(Wake()),
     MsgType.EVENT: st.builds(Event, u8, u8, i16, u32),
     MsgType.LOG: st.builds(Log, u8, text),
+    MsgType.ENTER_BOOTLOADER: st.builds(EnterBootloader, u32, u16),
 }
 any_message = st.one_of(*MESSAGES.values())
 

@@ -23,6 +23,7 @@ from firmware_bridge.protocol import (
     ButtonAction,
     Clear,
     Encoding,
+    EnterBootloader,
     Error,
     Event,
     EventKind,
@@ -146,6 +147,7 @@ EXPECTED: Final[dict[str, tuple[Message, int, int]]] = {
     ),
     "log": (Log(LogLevel.WARNING, "temp 41 °C"), 4, 7),
     "log_long": (Log(LogLevel.DEBUG, "ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 11 + "ABCDEFGHIJKLMN"), 5, 7),
+    "enter_bootloader": (EnterBootloader(magic=0x31504D53, idle_timeout_s=120), 0, 1),
 }
 
 

@@ -19,6 +19,7 @@ from firmware_bridge.protocol.messages import (
     ButtonAction,
     Clear,
     Encoding,
+    EnterBootloader,
     Error,
     Event,
     EventKind,
@@ -45,7 +46,7 @@ from firmware_bridge.protocol.messages import (
 
 __all__ = [
     "PROTOCOL_VERSION", "SEQUENCED", "Ack", "Blit", "ButtonAction", "Clear", "Encoding",
-    "Error", "Event", "EventKind", "Frame", "FrameDecoder", "FrameError", "Hello", "HelloAck",
+    "EnterBootloader", "Error", "Event", "EventKind", "Frame", "FrameDecoder", "FrameError", "Hello", "HelloAck",
     "Log", "LogLevel", "Message", "MsgType", "Nak", "PayloadError", "Ping", "Pong", "Present",
     "Reason", "Reset", "SetBrightness", "Sleep", "SwipeDirection", "Wake", "decode_payload",
     "encode_frame", "encode_payload", "max_wire_len", "parse_frame",

@@ -29,6 +29,7 @@ class MsgType(enum.IntEnum):
     WAKE = 0x15
     EVENT = 0x20
     LOG = 0x21
+    ENTER_BOOTLOADER = 0x30  # firmware update handover (docs/protocol.md section 11)
 
 
 # Sequenced messages consume a sequence number and are acknowledged and retransmitted;
@@ -44,6 +45,7 @@ SEQUENCED: Final = frozenset(
         MsgType.WAKE,
         MsgType.EVENT,
         MsgType.LOG,
+        MsgType.ENTER_BOOTLOADER,
     }
 )
 
@@ -220,9 +222,22 @@ class Log:
     text: str
 
 
+# "SMP1" on the wire: a frame that merely decodes cannot take the port off this protocol.
+ENTER_BOOTLOADER_MAGIC: Final = 0x31504D53
+
+
+@dataclass(frozen=True)
+class EnterBootloader:
+    """Hand the port over to SMP (docs/protocol.md section 11)."""
+
+    TYPE: ClassVar[MsgType] = MsgType.ENTER_BOOTLOADER
+    magic: int = ENTER_BOOTLOADER_MAGIC
+    idle_timeout_s: int = 0  # back to the application after this long without SMP; 0 = never
+
+
 Message = (
     Ack | Hello | HelloAck | Ping | Pong | Nak | Error | Reset
-    | Blit | Present | Clear | SetBrightness | Sleep | Wake | Event | Log
+    | Blit | Present | Clear | SetBrightness | Sleep | Wake | Event | Log | EnterBootloader
 )  # fmt: skip
 
 _HELLO = struct.Struct("<BBHI")
@@ -232,6 +247,7 @@ _NAK = struct.Struct("<BB")
 _ERROR = struct.Struct("<BBB")
 _BLIT = struct.Struct("<HHHHB")
 _EVENT = struct.Struct("<BBhI")
+_ENTER_BOOTLOADER = struct.Struct("<IH")
 MAX_BOARD_ID_LEN: Final = 32
 _EMPTY: Final[dict[MsgType, Message]] = {
     MsgType.ACK: Ack(),
@@ -271,6 +287,8 @@ def encode_payload(msg: Message) -> bytes:
         return _EVENT.pack(msg.kind, msg.code, msg.value, msg.uptime_ms)
     if isinstance(msg, Log):
         return bytes([msg.level]) + msg.text.encode("utf-8")
+    if isinstance(msg, EnterBootloader):
+        return _ENTER_BOOTLOADER.pack(msg.magic, msg.idle_timeout_s)
     raise TypeError(f"not a protocol message: {msg!r}")
 
 
@@ -344,6 +362,9 @@ def decode_payload(type_code: int, payload: bytes) -> Message:
     if t is MsgType.LOG:
         _at_least(payload, 1, name)
         return Log(payload[0], _text(payload[1:], name))
+    if t is MsgType.ENTER_BOOTLOADER:
+        _exact(payload, _ENTER_BOOTLOADER.size, name)
+        return EnterBootloader(*_ENTER_BOOTLOADER.unpack(payload))
     raise AssertionError(f"unhandled message type {t!r}")  # pragma: no cover
 
 

@@ -11,13 +11,17 @@ from the graph later, see :mod:`glasses.llm.graph_io`):
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from glasses.extras import require
 from glasses.llm.errors import CorruptModelError, ModelFileError, UnsupportedModelError
+from glasses.models.manifest import pulled_variant
+
+# Named models (``--model qwen3-0.6b-int4``) are found by the model store, like every other
+# kind of model; re-exported here for the callers that always looked for them in this module.
+from glasses.models.store import models_dir as models_dir
+from glasses.models.store import resolve_model_dir as resolve_model_dir
 
 # Decoder-only Qwen families whose chat format (ChatML) and graph contract we implement.
 SUPPORTED_ARCHITECTURES = frozenset({"qwen2", "qwen3"})
@@ -159,32 +163,10 @@ def open_model_folder(root: Path | str, variant: str | None = None) -> ModelFold
     if (root / "genai_config.json").is_file():
         folder = _open_genai(root, tokenizer_config)
     elif (root / "config.json").is_file():
-        folder = _open_optimum(root, variant, tokenizer_config)
+        # A folder from `glasses models pull` holds one variant; its manifest names it.
+        folder = _open_optimum(root, variant or pulled_variant(root), tokenizer_config)
     else:
         raise ModelFileError(f"{root} has neither genai_config.json nor config.json")
     if folder.context_length <= 0:
         raise CorruptModelError(f"{root}: the model's context length is missing from its config")
     return folder
-
-
-def models_dir() -> Path:
-    """Where named models live (``--model qwen3-0.6b-int4``): $GLASSES_MODELS_DIR, else the
-    per-user data folder (~/.local/share/glasses/models on Linux)."""
-    configured = os.environ.get("GLASSES_MODELS_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    platformdirs = require("platformdirs", "llm", purpose="locating downloaded models")
-    return Path(platformdirs.user_data_dir("glasses")) / "models"
-
-
-def resolve_model_dir(name_or_path: str) -> Path:
-    """A folder path as given, or a model name looked up in :func:`models_dir`."""
-    given = Path(name_or_path).expanduser()
-    if given.is_dir() or os.sep in name_or_path or name_or_path.startswith("."):
-        return given
-    named = models_dir() / name_or_path
-    if named.is_dir():
-        return named
-    raise ModelFileError(
-        f"no model folder {name_or_path!r}: not a directory, and not in {models_dir()}"
-    )

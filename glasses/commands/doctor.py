@@ -1,0 +1,44 @@
+"""``glasses doctor``: check fonts, models, the display port, microphones, cameras, the CPU
+and ONNX Runtime, and say how to fix what is missing.  Exits 1 if any check FAILs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "doctor", help="check that this machine has what glasses needs", description=__doc__
+    )
+    parser.add_argument("--model", metavar="DIR", help="LLM model folder or name to check")
+    parser.add_argument("--asr-model", type=Path, metavar="DIR", help="SenseVoice model folder")
+    parser.add_argument("--vad-model", type=Path, metavar="FILE", help="silero_vad.onnx")
+    parser.add_argument(
+        "--display", metavar="URL", help="display link to try (/dev/ttyACM0, socket://H:P)"
+    )
+    parser.add_argument("--baud", type=int, default=921600)
+    parser.add_argument("--remote", metavar="URL", help="remote model API to probe (…/v1)")
+    parser.add_argument(
+        "--no-probe", action="store_true", help="do not open the display port or cameras"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable report")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from glasses.doctor import DoctorOptions, exit_code, gather, render_table, run_checks, to_json
+
+    options = DoctorOptions(
+        llm_model=args.model,
+        asr_model=args.asr_model,
+        vad_model=args.vad_model,
+        display=args.display,
+        baud=args.baud,
+        remote=args.remote,
+        probe_devices=not args.no_probe,
+    )
+    checks = run_checks(gather(options))
+    print(to_json(checks) if args.json else render_table(checks))
+    return exit_code(checks)

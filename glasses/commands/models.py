@@ -1,0 +1,236 @@
+"""``glasses models list | pull NAME | verify [NAME] | info PATH``: the local model store.
+
+Named models live in $GLASSES_MODELS_DIR, else the per-user cache folder; wherever a command
+takes ``--model``, a registry name and a folder path both work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glasses.errors import GlassesError
+
+if TYPE_CHECKING:  # keep `glasses --help` free of the store's imports
+    from glasses.models.download import Downloader, PullProgress
+    from glasses.models.registry import ModelSpec
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "models", help="list, download, verify and inspect models", description=__doc__
+    )
+    sub = parser.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    ls = sub.add_parser("list", help="known models, and which are installed where")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(handler=_guarded(run_list))
+    pull = sub.add_parser("pull", help="download models from the Hugging Face Hub (resumable)")
+    pull.add_argument("names", nargs="+", metavar="NAME", help="registry name(s), see list")
+    pull.set_defaults(handler=_guarded(run_pull))
+    verify = sub.add_parser("verify", help="re-check downloaded files against their checksums")
+    verify.add_argument("targets", nargs="*", metavar="NAME", help="default: every pulled model")
+    verify.add_argument("--model", action="append", default=[], metavar="PATH", help="a folder")
+    verify.set_defaults(handler=_guarded(run_verify))
+    info = sub.add_parser("info", help="what a model folder holds (nothing is loaded)")
+    info.add_argument("path", metavar="PATH", help="model folder, or the name of a pulled model")
+    info.add_argument("--variant", metavar="NAME", help="Optimum file variant, e.g. q4")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(handler=_guarded(run_info))
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Missing extras and disk errors become messages (the CLI prints only GlassesError)."""
+
+    def run(args: argparse.Namespace) -> int:
+        from glasses.extras import MissingExtraError
+
+        try:
+            return handler(args)
+        except (MissingExtraError, OSError) as exc:
+            raise GlassesError(str(exc)) from exc
+
+    return run
+
+
+def make_downloader() -> Downloader:
+    """The network downloader; tests replace this function."""
+    from glasses.models.hub import HubDownloader
+
+    return HubDownloader()
+
+
+def _size(n: int) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} GB"
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from glasses.models import install_state, models_dir
+    from glasses.models.registry import REGISTRY
+
+    rows = [(spec, install_state(spec)) for spec in REGISTRY]
+    if args.json:
+        out = [
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "status": state.status,
+                "path": str(state.path),
+                "size_bytes": state.size_bytes,
+                "repo": spec.repo,
+                "revision": spec.revision,
+                "license": spec.license,
+                "purpose": spec.purpose,
+            }
+            for spec, state in rows
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    width = max(len(spec.name) for spec in REGISTRY)
+    print(f"{'NAME':<{width}}  KIND  {'SIZE':>10}  {'STATUS':<13}  PURPOSE / PATH")
+    for spec, state in rows:
+        approx = "~" if state.status == "not installed" else ""  # the registry's estimate
+        print(
+            f"{spec.name:<{width}}  {spec.kind:<4}  {approx + _size(state.size_bytes):>10}  "
+            f"{state.status:<13}  {spec.purpose}"
+        )
+        if state.status != "not installed":
+            print(f"{'':<{width}}  {'':<4}  {'':>10}  {'':<13}  {state.path}")
+    print(f"\nmodels folder: {models_dir()}  (set $GLASSES_MODELS_DIR to move it)")
+    return 0
+
+
+class _ProgressLine:
+    """One line per file on stderr: redrawn in place on a terminal, printed once otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_draw = 0.0
+
+    def show(self, event: PullProgress) -> None:
+        total = f"/{_size(event.bytes_total)}" if event.bytes_total else ""
+        start, clear = ("\r", "\033[K") if self.tty else ("", "")  # no escapes in log files
+        if event.finished:
+            verb = "already present" if event.reused else "ok"
+            sys.stderr.write(f"{start}  {event.file}  {_size(event.bytes_done)}  {verb}{clear}\n")
+        elif self.tty and time.monotonic() - self.last_draw > 0.2:
+            pct = (
+                f"  {100 * event.bytes_done / event.bytes_total:3.0f}%" if event.bytes_total else ""
+            )
+            sys.stderr.write(f"{start}  {event.file}  {_size(event.bytes_done)}{total}{pct}{clear}")
+            self.last_draw = time.monotonic()
+        sys.stderr.flush()
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from glasses.models import get_spec, model_dir
+    from glasses.models.download import pull
+
+    specs = [get_spec(name) for name in args.names]  # all names checked before any download
+    downloader = make_downloader()
+    for spec in specs:
+        folder = model_dir(spec.name)
+        source = f"{spec.repo}@{spec.revision[:12]}, ~{_size(spec.approx_size_bytes)}"
+        print(f"pulling {spec.name} ({source}) into {folder}", file=sys.stderr)
+        line = _ProgressLine()
+        for event in pull(spec, folder, downloader):
+            line.show(event)
+        print(f"{spec.name}: ready in {folder}{_usage_hint(spec, folder)}")
+    return 0
+
+
+def _usage_hint(spec: ModelSpec, folder: Path) -> str:
+    if spec.kind == "llm":
+        return f"\n  try:  glasses llm chat --model {spec.name}"
+    from glasses.models.folder_info import SENSEVOICE_FILES
+
+    if any(f.target in SENSEVOICE_FILES for f in spec.files):  # what `listen` runs today
+        return f"\n  use it with  glasses listen --asr-model {folder}"
+    return ""
+
+
+def _verify_targets(args: argparse.Namespace) -> list[tuple[Path, ModelSpec | None]]:
+    from glasses.models import find_spec, models_dir, read_manifest, resolve_model_dir
+    from glasses.models.store import looks_like_path
+
+    targets: list[tuple[Path, ModelSpec | None]] = []
+    for given in [*args.targets, *args.model]:
+        spec = None if looks_like_path(given) else find_spec(given)
+        targets.append((resolve_model_dir(given), spec))
+    if targets:
+        return targets
+    root = models_dir()
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        # Pulled models, and registry-named folders filled by hand; not empty leftovers.
+        if folder.is_dir() and (
+            read_manifest(folder) is not None
+            or (find_spec(folder.name) is not None and any(folder.iterdir()))
+        ):
+            targets.append((folder, find_spec(folder.name)))
+    if not targets:
+        print(f"glasses: no models in {root}; see  glasses models list", file=sys.stderr)
+    return targets
+
+
+def _checking(path: str) -> None:
+    print(f"  checking {path}", file=sys.stderr)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from glasses.models.verify import verify_folder
+
+    failed = 0
+    for folder, spec in _verify_targets(args):
+        if not folder.is_dir():
+            raise GlassesError(f"{folder} is not a model folder")
+        report = verify_folder(folder, spec, _checking)
+        label = report.name or str(folder)
+        if not report.checks:
+            print(f"{label}: nothing to check (no manifest, not a registry model) in {folder}")
+            continue
+        for check in report.checks:
+            if check.status != "ok":
+                detail = f" ({check.detail})" if check.detail else ""
+                print(f"  {check.path}: {check.status}{detail}")
+        if report.ok:
+            print(f"{label}: ok, {len(report.checks)} files")
+        else:
+            failed += 1
+            print(f"{label}: DAMAGED in {folder}: {report.fix}")
+    return 1 if failed else 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from glasses.models import resolve_model_dir
+    from glasses.models.folder_info import inspect_folder
+
+    info = inspect_folder(resolve_model_dir(args.path), args.variant)
+    if args.json:
+        out = {
+            "path": str(info.path),
+            "kind": info.kind,
+            "summary": info.summary,
+            "details": dict(info.details),
+            "files": [{"path": p, "size_bytes": s} for p, s in info.files],
+            "total_bytes": info.total_bytes,
+            "manifest": info.manifest_status,
+            "problems": list(info.problems),
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 1 if info.problems else 0
+    print(f"{info.path}\n  {info.kind}: {info.summary}")
+    for key, value in info.details:
+        print(f"  {key}: {value}")
+    print(f"  manifest: {info.manifest_status}")
+    print(f"  files ({_size(info.total_bytes)}):")
+    for path, size in info.files:
+        print(f"    {size:>14,}  {path}")
+    for problem in info.problems:
+        print(f"  PROBLEM: {problem}")
+    return 1 if info.problems else 0

@@ -1,0 +1,127 @@
+"""``glasses run``: the daemon — captions, translation, reading and the assistant on the glasses.
+
+Settings come from ``--config FILE`` (TOML), a device ``--profile`` under it and ``--set
+section.key=value`` overrides on top; the flags below are shortcuts for common ``--set``s.
+``--describe-config`` prints every setting with its default. SIGTERM or Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from glasses.errors import GlassesError
+
+log = logging.getLogger("glasses.run")
+
+# flag -> setting it overrides; the value is used as given
+_SHORTCUTS = {
+    "display": "display.url",
+    "mode": "modes.start",
+    "camera": "camera.source",
+    "llm_model": "llm.model",
+    "asr_model": "asr.model_dir",
+}
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run the daemon on the glasses",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    p.add_argument("--profile", choices=("pi5", "jetson-orin"), help="device profile")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, e.g. llm.threads=4 (repeatable)",
+    )
+    p.add_argument("--display", metavar="URL", help="display port (display.url)")
+    p.add_argument("--mode", choices=("captions", "translate", "read", "assist"), help="start mode")
+    p.add_argument("--audio-file", type=Path, metavar="F", help="play F instead of the microphone")
+    p.add_argument("--no-audio", action="store_true", help="do not listen (audio.source=off)")
+    p.add_argument("--camera", metavar="SRC", help="camera.source: 0, picamera2, an image, ...")
+    p.add_argument("--llm-model", metavar="DIR", help="language model folder or name (llm.model)")
+    p.add_argument("--asr-model", metavar="DIR", help="SenseVoice folder (asr.model_dir)")
+    p.add_argument("--log-json", action="store_true", help="JSON log lines (log.format=json)")
+    p.add_argument("--check", action="store_true", help="validate the settings, print, exit")
+    p.add_argument(
+        "--describe-config", action="store_true", help="print every setting (markdown) and exit"
+    )
+    p.set_defaults(handler=run)
+
+
+def overrides_from_args(args: argparse.Namespace) -> list[str]:
+    """``--set`` items, then the shortcut flags (which win)."""
+    items = list(args.overrides)
+    items += [
+        f"{key}={getattr(args, flag)}" for flag, key in _SHORTCUTS.items() if getattr(args, flag)
+    ]
+    if args.audio_file is not None:
+        items.append(f"audio.source=file:{args.audio_file}")
+    if args.no_audio:
+        items.append("audio.source=off")
+    if args.log_json:
+        items.append("log.format=json")
+    return items
+
+
+def describe_markdown() -> str:
+    from glasses.config import describe
+
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{key}` | `{default}` | {doc} |" for key, default, doc in describe()]
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    from glasses.config import load_settings
+
+    if args.describe_config:
+        sys.stdout.write(describe_markdown())
+        return 0
+    settings = load_settings(args.config, args.profile, overrides_from_args(args))
+    if args.check:
+        import dataclasses
+        import json
+
+        print(json.dumps(dataclasses.asdict(settings), indent=1))
+        return 0
+    from glasses.daemon import Daemon
+    from glasses.pipeline.logs import configure_logging
+    from glasses.pipeline.parts import build_parts
+    from glasses.pipeline.status import default_status_path
+
+    configure_logging(settings.log.level, settings.log.format, getattr(args, "verbose", 0))
+    parts = build_parts(settings)
+    for note in parts.notes:
+        print(f"glasses: {note}", file=sys.stderr)
+    status = Path(settings.log.status_file) if settings.log.status_file else default_status_path()
+    daemon = Daemon(settings, parts, status_path=status)
+    print(f"glasses: running on {settings.display.url}; status in {status}", file=sys.stderr)
+    try:
+        asyncio.run(_serve(daemon))
+    except GlassesError:
+        raise
+    except Exception as exc:  # a bug: the traceback goes to the log, the user gets one line
+        log.exception("the daemon failed")
+        raise GlassesError(f"the daemon failed: {exc!r}") from exc
+    return 0
+
+
+async def _serve(daemon: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await daemon.run(stop)

@@ -1,0 +1,43 @@
+"""``glasses status``: what the running daemon is doing — mode, peripherals, per-stage latency,
+queue drops, CPU and memory — read from the status file it rewrites every second."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from glasses.errors import GlassesError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "status", help="show what the running daemon is doing", description=__doc__
+    )
+    p.add_argument(
+        "--file",
+        type=Path,
+        metavar="F",
+        help="status file (default: the daemon's, in $XDG_RUNTIME_DIR/glasses/)",
+    )
+    p.add_argument("--json", action="store_true", help="print the status file as it is")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from glasses.pipeline.status import default_status_path, format_status, pid_alive, read_status
+
+    path: Path = args.file or default_status_path()
+    try:
+        status = read_status(path)
+    except FileNotFoundError:
+        raise GlassesError(f"no status at {path}: is `glasses run` running?") from None
+    except (OSError, ValueError) as exc:
+        raise GlassesError(f"cannot read the status file {path}: {exc}") from exc
+    if args.json:
+        print(json.dumps(status, indent=1, ensure_ascii=False))
+    else:
+        print(format_status(status))
+    running = status.get("state") == "running" and pid_alive(int(status.get("pid", 0)))
+    return 0 if running else 1

@@ -1,0 +1,280 @@
+"""The daemon's settings: one TOML file, a device profile under it, ``--set`` overrides on top.
+
+Every key is a field of a frozen dataclass below, documented where it is declared (the README's
+configuration table is generated from these docs: ``glasses run --describe-config``). Values
+are checked once, at start, and a bad one is reported with its key and the allowed values.
+Precedence, lowest first: defaults, the profile (``--profile`` or the file's top-level
+``profile = "pi5"``), the file (``--config``), ``--set section.key=value``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.resources
+import sys
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from glasses.errors import GlassesError
+
+PROFILES: Final = ("pi5", "jetson-orin")
+MODES: Final = ("captions", "translate", "read", "assist")
+LANGUAGE_CODES: Final = ("zh", "yue", "en", "ja", "ko", "fr", "de", "es", "it", "pt", "ru", "vi")
+
+
+class ConfigError(GlassesError):
+    """A setting is unknown or has a value outside what it allows."""
+
+
+def _s(default: Any, doc: str, **limits: Any) -> Any:
+    """A documented setting; ``limits``: choices=..., minimum=..., maximum=..., length=..."""
+    return field(default=default, metadata={"doc": doc, **limits})
+
+
+# One setting per line, so the schema reads as the table it is.
+# fmt: off
+@dataclass(frozen=True)
+class DisplaySettings:
+    url: str = _s("/dev/ttyACM0", "Port of the display MCU: `/dev/ttyACM0` (USB), `/dev/serial0` (Pi UART), `/dev/ttyTHS1` (Jetson UART), a simulator pty or `socket://host:port`.")
+    baud: int = _s(921600, "UART speed in bit/s (USB-CDC and ptys ignore it).", minimum=1200)
+    font: str = _s("", "Font file; empty: a CJK-capable system font found through fontconfig.")
+    font_size_px: int = _s(0, "Body text size; 0 sizes it from the display (about six lines).", minimum=0, maximum=200)
+    caption_lines: int = _s(3, "Caption lines shown at most, newest at the bottom.", minimum=1, maximum=20)
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    source: str = _s("mic", "Speech input: `mic` (default input), `mic:NAME` or `mic:INDEX`, `file:PATH` (played in real time) or `off`.")
+    vad_threshold: float = _s(0.5, "Speech probability (Silero VAD) that starts an utterance.", minimum=0.05, maximum=0.95)
+    min_silence_s: float = _s(0.5, "A pause this long ends an utterance.", minimum=0.1, maximum=5.0)
+    max_utterance_s: float = _s(15.0, "Longer speech is split into several utterances.", minimum=2.0, maximum=60.0)
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    model_dir: str = _s("", "SenseVoice folder (sherpa-onnx); empty: `$GLASSES_SENSEVOICE_DIR`. Without a model, captions show speech activity only.")
+    threads: int = _s(2, "Threads for speech recognition.", minimum=1, maximum=16)
+    language: str = _s("auto", "Language spoken, or `auto` to let the model identify it.", choices=("auto", "zh", "en", "ja", "ko", "yue"))
+    partials: bool = _s(True, "Show text while an utterance is still being spoken.")
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    source: str = _s("off", "Camera for Read mode: `off`, a V4L2 index (`0`), `picamera2[:N]`, `nvargus[:N]`, a video file, an image or a folder of images.")
+    still_timeout_s: float = _s(2.0, "A capture waits this long for a still, sharp frame, then takes the sharpest one seen.", minimum=0.1, maximum=30.0)
+    idle_close_s: float = _s(60.0, "Close the camera after this long without a capture (an open camera costs power and CPU).", minimum=0.0)
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    threads: int = _s(2, "Threads for text recognition.", minimum=1, maximum=16)
+    max_side_px: int = _s(1280, "Frames are shrunk to this longest side before reading.", minimum=320, maximum=4096)
+    min_confidence: float = _s(0.5, "Text recognised with less confidence is left out.", minimum=0.0, maximum=1.0)
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    model: str = _s("qwen3-0.6b-int4", "Model folder, or a name under `$GLASSES_MODELS_DIR`; empty: no language model (the modes show what they can without one).")
+    variant: str = _s("", "Optimum file variant, e.g. `q4` for `onnx/model_q4.onnx`; empty: `model.onnx`.")
+    threads: int = _s(0, "ONNX Runtime threads; 0: one per physical core.", minimum=0, maximum=64)
+    context_tokens: int = _s(2048, "KV cache size in tokens (memory grows with it).", minimum=256, maximum=32768)
+    max_new_tokens: int = _s(160, "Longest reply in tokens.", minimum=8, maximum=2048)
+    temperature: float = _s(0.0, "Sampling temperature; 0 is greedy (the same input gives the same reply).", minimum=0.0, maximum=2.0)
+    timeout_s: float = _s(30.0, "A reply taking longer is cut off.", minimum=1.0, maximum=600.0)
+
+
+@dataclass(frozen=True)
+class TranslateSettings:
+    languages: tuple[str, ...] = _s(("zh", "en"), "The two languages: speech in one is captioned in the other; any other language goes into the second.", choices=LANGUAGE_CODES, length=2)
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    action: str = _s("auto", "What to do with text read: `translate`, `summarise`, or `auto` (summarise text already in `read.language`, else translate).", choices=("auto", "translate", "summarise"))
+    language: str = _s("en", "Language of the result.", choices=LANGUAGE_CODES)
+    max_chars: int = _s(160, "Length asked of the model.", minimum=20, maximum=2000)
+
+
+@dataclass(frozen=True)
+class AssistantSettings:
+    max_chars: int = _s(320, "Answers are asked for, and cut to, this many characters.", minimum=20, maximum=4000)
+    use_read_context: bool = _s(True, "Give the model the text the camera read last.")
+
+
+@dataclass(frozen=True)
+class ModesSettings:
+    enabled: tuple[str, ...] = _s(MODES, "Modes a double press cycles through, in this order.", choices=MODES)
+    start: str = _s("captions", "Mode at start; one of `modes.enabled`.", choices=MODES)
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = _s("warning", "Log level (logs go to stderr).", choices=("debug", "info", "warning", "error"))
+    format: str = _s("kv", "`kv` (key=value lines) or `json` (one JSON object per line).", choices=("kv", "json"))
+    status_file: str = _s("", "Status file read by `glasses status`; empty: `$XDG_RUNTIME_DIR/glasses/status.json` (else `/tmp/glasses-UID/`).")
+    status_interval_s: float = _s(1.0, "How often the status file is rewritten.", minimum=0.1, maximum=60.0)
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Settings:
+    display: DisplaySettings = field(default_factory=DisplaySettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    translate: TranslateSettings = field(default_factory=TranslateSettings)
+    read: ReadSettings = field(default_factory=ReadSettings)
+    assistant: AssistantSettings = field(default_factory=AssistantSettings)
+    modes: ModesSettings = field(default_factory=ModesSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+def _toml() -> Any:
+    return importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+
+
+def read_toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = _toml().loads(text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    return data
+
+
+def profile_text(name: str) -> str:
+    if name not in PROFILES:
+        raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, got {name!r}")
+    return (importlib.resources.files("glasses.profiles") / f"{name}.toml").read_text("utf-8")
+
+
+def _sections() -> dict[str, type[Any]]:
+    """Section name -> its settings class, in declaration order."""
+    return {name: cls for name, cls in typing.get_type_hints(Settings).items()}
+
+
+def _default(section: str, key: str) -> Any:
+    cls = _sections().get(section)
+    known = {f.name: f.default for f in dataclasses.fields(cls)} if cls else {}
+    return known.get(key)
+
+
+def _override(item: str) -> tuple[str, str, Any]:
+    """``section.key=value``: the value read as TOML (4, true, ["zh", "en"]), except that a
+    string setting takes the text as it is (``display.url=socket://host:7000``)."""
+    key, sep, raw = item.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not section or not name:
+        raise ConfigError(f"--set takes section.key=value, got {item!r}")
+    if isinstance(_default(section, name), str) and not raw.strip().startswith(('"', "'")):
+        return section, name, raw
+    try:
+        return section, name, read_toml(f"v = {raw}", "--set")["v"]
+    except ConfigError:
+        return section, name, raw
+
+
+def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any], origin: str) -> Any:
+    def bad(wanted: str) -> ConfigError:
+        return ConfigError(f"{origin}: {key} must be {wanted}, got {value!r}")
+
+    kind = type(default)
+    if kind is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        value = tuple(value)
+        if "length" in meta and len(value) != meta["length"]:
+            raise bad(f"a list of {meta['length']}")
+        if len(set(value)) != len(value) or not value:
+            raise bad("a non-empty list without repeats")
+    elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise bad(
+            {bool: "true or false", int: "an integer", float: "a number"}.get(kind, "a string")
+        )
+    choices = meta.get("choices")
+    for item in value if kind is tuple else (value,):
+        if choices and item not in choices:
+            raise bad(f"{'a list of ' if kind is tuple else ''}one of {', '.join(choices)}")
+    if ("minimum" in meta and value < meta["minimum"]) or (
+        "maximum" in meta and value > meta["maximum"]
+    ):
+        raise bad(f"between {meta.get('minimum', '-inf')} and {meta.get('maximum', 'inf')}")
+    return value
+
+
+def build_settings(data: Mapping[str, Any], origin: str = "config") -> Settings:
+    """Settings from nested ``{section: {key: value}}``; unknown keys are errors."""
+    sections: dict[str, Any] = {}
+    for name, cls in _sections().items():
+        given = data.get(name, {})
+        if not isinstance(given, Mapping):
+            raise ConfigError(f"{origin}: [{name}] must be a table of settings")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        for key in given:
+            if key not in known:
+                raise ConfigError(f"{origin}: unknown key {name}.{key} (known: {', '.join(known)})")
+        sections[name] = cls(**{
+            k: _check(f"{name}.{k}", v, known[k].default, known[k].metadata, origin)
+            for k, v in given.items()
+        })  # fmt: skip
+    for name in data:
+        if name not in sections:
+            raise ConfigError(f"{origin}: unknown section [{name}] (known: {', '.join(sections)})")
+    settings = Settings(**sections)
+    if settings.modes.start not in settings.modes.enabled:
+        raise ConfigError(
+            f"{origin}: modes.start must be one of modes.enabled ({', '.join(settings.modes.enabled)}), got {settings.modes.start!r}"
+        )
+    source = settings.audio.source
+    if source not in ("mic", "off") and not source.startswith(("mic:", "file:")):
+        raise ConfigError(
+            f"{origin}: audio.source must be mic, mic:DEVICE, file:PATH or off, got {source!r}"
+        )
+    return settings
+
+
+def load_settings(
+    config: Path | None = None, profile: str | None = None, overrides: Sequence[str] = ()
+) -> Settings:
+    """Defaults < profile < the file < ``overrides`` (``section.key=value``)."""
+    user: dict[str, Any] = {}
+    if config is not None:
+        try:
+            user = read_toml(config.read_text("utf-8"), str(config))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the configuration {config}: {exc}") from exc
+    chosen = profile or user.pop("profile", None)
+    user.pop("profile", None)
+    data = read_toml(profile_text(str(chosen)), f"profile {chosen}") if chosen else {}
+    layers = [user] + [{section: {key: v}} for section, key, v in map(_override, overrides)]
+    for layer in layers:
+        for section, values in layer.items():
+            if isinstance(values, Mapping) and isinstance(data.get(section), Mapping):
+                data[section] = {**data[section], **values}
+            else:
+                data[section] = values
+    return build_settings(data, str(config) if config else "settings")
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """``(key, default as TOML, doc)`` of every setting, in declaration order."""
+
+    def toml(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, tuple):
+            return "[" + ", ".join(toml(v) for v in value) + "]"
+        return f'"{value}"' if isinstance(value, str) else repr(value)
+
+    rows = []
+    for name, cls in _sections().items():
+        for f in dataclasses.fields(cls):
+            rows.append((f"{name}.{f.name}", toml(f.default), str(f.metadata["doc"])))
+    return rows

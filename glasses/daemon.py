@@ -1,0 +1,284 @@
+"""The daemon: the stages of ``glasses.pipeline`` and the modes' controller, assembled.
+
+::
+
+    microphone task ─AudioIn─► [audio: block] ─► listen ─┐
+    display events task ─ UserInput/Battery/PeripheralState ─┤
+                         [capture: newest] ─► capture ─► [frames: newest] ─► ocr ─┤
+                         [llm: newest] ─► generate ─ LlmDelta/LlmDone ───────────┤
+                                                                                 ▼
+                  [screen: newest] ◄─ ScreenUpdate ─ control (Controller) ◄─ [control: block]
+
+Every arrow into a stage is a bounded :class:`Channel`; :meth:`Daemon.route` sends each
+message by its type. ``CancelLlm`` skips the queues: it reaches the running generation at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, Final
+
+from firmware_bridge.config import LinkConfig
+from firmware_bridge.errors import LinkError
+from firmware_bridge.link import DisplayLink, TransportFactory
+from firmware_bridge.stats import DeviceInfo, LinkState
+from firmware_bridge.transport import open_transport
+from glasses.config import Settings
+from glasses.display.compositor import Compositor
+from glasses.display.geometry import DisplayGeometry
+from glasses.display.raster import Renderer
+from glasses.display.views import LlmSource, Mode
+from glasses.errors import GlassesError
+from glasses.llm.generator import GenerationOptions
+from glasses.llm.sampling import SamplingConfig
+from glasses.modes.base import ModeContext, ModeOptions
+from glasses.modes.controller import Controller
+from glasses.pipeline.channel import Channel, Overflow
+from glasses.pipeline.control import ControlStage
+from glasses.pipeline.display import DisplayStage, RendererLayout, WireProbe
+from glasses.pipeline.generate import GenerateStage
+from glasses.pipeline.listen import ListenStage
+from glasses.pipeline.messages import (
+    AudioEnded,
+    AudioIn,
+    CameraFrame,
+    CancelLlm,
+    CaptureRequest,
+    LlmRequest,
+    Message,
+    PeripheralState,
+    ScreenUpdate,
+)  # fmt: skip
+from glasses.pipeline.metrics import Metrics
+from glasses.pipeline.parts import Parts
+from glasses.pipeline.peripherals import run_display_events, run_microphone
+from glasses.pipeline.stage import Stage
+from glasses.pipeline.status import process_usage, write_status
+from glasses.pipeline.vision import CaptureStage, OcrStage
+from glasses.pipeline.worker import Worker
+
+log = logging.getLogger(__name__)
+
+CONNECT_POLL_S: Final = 0.25
+
+
+def _open(config: LinkConfig) -> Any:
+    return open_transport(config.url, config.baud, write_timeout_s=config.write_timeout_s)
+
+
+def mode_options(s: Settings) -> ModeOptions:
+    return ModeOptions(
+        caption_lines=s.display.caption_lines,
+        languages=(s.translate.languages[0], s.translate.languages[1]),
+        read_action=s.read.action,  # type: ignore[arg-type]  # validated by glasses.config
+        read_language=s.read.language, read_max_chars=s.read.max_chars,
+        answer_max_chars=s.assistant.max_chars, use_read_context=s.assistant.use_read_context,
+        max_new_tokens=s.llm.max_new_tokens,
+    )  # fmt: skip
+
+
+def generation_options(s: Settings) -> GenerationOptions:
+    t = s.llm.temperature
+    sampling = SamplingConfig(greedy=True) if t == 0 else SamplingConfig(temperature=t, top_p=0.9)
+    return GenerationOptions(s.llm.max_new_tokens, sampling, timeout_s=s.llm.timeout_s)
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        parts: Parts,
+        *,
+        status_path: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        transport_factory: TransportFactory = _open,
+    ) -> None:
+        self.settings, self.parts, self.clock = settings, parts, clock
+        self.status_path = status_path
+        self.metrics = Metrics()
+        self.probe = WireProbe(clock)
+        self.link = DisplayLink(
+            LinkConfig(url=settings.display.url, baud=settings.display.baud, wait_for_port=True),
+            Compositor.for_device,
+            transport_factory=self.probe.wrap(transport_factory),
+        )
+        self.started_s = clock()
+        self.state = "starting"
+        self.peripherals: dict[str, str] = {}
+        self.channels: dict[str, Channel[Any]] = {}
+        self.stages: dict[str, Stage[Any]] = {}
+        self.controller: Controller | None = None
+        self.ready = asyncio.Event()
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set; raises if a stage fails (a bug) or the link is fatal."""
+        self.link.start()
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            info = await self._connect(stop)
+            if info is None:
+                return
+            tasks = [asyncio.ensure_future(c) for c in self._assemble(info)]
+            self.state = "running"
+            self.ready.set()
+            await self._supervise(tasks, stop)
+        finally:
+            self.state = "stopping"
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            capture = self.stages.get("capture")
+            if isinstance(capture, CaptureStage):
+                await capture.close()
+            await asyncio.to_thread(self.link.close)
+            self.state = "stopped"
+            self._write_status()
+
+    async def _connect(self, stop: asyncio.Event) -> DeviceInfo | None:
+        waiter = Worker("connect")
+        try:
+            while not stop.is_set():
+                try:
+                    return await waiter.call(self.link.wait_connected, CONNECT_POLL_S)
+                except LinkError as exc:
+                    if self.link.state is LinkState.CLOSED:
+                        raise GlassesError(f"display {self.settings.display.url}: {exc}") from exc
+                    log.info("waiting for the display at %s: %s", self.settings.display.url, exc)
+            return None
+        finally:
+            waiter.close()
+
+    async def _supervise(self, tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+        stopper = asyncio.ensure_future(stop.wait())
+        waiting: set[asyncio.Future[Any]] = {stopper, *tasks}
+        try:
+            while stopper in waiting:
+                done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    error = None if task is stopper else task.exception()
+                    if error is not None:
+                        raise error
+        finally:
+            stopper.cancel()
+
+    def _assemble(self, info: DeviceInfo) -> list[Coroutine[Any, Any, None]]:
+        s, p, m, clock = self.settings, self.parts, self.metrics, self.clock
+        geometry = DisplayGeometry(info.width_px, info.height_px, info.bpp)
+        font, size = s.display.font or None, s.display.font_size_px or None
+        listening = p.audio is not None and p.vad is not None
+        reading = p.camera is not None and p.ocr is not None
+        ctx = ModeContext(
+            RendererLayout(Renderer(geometry, font, size)), mode_options(s),
+            has_asr=listening and p.recognizer is not None, has_llm=p.backend is not None,
+            has_camera=reading,
+        )  # fmt: skip
+        llm = LlmSource(p.backend.source) if p.backend is not None else LlmSource.NONE
+        modes = [Mode[name.upper()] for name in s.modes.enabled]
+        self.controller = Controller(ctx, modes, Mode[s.modes.start.upper()], llm)
+        ch = self.channels = {
+            "control": Channel("control", 256, Overflow.BLOCK),
+            "audio": Channel("audio", 64, Overflow.BLOCK),
+            "capture": Channel("capture", 1, Overflow.KEEP_NEWEST),
+            "frames": Channel("frames", 1, Overflow.KEEP_NEWEST),
+            "llm": Channel("llm", 1, Overflow.KEEP_NEWEST),
+            "screen": Channel("screen", 1, Overflow.KEEP_NEWEST),
+        }
+        kw: dict[str, Any] = {"metrics": m, "clock": clock}
+        stages: list[Stage[Any]] = [
+            ControlStage(ch["control"], self.route, self.controller, **kw),
+            DisplayStage(ch["screen"], self.route, self.link, Renderer(geometry, font, size),
+                         probe=self.probe, **kw),
+        ]  # fmt: skip
+        coroutines = [run_display_events(self.link, self.route, clock), self._status_loop()]
+        if listening and p.audio is not None:
+            from glasses.perception.segmenter import SegmenterConfig
+            from glasses.perception.speech import SpeechPipeline
+            from glasses.perception.transcriber import StreamingTranscriber
+
+            a = s.audio
+            config = SegmenterConfig(
+                threshold=a.vad_threshold, min_silence_s=a.min_silence_s,
+                max_utterance_s=a.max_utterance_s,
+            )  # fmt: skip
+            asr = StreamingTranscriber(p.recognizer) if p.recognizer is not None else None
+            speech = SpeechPipeline(vad=p.vad, segmenter_config=config, transcriber=asr)
+            stages.append(
+                ListenStage(ch["audio"], self.route, speech, partials=s.asr.partials, **kw)
+            )
+            coroutines.append(run_microphone(p.audio, self.route))
+        if reading and p.camera is not None and p.ocr is not None:
+            c = s.camera
+            stages.append(CaptureStage(ch["capture"], self.route, p.camera,
+                                       still_timeout_s=c.still_timeout_s,
+                                       idle_close_s=c.idle_close_s, **kw))  # fmt: skip
+            stages.append(OcrStage(ch["frames"], self.route, p.ocr, **kw))
+        if p.backend is not None:
+            options = generation_options(s)
+            stages.append(GenerateStage(ch["llm"], self.route, p.backend, options, **kw))
+        self.stages = {stage.name: stage for stage in stages}
+        return [*(stage.run() for stage in stages), *coroutines]
+
+    # -- routing -----------------------------------------------------------------------------
+
+    async def route(self, msg: Message) -> None:
+        """Send ``msg`` where its type goes."""
+        ch = self.channels
+        if isinstance(msg, CancelLlm):
+            llm = self.stages.get("llm")
+            if isinstance(llm, GenerateStage):
+                llm.cancel(msg.request_id)
+            return
+        if isinstance(msg, PeripheralState):
+            self.peripherals[msg.peripheral] = "up" if msg.up else f"down: {msg.detail}"
+        target = (
+            ch["audio"] if isinstance(msg, AudioIn | AudioEnded)
+            else ch["screen"] if isinstance(msg, ScreenUpdate)
+            else ch["llm"] if isinstance(msg, LlmRequest)
+            else ch["capture"] if isinstance(msg, CaptureRequest)
+            else ch["frames"] if isinstance(msg, CameraFrame)
+            else ch["control"]
+        )  # fmt: skip
+        await target.put(msg)
+
+    def idle(self) -> bool:
+        """Nothing queued, nothing being processed."""
+        return all(c.empty() for c in self.channels.values()) and all(
+            not st.busy for st in self.stages.values()
+        )
+
+    # -- status ------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        c = self.controller
+        return {
+            "state": self.state, "pid": os.getpid(),
+            "uptime_s": round(self.clock() - self.started_s, 1),
+            "mode": c.mode.value.lower() if c else None,
+            "llm": c.status.llm.value if c else None,
+            "display": {"url": self.settings.display.url, "state": self.link.state.value,
+                        "stats": self.link.stats.__dict__},
+            "peripherals": dict(self.peripherals), "notes": list(self.parts.notes),
+            "channels": {name: ch.stats().as_dict() for name, ch in self.channels.items()},
+            "stages": {name: st.handled for name, st in self.stages.items()},
+            "metrics": self.metrics.snapshot(), "process": process_usage(),
+        }  # fmt: skip
+
+    async def _status_loop(self) -> None:
+        while True:
+            self._write_status()
+            await asyncio.sleep(self.settings.log.status_interval_s)
+
+    def _write_status(self) -> None:
+        if self.status_path is None:
+            return
+        try:
+            write_status(self.status_path, self.snapshot())
+        except OSError as exc:  # status is a convenience: say so, keep the glasses working
+            log.warning("cannot write the status file %s: %s", self.status_path, exc)

@@ -1,0 +1,273 @@
+"""Remote model when it is there and quick, the local one otherwise.
+
+:class:`FallbackBackend` sends each request to the remote while it is believed up.  If the
+remote fails -- refused, timed out, a server error, or no first token within
+``first_token_budget_s`` -- the same request is answered by the local model, and later ones go
+local too until a cheap probe (``GET /v1/models``) shows the remote is back.  Probes back off
+(``probe_interval_s`` doubling up to ``max_probe_interval_s``) while failures continue, so a
+remote that answers probes but is too slow to use is not retried on every request.
+
+Failure mid-answer: the text already shown came from a model that is gone, and the local model
+cannot continue another model's sentence, so the answer restarts locally.  The stream yields
+:data:`ANSWER_RESET` first: a consumer discards what it showed of this answer (a consumer that
+ignores the marker just appends an empty string).  :func:`answer_text` applies the rule.
+
+The health bookkeeping is pure functions of :class:`RemoteHealth` and a time in seconds, so it
+is tested with time as data; the class only adds threads and a clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from glasses.llm.backend import ChatBackend
+from glasses.llm.chat_template import ChatMessage
+from glasses.llm.generator import CancelToken, GenerationOptions
+from glasses.llm.remote import RemoteRequestError
+
+log = logging.getLogger(__name__)
+
+
+class AnswerReset(str):
+    """The marker type of :data:`ANSWER_RESET`."""
+
+
+ANSWER_RESET = AnswerReset("")
+
+
+def answer_text(deltas: Iterable[str]) -> str:
+    """The final answer of a stream: text after the last :data:`ANSWER_RESET`."""
+    parts: list[str] = []
+    for delta in deltas:
+        if isinstance(delta, AnswerReset):
+            parts.clear()
+        else:
+            parts.append(delta)
+    return "".join(parts)
+
+
+class ProbedBackend(ChatBackend, Protocol):
+    def probe(self, timeout_s: float | None = None) -> bool:
+        """Cheap reachability check; never raises."""
+        ...
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    # The remote must yield its first token this soon after the request, or the local one runs.
+    first_token_budget_s: float = 2.0
+    # Wait after a failure before the first probe; doubles per further failure, up to the max.
+    probe_interval_s: float = 10.0
+    max_probe_interval_s: float = 120.0
+    # Limit of one probe (connection and answer).
+    probe_timeout_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class RemoteHealth:
+    up: bool = True  # believed usable: requests go remote
+    failures: int = 0  # consecutive failures (requests or probes) since the last good answer
+    next_probe_at_s: float = 0.0  # clock time when a probe is due (while down)
+    last_error: str = ""
+
+
+def probe_due(health: RemoteHealth, now_s: float) -> bool:
+    return not health.up and now_s >= health.next_probe_at_s
+
+
+def after_failure(
+    health: RemoteHealth, now_s: float, config: RouterConfig, error: str
+) -> RemoteHealth:
+    failures = health.failures + 1
+    delay = min(config.probe_interval_s * 2 ** (failures - 1), config.max_probe_interval_s)
+    return RemoteHealth(
+        up=False, failures=failures, next_probe_at_s=now_s + delay, last_error=error
+    )
+
+
+def after_answer(health: RemoteHealth) -> RemoteHealth:
+    """A complete remote answer: fully healthy again (the backoff starts over)."""
+    return RemoteHealth()
+
+
+def after_probe(health: RemoteHealth, now_s: float, config: RouterConfig, ok: bool) -> RemoteHealth:
+    # A good probe only lets requests through; failures are kept so a remote that answers
+    # probes but fails requests is retried ever more rarely.
+    if ok:
+        return replace(health, up=True)
+    return after_failure(health, now_s, config, health.last_error or "probe failed")
+
+
+class FallbackBackend:
+    def __init__(
+        self,
+        remote: ProbedBackend,
+        local: ChatBackend,
+        config: RouterConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.remote, self.local = remote, local
+        self.config = config or RouterConfig()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._health = RemoteHealth()
+        self._serving: str | None = None  # source of the request in progress
+        self._prober: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def health(self) -> RemoteHealth:
+        with self._lock:
+            return self._health
+
+    @property
+    def source(self) -> str:
+        """ "remote" or "local": who serves the current request, else who would serve the next."""
+        with self._lock:
+            return self._serving or ("remote" if self._health.up else "local")
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[str]:
+        cancel = cancel or CancelToken()
+        try:
+            if self.health.up:
+                self._set_serving("remote")
+                if (yield from self._try_remote(messages, options, cancel)) or cancel.cancelled:
+                    return
+            else:
+                self.probe_soon()
+            self._set_serving("local")
+            yield from self.local.stream_chat(messages, options, cancel)
+        finally:
+            self._set_serving(None)
+
+    def probe_now(self) -> bool:
+        """Probe the remote (blocking, up to ``probe_timeout_s``) and update the health."""
+        ok = self.remote.probe(self.config.probe_timeout_s)
+        with self._lock:
+            was_up = self._health.up
+            self._health = after_probe(self._health, self._clock(), self.config, ok)
+        if ok and not was_up:
+            log.info("remote model is reachable again: trying it for the next request")
+        return ok
+
+    def probe_soon(self) -> None:
+        """Probe in the background if one is due and none is running (never blocks)."""
+        with self._lock:
+            if not probe_due(self._health, self._clock()):
+                return
+            if self._prober is not None and self._prober.is_alive():
+                return
+            self._prober = threading.Thread(target=self.probe_now, daemon=True, name="probe")
+            self._prober.start()
+
+    def start_probing(self, tick_s: float = 1.0) -> None:
+        """Keep probing while the remote is down, so :attr:`source` recovers while idle."""
+
+        def loop() -> None:
+            while not self._stop.wait(tick_s):
+                if probe_due(self.health, self._clock()):
+                    self.probe_now()
+
+        threading.Thread(target=loop, daemon=True, name="remote-prober").start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _set_serving(self, source: str | None) -> None:
+        with self._lock:
+            self._serving = source
+
+    def _failed(self, error: BaseException) -> None:
+        if isinstance(error, RemoteRequestError):
+            log.warning("remote model refused the request (%s); answering locally", error)
+            return  # about this request, not the remote's health
+        with self._lock:
+            was_up = self._health.up
+            self._health = after_failure(self._health, self._clock(), self.config, str(error))
+            retry_s = self._health.next_probe_at_s - self._clock()
+        if was_up:
+            log.warning("remote model unavailable (%s); local model until it is back", error)
+        log.debug("next remote probe in %.0f s", retry_s)
+
+    def _try_remote(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions | None,
+        cancel: CancelToken,
+    ) -> Generator[str, None, bool]:
+        """Relays the remote's answer; returns True when it is complete (or the caller
+        cancelled), False when the local model must answer instead."""
+        remote_cancel = CancelToken()  # stops the remote without cancelling the fallback
+        items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=64)
+        pump = _Pump(self.remote, messages, options, remote_cancel, items)
+        threading.Thread(target=pump.run, daemon=True, name="remote-stream").start()
+        # Real time, not self._clock: this is an actual wait (the clock paces probes).
+        deadline = time.monotonic() + self.config.first_token_budget_s
+        shown = False
+        try:
+            while not cancel.cancelled:
+                wait = 0.05 if shown else min(0.05, deadline - time.monotonic())
+                if wait <= 0:
+                    budget = self.config.first_token_budget_s
+                    self._failed(TimeoutError(f"no first token within {budget:g} s"))
+                    return False
+                try:
+                    kind, value = items.get(timeout=wait)
+                except queue.Empty:
+                    continue
+                if kind == "delta":
+                    shown = True
+                    yield str(value)
+                elif kind == "end":
+                    with self._lock:
+                        self._health = after_answer(self._health)
+                    return True
+                else:
+                    assert isinstance(value, BaseException)
+                    self._failed(value)
+                    if shown:
+                        yield ANSWER_RESET
+                    return False
+            return True
+        finally:
+            remote_cancel.cancel()
+
+
+@dataclass
+class _Pump:
+    """Runs the remote stream on its own thread, so waiting for it can time out."""
+
+    backend: ChatBackend
+    messages: Sequence[ChatMessage]
+    options: GenerationOptions | None
+    cancel: CancelToken
+    items: queue.Queue[tuple[str, object]]
+
+    def run(self) -> None:
+        try:
+            for delta in self.backend.stream_chat(self.messages, self.options, self.cancel):
+                if delta and not self._put("delta", delta):
+                    return
+            self._put("end", None)
+        except Exception as exc:  # handed to the consumer, which decides
+            self._put("error", exc)
+
+    def _put(self, kind: str, value: object) -> bool:
+        while not self.cancel.cancelled:
+            try:
+                self.items.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False

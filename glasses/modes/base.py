@@ -1,0 +1,131 @@
+"""What every mode is and shares: pure state machines from messages to effects and a view.
+
+A mode never touches a device, a model or a clock. It receives messages (transcripts, OCR
+results, LLM deltas, user intents) and returns effects (LLM requests, cancellations, captures);
+:meth:`ModeLogic.body` is what it wants on screen now. The controller adds the status bar.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import ClassVar, Final, Literal, Protocol
+
+from glasses.display.views import BodyView, Mode, PageView
+from glasses.llm.chat_template import ChatMessage
+from glasses.modes.text import plain_text
+from glasses.pipeline.messages import CancelLlm, LlmDelta, LlmDone, LlmRequest, Message
+
+ASR_HINT: Final = "glasses models pull sensevoice"
+LLM_HINT: Final = "glasses models pull qwen3-0.6b-int4"
+
+
+class Layout(Protocol):
+    """The display's text metrics, as far as modes need them."""
+
+    def page_view(self, text: str) -> PageView:
+        """``text`` paginated for the body area."""
+        ...
+
+    def clean(self, text: str) -> str:
+        """``text`` without characters the font cannot draw."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModeOptions:
+    """The configuration the modes read (built from ``glasses.config.Settings``)."""
+
+    caption_lines: int = 3
+    languages: tuple[str, str] = ("zh", "en")
+    read_action: Literal["auto", "translate", "summarise"] = "auto"
+    read_language: str = "en"
+    read_max_chars: int = 160
+    answer_max_chars: int = 320
+    use_read_context: bool = True
+    max_new_tokens: int = 160
+
+
+class ModeContext:
+    """Shared by all modes: layout, what is available, request ids, the last text read."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        options: ModeOptions | None = None,
+        *,
+        has_asr: bool = True,
+        has_llm: bool = True,
+        has_camera: bool = True,
+    ) -> None:
+        self.layout = layout
+        self.options = options or ModeOptions()
+        self.has_asr = has_asr
+        self.has_llm = has_llm
+        self.has_camera = has_camera
+        self.last_read_text = ""
+        self._next_id = 0
+
+    def new_request_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def request(
+        self, messages: tuple[ChatMessage, ...], max_new_tokens: int | None = None
+    ) -> tuple[LlmRequest, Generation]:
+        """A new LLM request and the :class:`Generation` that tracks its reply."""
+        request_id = self.new_request_id()
+        tokens = max_new_tokens or self.options.max_new_tokens
+        return LlmRequest(request_id, messages, tokens), Generation(request_id)
+
+    def screen_text(self, text: str) -> str:
+        """Model or sensor text as it may be shown: plain, and drawable by the font."""
+        return self.layout.clean(plain_text(text))
+
+
+@dataclass
+class Generation:
+    """The LLM request a mode is waiting for, and the text streamed so far."""
+
+    request_id: int
+    text: str = ""
+    done: bool = False
+    error: str = ""
+
+    def absorb(self, msg: Message) -> bool:
+        """Take a delta or the end of this request; True if ``msg`` belonged to it."""
+        if isinstance(msg, LlmDelta) and msg.request_id == self.request_id:
+            self.text = msg.text if msg.reset else self.text + msg.text
+            return True
+        if isinstance(msg, LlmDone) and msg.request_id == self.request_id:
+            self.text, self.done, self.error = msg.text, True, msg.error
+            return True
+        return False
+
+
+def cancel(generation: Generation | None) -> list[Message]:
+    """The effect that stops ``generation`` if it is still running."""
+    if generation is None or generation.done:
+        return []
+    return [CancelLlm(generation.request_id)]
+
+
+class ModeLogic(abc.ABC):
+    """One mode's state. ``handle`` gets every message meant for it; ``leave`` is called when
+    the user switches away (it cancels what is running)."""
+
+    mode: ClassVar[Mode]
+
+    def __init__(self, ctx: ModeContext) -> None:
+        self.ctx = ctx
+
+    @abc.abstractmethod
+    def handle(self, msg: Message) -> list[Message]:
+        """React to ``msg``; returns effects for the pipeline."""
+
+    @abc.abstractmethod
+    def body(self) -> BodyView:
+        """What this mode shows now."""
+
+    def leave(self) -> list[Message]:
+        return []

@@ -1,0 +1,44 @@
+"""The button map: what the temple button and the touch strip mean, in every mode.
+
+=============  ==========================  ===============================================
+input          Captions / Translate        Read / Assistant
+=============  ==========================  ===============================================
+double press   next mode                   next mode
+press          clear the captions          Read: capture and read a sign.
+                                           Assistant: next page (wraps to the first)
+long press     Assistant: listen for one   Assistant: listen for one question (long press
+               question                    again while listening: stop listening)
+swipe forward  —                           next page
+swipe back     —                           previous page
+=============  ==========================  ===============================================
+
+The simulator (and some firmware) reports a long press as one event when it is released, so
+"push to talk" means: start listening, and the question is the next utterance that ends.
+Modes cycle in the configured order (``modes.enabled``). Swipes up and down are not used yet.
+"""
+
+from __future__ import annotations
+
+from firmware_bridge.protocol.messages import ButtonAction, Event, EventKind, SwipeDirection
+from glasses.pipeline.messages import Battery, Intent, Message, UserInput
+
+_BUTTONS = {
+    ButtonAction.PRESS: Intent.ACTION,
+    ButtonAction.LONG_PRESS: Intent.ASK,
+    ButtonAction.DOUBLE_PRESS: Intent.NEXT_MODE,
+}
+_SWIPES = {
+    SwipeDirection.FORWARD: Intent.PAGE_NEXT,
+    SwipeDirection.BACKWARD: Intent.PAGE_PREVIOUS,
+}
+
+
+def device_message(event: Event, at_s: float) -> Message | None:
+    """The daemon message for a device EVENT, or None for events the daemon ignores."""
+    if event.kind == EventKind.BUTTON and event.value in _BUTTONS:
+        return UserInput(_BUTTONS[ButtonAction(event.value)], at_s)
+    if event.kind == EventKind.SWIPE and event.code in _SWIPES:
+        return UserInput(_SWIPES[SwipeDirection(event.code)], at_s)
+    if event.kind == EventKind.BATTERY:
+        return Battery(max(0, min(100, event.code)), bool(event.value))
+    return None

@@ -1,0 +1,143 @@
+"""Showing: the newest screen -> pixel levels -> the display link.
+
+The inbox keeps only the newest screen and the link itself never queues screens, so a display
+slower than the content skips intermediate screens and always ends on the last one. Rendering
+and waiting for the device's acknowledgement run on a worker thread. Latency is recorded from
+the message that caused a screen (a final transcript, an OCR result, a button) to the first
+bytes on the wire and to the device's acknowledgement of the PRESENT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware_bridge.stats import LinkState
+from glasses.display.raster import Renderer
+from glasses.display.views import PageView, Screen
+from glasses.pipeline.channel import Channel
+from glasses.pipeline.messages import Message, ScreenUpdate
+from glasses.pipeline.stage import Send, Stage
+from glasses.pipeline.worker import Worker
+
+PRESENT_WAIT_S: Final = 0.5  # then look for a newer screen, and wait again
+
+
+class ScreenSink(Protocol):
+    """What the stage needs of ``firmware_bridge.link.DisplayLink``."""
+
+    def show(self, levels: npt.NDArray[np.integer]) -> None: ...
+
+    def wait_presented(self, timeout_s: float) -> bool: ...
+
+    @property
+    def state(self) -> LinkState: ...
+
+
+class RendererLayout:
+    """The modes' :class:`~glasses.modes.base.Layout` on a real font. Uses its own renderer:
+    a FreeType face must not be used by two threads at once."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def page_view(self, text: str) -> PageView:
+        return self.renderer.page_view(text)
+
+    def clean(self, text: str) -> str:
+        missing = set(self.renderer.missing_glyphs(text))
+        return "".join(ch for ch in text if ch not in missing) if missing else text
+
+
+class WireProbe:
+    """When did bytes first go on the wire after a screen was handed to the link?
+
+    Wraps the link's transports; any write after :meth:`arm` counts, so an occasional
+    keep-alive PING sent just before the BLIT makes the figure a little short.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.armed = False
+        self.first_write_s: float | None = None
+
+    def arm(self) -> None:
+        self.first_write_s = None
+        self.armed = True
+
+    def wrote(self) -> None:
+        if self.armed:
+            self.first_write_s = self.clock()
+            self.armed = False
+
+    def wrap(self, factory: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return lambda config: _ProbedTransport(factory(config), self)
+
+
+class _ProbedTransport:
+    def __init__(self, inner: Any, probe: WireProbe) -> None:
+        self._inner, self._probe = inner, probe
+        self.url: str = inner.url
+        self.wakeable: bool = inner.wakeable
+
+    def read(self, max_bytes: int, timeout_s: float) -> bytes:
+        data: bytes = self._inner.read(max_bytes, timeout_s)
+        return data
+
+    def write(self, data: bytes) -> None:
+        self._probe.wrote()
+        self._inner.write(data)
+
+    def wake(self) -> None:
+        self._inner.wake()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class DisplayStage(Stage[ScreenUpdate]):
+    def __init__(
+        self,
+        inbox: Channel[ScreenUpdate],
+        send: Send,
+        link: ScreenSink,
+        renderer: Renderer,
+        *,
+        probe: WireProbe | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__("display", inbox, send, **kwargs)
+        self.link = link
+        self.renderer = renderer
+        self.probe = probe
+        self.worker = Worker("display")
+        self.presented: Screen | None = None
+
+    async def process(self, msg: ScreenUpdate) -> AsyncGenerator[Message, None]:
+        started = self.clock()
+        levels = await self.worker.call(self.renderer.render, msg.screen)
+        rendered = self.clock()
+        if self.probe is not None:
+            self.probe.arm()
+        self.link.show(levels)
+        m = self.metrics
+        m.observe_ms("display.render", (rendered - started) * 1000)
+        # Wait until the device shows it; a lost link resends it once it is back, unless a
+        # newer screen comes first (then that one is what matters).
+        while not await self.worker.call(self.link.wait_presented, PRESENT_WAIT_S):
+            m.count("display.slow_present")
+            if not self.inbox.empty() or self.link.state is LinkState.CLOSED:
+                return
+        now = self.clock()
+        wire_s = self.probe.first_write_s if self.probe is not None else None
+        self.presented = msg.screen
+        m.observe_ms("display.present", (now - rendered) * 1000)
+        if msg.cause_at_s is not None:
+            m.observe_ms(f"e2e.{msg.cause}_to_present", (now - msg.cause_at_s) * 1000)
+            if wire_s is not None:
+                m.observe_ms(f"e2e.{msg.cause}_to_wire", (wire_s - msg.cause_at_s) * 1000)
+        return
+        yield  # an async generator that sends nothing on: its output is the screen

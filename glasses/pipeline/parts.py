@@ -1,0 +1,159 @@
+"""The daemon's devices and models, made from the settings in one place.
+
+Whatever is missing (a model not downloaded, an extra not installed) is left out with a note
+saying what it costs and how to get it; the daemon runs with the rest. Tests and the demo
+build :class:`Parts` themselves, with stand-ins.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glasses.config import Settings
+from glasses.errors import GlassesError
+from glasses.llm.backend import ChatBackend
+from glasses.modes.base import ASR_HINT, LLM_HINT
+from glasses.perception.asr import Recognizer
+from glasses.pipeline.vision import TextReader
+from glasses.sources.audio import AudioSource
+from glasses.sources.camera import ThreadedCamera
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """What the daemon runs with; None means "not available" and the modes say so."""
+
+    audio: Callable[[], AudioSource] | None = None
+    """Opens the audio source; called again after the device failed."""
+    vad: Any = None
+    """A ``SileroVad`` (needs the audio extra and the silero-vad wheel)."""
+    recognizer: Recognizer | None = None
+    backend: ChatBackend | None = None
+    camera: Callable[[], ThreadedCamera] | None = None
+    """Opens the camera; called at the first capture and after the camera went away."""
+    ocr: TextReader | None = None
+    notes: list[str] = field(default_factory=list)
+    """What is missing, what that costs, and the command that fixes it."""
+
+
+def _have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _pulled(name: str) -> Path | None:
+    """The folder of a model fetched with ``glasses models pull NAME``, if there is one."""
+    try:
+        from glasses.llm.model_folder import models_dir
+
+        folder = models_dir() / name
+    except ImportError:  # platformdirs (the llm extra) locates the store
+        return None
+    return folder if folder.is_dir() else None
+
+
+def _audio(s: Settings, parts: Parts) -> None:
+    source = s.audio.source
+    if source == "off":
+        return
+    if source.startswith("file:"):
+        from glasses.sources.audio_file import FileAudioSource
+
+        path = Path(source.removeprefix("file:"))
+        parts.audio = lambda: FileAudioSource(path, realtime=True)
+    elif not _have("sounddevice"):
+        parts.notes.append("no microphone support: pip install 'glasses[audio]'")
+        return
+    else:
+        from glasses.sources.microphone import MicrophoneConfig, MicrophoneSource
+
+        name = source.removeprefix("mic").removeprefix(":")
+        device: int | str | None = int(name) if name.isdigit() else (name or None)
+        parts.audio = lambda: MicrophoneSource(MicrophoneConfig(device=device))
+    try:
+        from glasses.perception.vad import SileroVad
+
+        parts.vad = SileroVad()
+    except (GlassesError, ImportError) as exc:
+        parts.audio = None
+        parts.notes.append(f"not listening: {exc}")
+
+
+def _recognizer(s: Settings, parts: Parts) -> None:
+    from glasses.perception.asr import SenseVoiceConfig, SenseVoiceRecognizer, default_model_dir
+
+    model_dir = Path(s.asr.model_dir) if s.asr.model_dir else default_model_dir()
+    if model_dir is None:
+        model_dir = _pulled("sensevoice")
+    if model_dir is None:
+        parts.notes.append(f"no speech model, captions show speech activity only: {ASR_HINT}")
+        return
+    try:
+        config = SenseVoiceConfig(model_dir, s.asr.threads, s.asr.language)
+        parts.recognizer = SenseVoiceRecognizer(config)
+    except (GlassesError, ImportError) as exc:
+        parts.notes.append(f"no speech recognition ({exc})")
+
+
+def _backend(s: Settings, parts: Parts) -> None:
+    if not s.llm.model:
+        parts.notes.append(f"no language model configured (llm.model): {LLM_HINT}")
+        return
+    try:
+        from glasses.llm import EngineConfig, LlmEngine, SessionConfig
+        from glasses.llm.backend import LocalBackend
+        from glasses.llm.model_folder import resolve_model_dir
+        from glasses.models.manifest import pulled_variant
+
+        folder = resolve_model_dir(s.llm.model)
+        config = EngineConfig(
+            session=SessionConfig(intra_op_threads=s.llm.threads),
+            variant=s.llm.variant or pulled_variant(folder),
+            max_context_tokens=s.llm.context_tokens,
+        )
+        engine = LlmEngine.load(folder, config)
+        parts.backend = LocalBackend(engine)
+    except (GlassesError, ImportError) as exc:
+        parts.notes.append(f"no language model ({exc}): {LLM_HINT}")
+
+
+def _camera(s: Settings, parts: Parts) -> None:
+    if s.camera.source == "off":
+        return
+    try:
+        from glasses.perception.ocr import OcrConfig, OcrEngine
+
+        config = OcrConfig(s.ocr.max_side_px, s.ocr.min_confidence, s.ocr.threads)
+        parts.ocr = OcrEngine(config)
+    except (GlassesError, ImportError) as exc:
+        parts.notes.append(f"no reading ({exc})")
+        return
+    from glasses.sources.camera_backends import open_camera
+
+    spec = s.camera.source
+
+    def open_it() -> ThreadedCamera:
+        try:
+            return open_camera(spec)
+        except ImportError as exc:  # the camera extra: as fatal to reading as a missing camera
+            raise GlassesError(str(exc)) from exc
+
+    parts.camera = open_it
+
+
+def build_parts(settings: Settings) -> Parts:
+    parts = Parts()
+    _audio(settings, parts)
+    if parts.audio is not None:
+        _recognizer(settings, parts)
+    _backend(settings, parts)
+    _camera(settings, parts)
+    for note in parts.notes:
+        log.warning("%s", note)
+    return parts

@@ -1,0 +1,101 @@
+"""One long-lived task per peripheral, each with a reconnect loop.
+
+* the microphone: open, stream chunks, and when it fails (unplugged) report it, wait with
+  exponential backoff and open it again. A source that simply ends (a file played out) ends
+  the task: that is the end of the stream, not a failure.
+* the display: ``DisplayLink`` reconnects by itself; this task turns its device events into
+  messages (buttons, swipes, battery) and its state changes into :class:`PeripheralState`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Final
+
+from firmware_bridge.link import DisplayLink
+from firmware_bridge.protocol.messages import Error, Event, Log
+from firmware_bridge.stats import LinkState
+from glasses.errors import GlassesError
+from glasses.modes.buttons import device_message
+from glasses.pipeline.messages import AudioEnded, AudioIn, PeripheralState
+from glasses.pipeline.stage import Clock, Send
+from glasses.pipeline.worker import Worker
+from glasses.sources.audio import AudioSource
+
+log = logging.getLogger(__name__)
+
+EVENT_POLL_S: Final = 0.2  # also how soon a link state change reaches the status bar
+AUDIO_HANDOVER_CHUNKS: Final = 8
+
+
+async def run_microphone(
+    open_source: Callable[[], AudioSource],
+    send: Send,
+    *,
+    backoff_min_s: float = 0.5,
+    backoff_max_s: float = 8.0,
+) -> None:
+    """Stream audio from ``open_source()`` until cancelled, reopening it when it fails."""
+    worker = Worker("microphone")
+    delay_s, stream = backoff_min_s, 0
+    try:
+        while True:
+            try:
+                source = await worker.call(open_source)
+            except GlassesError as exc:
+                log.warning("microphone: %s (retrying in %.1f s)", exc, delay_s)
+                await send(PeripheralState("microphone", False, str(exc)))
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, backoff_max_s)
+                continue
+            stream += 1
+            await send(PeripheralState("microphone", True))
+            try:
+                chunks = worker.stream(source.chunks, AUDIO_HANDOVER_CHUNKS)
+                async with contextlib.aclosing(chunks):
+                    async for chunk in chunks:
+                        await send(AudioIn(chunk, stream))
+                        delay_s = backoff_min_s
+            except GlassesError as exc:  # the device went away: report, then reopen it
+                log.warning("microphone lost: %s", exc)
+                await send(AudioEnded(stream, error=str(exc)))
+                await send(PeripheralState("microphone", False, str(exc)))
+                await asyncio.sleep(delay_s)
+                continue
+            finally:
+                source.close()
+            await send(AudioEnded(stream))  # played out: the end of the stream
+            return
+    finally:
+        worker.close()
+
+
+async def run_display_events(link: DisplayLink, send: Send, clock: Clock) -> None:
+    """Device events and link state changes as messages, until cancelled."""
+    worker = Worker("display-events")
+    seen: LinkState | None = None
+    try:
+        while True:
+            state = link.state
+            if state is not seen:
+                seen = state
+                if state is LinkState.CLOSED:
+                    raise GlassesError(f"the display link closed: {link.stats}")
+                await send(PeripheralState("display", state is LinkState.CONNECTED, state.value))
+            event = await worker.call(link.get_event, EVENT_POLL_S)
+            if event is None:
+                continue
+            msg = event.message
+            if isinstance(msg, Event):
+                translated = device_message(msg, clock())
+                if translated is not None:
+                    await send(translated)
+            elif isinstance(msg, Log):
+                log.info("display says: %s", msg.text)
+            elif isinstance(msg, Error):
+                log.warning("display reports an error: %s", msg)
+    finally:
+        worker.close()

@@ -1,0 +1,69 @@
+"""A processing stage: reads its inbox one message at a time and sends what it makes of it.
+
+A stage has exactly one override point, :meth:`Stage.process`, an async generator: for each
+input message it yields output messages in order, awaiting blocking work on a
+:class:`~glasses.pipeline.worker.Worker`. Where the outputs go is the daemon's business (the
+``send`` callable routes them by type), so stages read like short filters.
+
+An exception escaping ``process`` is a bug: it ends the stage, and with it the daemon, loudly.
+Expected failures (a model error, a lost device) become messages instead.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Generic, TypeVar
+
+from glasses.pipeline.channel import Channel
+from glasses.pipeline.messages import Message
+from glasses.pipeline.metrics import Metrics
+
+In = TypeVar("In")
+Send = Callable[[Message], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+class Stage(abc.ABC, Generic[In]):
+    """One long-lived task: ``inbox`` -> :meth:`process` -> ``send``."""
+
+    def __init__(
+        self,
+        name: str,
+        inbox: Channel[In],
+        send: Send,
+        *,
+        metrics: Metrics | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.inbox = inbox
+        self.send = send
+        self.metrics = metrics or Metrics()
+        self.clock = clock
+        self.busy = False
+        self.handled = 0
+
+    @abc.abstractmethod
+    def process(self, msg: In) -> AsyncGenerator[Message, None]:
+        """What this stage makes of ``msg``, in order (the one override point)."""
+
+    async def run(self) -> None:
+        while True:
+            msg = await self.inbox.get()
+            self.busy = True
+            started = self.clock()
+            try:
+                async with contextlib.aclosing(self.process(msg)) as outputs:
+                    async for out in outputs:
+                        await self.send(out)
+            finally:
+                self.busy = False
+                self.handled += 1
+                self.metrics.observe_ms(f"stage.{self.name}", (self.clock() - started) * 1000)
+
+    @property
+    def idle(self) -> bool:
+        return not self.busy and self.inbox.empty()
