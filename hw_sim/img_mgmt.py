@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import logging
 import struct
 from dataclasses import dataclass
 from typing import Final
@@ -22,6 +23,8 @@ from smp.image_management import IMG_MGMT_ERR
 from hw_sim.bootloader import Bootloader
 from hw_sim.flash import ERASED, Flash
 from hw_sim.swap import SwapType, set_image_ok, write_trailer
+
+log = logging.getLogger(__name__)
 
 _SESSION = struct.Struct("<32sI")  # SHA-256 of the upload, its length; then a CRC16
 _PROGRESS = struct.Struct("<I")  # offset reached; then a CRC16
@@ -159,6 +162,7 @@ class ImageManager:
             offset = saved[2]
             erased = -(-offset // self.sector) * self.sector
             self._upload = up = _Upload(sha, length, offset, erased)
+            log.info("upload of %d bytes resumes at %d", length, offset)
             return offset, self._match(up) if offset == length else None
         if upgrade:
             self._check_upgrade(first)

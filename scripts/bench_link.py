@@ -510,7 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--reps", type=int, help=f"timed updates per case and baud (default {DEFAULT_REPS})"
     )
     parser.add_argument(
-        "--baud", type=_int_list, default=list(DEFAULT_BAUDS), help="emulated baud rates"
+        "--baud",
+        type=_int_list,
+        default=list(DEFAULT_BAUDS),
+        help="emulated baud rates, comma-separated (default 115200,921600)",
     )
     parser.add_argument(
         "--profiles",

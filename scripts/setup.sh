@@ -33,9 +33,9 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$mode" = test ]; then
-  .venv/bin/python -m pip install -q -e ".[test,audio]"
+  .venv/bin/python -m pip install -q -e ".[test,audio,asr,llm,models,ocr]"
 else
-  .venv/bin/python -m pip install -q -e ".[audio]"
+  .venv/bin/python -m pip install -q -e ".[audio,llm,models,ocr]"
 fi
 # The Silero VAD model ships inside this wheel; --no-deps because it declares torch.
 .venv/bin/python -m pip install -q --no-deps "silero-vad>=5.1"

@@ -36,6 +36,7 @@ def load_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_link", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being built
     spec.loader.exec_module(module)
     return module
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -126,11 +127,15 @@ def test_silence_times_out_and_cancel_is_prompt(serve: Callable[..., ChatServer]
 def test_endless_line_is_refused_with_bounded_memory() -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: "
     bomb = SilentServer(head, then=b"a" * 65536, repeat_then=True)
+    tracemalloc.start()
     try:
         with pytest.raises(RemoteProtocolError, match="longer than"):
             list(remote(bomb.base_url, max_line_bytes=100_000).stream_chat(CHAT))
+        peak = tracemalloc.get_traced_memory()[1]
     finally:
+        tracemalloc.stop()
         bomb.close()
+    assert peak < 2_000_000, peak  # the limit, a read chunk and the stub's 64 kB writes
     not_sse = SilentServer(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>")
     try:
         with pytest.raises(RemoteProtocolError, match="not a stream"):

@@ -74,6 +74,11 @@ def test_auth_routes_and_body_limits(serve: Callable[..., ChatServer]) -> None:
     assert status == 401 and headers["WWW-Authenticate"] == "Bearer"
     assert error_of(payload)["code"] == "invalid_api_key"
     assert request(server, "GET", "/v1/models")[0] == 200
+    # Refused before its body was read: the connection closes, so the body is never parsed.
+    status, headers, _ = request(
+        server, "POST", "/v1/chat/completions", CHAT, {"Authorization": ""}
+    )
+    assert status == 401 and headers["Connection"] == "close"
     assert request(server, "GET", "/v1/nothing")[0] == 404
     big = {**CHAT, "messages": [{"role": "user", "content": "x" * 5000}]}
     assert request(server, "POST", "/v1/chat/completions", big)[0] == 413

@@ -1,9 +1,12 @@
-"""``glasses demo``: the display simulator, started and driven through a scripted walk.
+"""``glasses demo``: the whole daemon on the display simulator, walked through every mode.
 
-It starts ``glasses-sim display`` as its own process (the real protocol over a real pty),
-connects to it like to real glasses, and shows captions, a paged answer and the status bar,
-saving a PNG of the simulated screen after each step. With ``--hold`` it stays up: the live
-page's buttons page through the answer.
+It starts ``glasses-sim display`` (the real protocol over a real pty) and runs the daemon
+against it with stand-in devices: a microphone fed with speech synthesised now (espeak-ng;
+without it, a voice-like buzz), a camera looking at a sign drawn now with Pillow, and button
+presses sent to the simulator, which reports them over the link like real glasses. A PNG of
+the screen is saved after each step; watch it live on the simulator's page. Missing models are
+named with the command that fetches them, and the demo shows what works without them. With
+``--hold`` it stays up: the live page's buttons drive the daemon.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,89 +21,51 @@ from glasses.errors import GlassesError
 
 DEFAULT_OUT: Final = Path("out/demo")
 DEFAULT_WEB_PORT: Final = 8765
-STEP_TIMEOUT_S: Final = 20.0
+STEP_TIMEOUT_S: Final = 60.0
 
-CAPTION_SCRIPT: Final = (
-    ("partial", "下一站"),
-    ("partial", "下一站是西湖"),
-    ("final", "下一站是西湖。"),
-    ("final", "Next stop: West Lake."),
-    ("partial", "请在"),
-    ("final", "请在前门下车。"),
-    ("final", "Please exit by the front door."),
+CAPTIONS: Final = (
+    ("下一站是西湖。", "zh"),
+    ("Next stop: West Lake.", "en"),
+    ("Please exit by the front door.", "en"),
 )
-ANSWER: Final = (
-    "West Lake (西湖) is a freshwater lake in Hangzhou. The causeways Su Di and Bai Di "
-    "cross it; a walk around the lake takes about three hours. Boats leave from the pier "
-    "near Hubin Road every 15 minutes until 17:30, tickets 55 yuan. 断桥残雪 (Broken Bridge) "
-    "is a ten-minute walk north of the pier. Leifeng Pagoda, on the south shore, opens at "
-    "8:00; the evening light show over the water starts at 19:30 in summer. The nearest "
-    "metro is Longxiangqiao on line 1, exit B."
-)
+TRANSLATE: Final = ("请问火车站在哪里？", "zh")
+QUESTION: Final = ("What does the sign say, and how much is a ticket?", "en")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    p = subparsers.add_parser(
         "demo",
         help="run the demo on the display simulator",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    p.add_argument(
         "--profile",
         default="640x400x4",
         help="simulated display: 640x400x4, 576x136x1 or 128x64x1 (default 640x400x4)",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help=f"PNG snapshots go here (default {DEFAULT_OUT})",
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"PNG snapshots (default {DEFAULT_OUT})"
     )
-    parser.add_argument(
+    p.add_argument(
         "--web-port",
         type=int,
         default=DEFAULT_WEB_PORT,
         help=f"live page on http://127.0.0.1:PORT (default {DEFAULT_WEB_PORT}; 0 picks a free one)",
     )
-    parser.add_argument(
-        "--step-s", type=float, default=0.6, help="pause between steps, to watch (default 0.6)"
+    p.add_argument(
+        "--step-s",
+        type=float,
+        default=0.6,
+        help="pause after each step, to watch (default 0.6); 0 also feeds speech faster than real time",
     )
-    parser.add_argument(
-        "--hold", action="store_true", help="stay up after the walk until Ctrl-C; buttons page"
-    )
-    parser.set_defaults(handler=run)
-
-
-@dataclass(frozen=True)
-class _Step:
-    name: str
-    screen: Any  # glasses.display.views.Screen
-
-
-def _steps(renderer: Any) -> Iterator[_Step]:
-    from glasses.display.views import CaptionView, LinkState, Mode, Screen, StatusBar, TextView
-
-    status = StatusBar(mode=Mode.CAPTIONS, link=LinkState.CONNECTED, battery_percent=82)
-    yield _Step("welcome", Screen(TextView("glasses demo: simulator connected. 你好！"), status))
-    captions = CaptionView(max_lines=3)
-    for i, (kind, text) in enumerate(CAPTION_SCRIPT):
-        captions = captions.with_partial(text) if kind == "partial" else captions.with_final(text)
-        yield _Step(f"caption-{i + 1}", Screen(captions, status))
-    assist = StatusBar(mode=Mode.ASSIST, link=LinkState.CONNECTED, battery_percent=81)
-    page = renderer.page_view(ANSWER)
-    for _ in range(page.page_count):
-        yield _Step(f"answer-page-{page.page_index + 1}", Screen(page, assist))
-        page = page.next_page()
+    p.add_argument("--hold", action="store_true", help="stay up after the walk until Ctrl-C")
+    p.add_argument("--llm-model", metavar="DIR", help="language model folder or name")
+    p.add_argument("--asr-model", metavar="DIR", help="SenseVoice folder")
+    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware_bridge.config import LinkConfig
-    from firmware_bridge.errors import LinkError
-    from firmware_bridge.link import DisplayLink
-    from glasses.display.compositor import Compositor
-    from glasses.display.geometry import DisplayGeometry
-    from glasses.display.raster import Renderer
     from hw_sim.launcher import SimulatorProcess, SimulatorStartError
 
     out: Path = args.out
@@ -116,63 +79,137 @@ def run(args: argparse.Namespace) -> int:
             raise GlassesError(f"{exc}\nIs port {args.web_port} in use? Try --web-port 0.") from exc
         with sim:
             print(f"simulated glasses on {sim.url}; watch them at {sim.web}", flush=True)
-            try:
-                with DisplayLink(LinkConfig(url=sim.url), Compositor.for_device) as link:
-                    info = link.wait_connected(STEP_TIMEOUT_S)
-                    geometry = DisplayGeometry(info.width_px, info.height_px, info.bpp)
-                    renderer = Renderer(geometry)
-                    print(f"connected to {info.board_id} ({geometry.name})", flush=True)
-                    for step in _steps(renderer):
-                        _show(link, renderer, step, sim, out, args.step_s)
-                    stats = link.stats
-                    print(
-                        f"done: {stats.presents_acked} screens, {stats.bytes_tx} bytes sent, "
-                        f"{stats.retransmits} retransmits; PNG snapshots in {out}/",
-                        flush=True,
-                    )
-                    if args.hold:
-                        _hold(link, renderer)
-            except LinkError as exc:
-                raise GlassesError(f"demo: {exc}") from exc
+            _demo(args, sim, out)
     return 0
 
 
-def _show(link: Any, renderer: Any, step: _Step, sim: Any, out: Path, step_s: float) -> None:
-    link.show(renderer.render(step.screen))
-    if not link.wait_presented(STEP_TIMEOUT_S):
-        raise GlassesError(f"demo: the simulator did not confirm screen {step.name!r}")
-    path = (out / f"{step.name}.png").resolve()
-    status, reply = sim.post("/api/snapshot", {"path": str(path)})
-    if status != 200:
-        raise GlassesError(f"demo: snapshot {path} failed: {reply}")
-    print(f"  {step.name:<16} -> {path}", flush=True)
-    time.sleep(step_s)  # so a person watching the live page can follow
+def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
+    from glasses.config import load_settings
+    from glasses.daemon import Daemon
+    from glasses.pipeline import media
+    from glasses.pipeline.background import DaemonThread
+    from glasses.pipeline.feeds import LoopingImageReader, PushAudioSource
+    from glasses.pipeline.parts import Parts, add_backend, add_camera, add_recognizer, add_vad
+    from glasses.sources.camera import ThreadedCamera
+
+    overrides = [f"display.url={sim.url}", "camera.idle_close_s=5"]
+    overrides += [f"llm.model={args.llm_model}"] if args.llm_model else []
+    overrides += [f"asr.model_dir={args.asr_model}"] if args.asr_model else []
+    settings = load_settings(overrides=overrides)
+    audio = PushAudioSource(realtime=args.step_s > 0)
+    parts = Parts(audio=lambda: audio)
+    add_vad(parts)
+    if parts.audio is not None:
+        add_recognizer(settings, parts)
+    add_backend(settings, parts)
+    sign = media.sign_image()
+    add_camera(settings, parts, lambda: ThreadedCamera(LoopingImageReader(sign, 15.0)))
+    if not media.have_espeak():
+        parts.notes.append("espeak-ng not found, speech is a synthetic buzz: apt install espeak-ng")
+    for note in parts.notes:
+        print(f"  note: {note}", flush=True)
+    runner = DaemonThread(Daemon(settings, parts)).start(STEP_TIMEOUT_S)
+    try:
+        _Walk(runner, sim, audio, out, args.step_s).run()
+        if args.hold:
+            print("holding: use the buttons on the live page; Ctrl-C to stop", flush=True)
+            while True:
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
 
 
-def _hold(link: Any, renderer: Any) -> None:
-    from firmware_bridge.protocol.messages import Event, EventKind, SwipeDirection
-    from glasses.display.views import LinkState, Mode, PageButton, Screen, StatusBar
+class _Walk:
+    """The scripted tour. Every step acts, waits for its effect, then snapshots the screen."""
 
-    page = renderer.page_view(ANSWER)
-    status = StatusBar(mode=Mode.ASSIST, link=LinkState.CONNECTED, battery_percent=81)
-    link.show(renderer.render(Screen(page, status)))
-    print("holding: press the buttons on the live page to page; Ctrl-C to stop", flush=True)
-    while True:
-        event = link.get_event(timeout_s=1.0)
-        if event is None or not isinstance(event.message, Event):
-            continue
-        msg = event.message
-        if msg.kind == EventKind.BUTTON or (
-            msg.kind == EventKind.SWIPE and msg.code == SwipeDirection.FORWARD
-        ):
-            page = page.on_button(PageButton.NEXT)
-        elif msg.kind == EventKind.SWIPE and msg.code == SwipeDirection.BACKWARD:
-            page = page.on_button(PageButton.PREVIOUS)
-        elif msg.kind == EventKind.BATTERY:
-            status = StatusBar(
-                mode=status.mode,
-                link=status.link,
-                battery_percent=msg.code,
-                charging=bool(msg.value),
-            )
-        link.show(renderer.render(Screen(page, status)))
+    def __init__(self, runner: Any, sim: Any, audio: Any, out: Path, step_s: float) -> None:
+        self.runner, self.sim, self.audio, self.out, self.step_s = runner, sim, audio, out, step_s
+        self.d = runner.daemon
+
+    def run(self) -> None:
+        from glasses.display.views import Mode
+        from glasses.pipeline.messages import AskText
+
+        self.snap("welcome")
+        self.snap("caption-1")
+        for i, (text, language) in enumerate(CAPTIONS):
+            self.say(text, language, partial=f"caption-{2 * i + 2}")
+            self.snap(f"caption-{2 * i + 3}")
+        self.press("double", Mode.TRANSLATE)
+        self.snap("translate-1")
+        self.say(*TRANSLATE)
+        self.snap("translate-2")
+        self.press("double", Mode.READ)
+        self.snap("read-1")
+        self.press("press")
+        self.snap("read-2")
+        self.press("double", Mode.ASSIST)
+        self.snap("assist-1")
+        ctx = self.d.controller.ctx
+        if ctx.has_asr:
+            self.press("long")
+            self.say(*QUESTION)
+        else:
+            self.runner.post(AskText(QUESTION[0]))
+            self.settle()
+        assistant = self.d.controller.modes[Mode.ASSIST]
+        pages = self.runner.call(lambda: assistant.page.page_count if assistant.page else 1)
+        for page in range(pages):
+            self.snap(f"answer-page-{page + 1}")
+            if page + 1 < pages:
+                self.press("press")
+        stats = self.d.link.stats
+        print(f"done: {stats.presents_acked} screens, {stats.bytes_tx} bytes sent, "
+              f"{stats.retransmits} retransmits; PNG snapshots in {self.out}/", flush=True)  # fmt: skip
+
+    def settle(self) -> None:
+        self.runner.wait_idle(STEP_TIMEOUT_S)
+        display = self.d.stages["display"]
+        self.runner.wait_until(
+            lambda d: display.presented == d.controller.screen, STEP_TIMEOUT_S, "the screen"
+        )
+
+    def snap(self, name: str) -> None:
+        self.settle()
+        path = (self.out / f"{name}.png").resolve()
+        status, reply = self.sim.post("/api/snapshot", {"path": str(path)})
+        if status != 200:
+            raise GlassesError(f"demo: snapshot {path} failed: {reply}")
+        print(f"  {name:<16} -> {path}", flush=True)
+        time.sleep(self.step_s)  # so a person watching the live page can follow
+
+    def press(self, action: str, mode: Any = None) -> None:
+        """A button event from the simulated glasses; waits until the daemon handled it."""
+        before = self.runner.call(lambda: self.d.controller.inputs)
+        self.sim.post("/api/event", {"kind": "button", "action": action})
+        self.runner.wait_until(lambda d: d.controller.inputs > before, STEP_TIMEOUT_S, action)
+        if mode is not None:
+            self.runner.wait_until(lambda d: d.controller.mode is mode, STEP_TIMEOUT_S, "mode")
+
+    def say(self, text: str, language: str, partial: str | None = None) -> None:
+        from glasses.pipeline import media
+
+        samples = media.utterance(text, language)
+        cut = len(samples) // 2 if partial else len(samples)
+        for part, name in ((samples[:cut], partial), (samples[cut:], None)):
+            if len(part):
+                self.audio.push(part)
+                self.heard()
+            if name:
+                self.snap(name)
+
+    def heard(self) -> None:
+        listen = self.d.stages.get("listen")
+        if listen is None:  # not listening (no VAD): the audio goes nowhere
+            return
+        self.runner.wait_until(
+            lambda d: (
+                self.audio.pending_samples() == 0
+                and listen.heard_samples >= self.audio.delivered_samples
+            ),
+            STEP_TIMEOUT_S,
+            "the speech to be heard",
+        )
+        self.settle()

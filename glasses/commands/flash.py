@@ -39,6 +39,10 @@ def register(subparsers: Any) -> None:
                    help="the new firmware must answer HELLO within S seconds of its reset")  # fmt: skip
     p.add_argument("--revert-wait", type=float, default=20.0, metavar="S",
                    help="after a failed health check, watch S seconds for the old firmware")  # fmt: skip
+    p.add_argument(
+        "--ping-timeout", type=float, default=2.0, metavar="S",
+        help="health check: the new firmware must answer PING within S seconds",
+    )  # fmt: skip
     p.add_argument("--smp-timeout", type=float, default=5.0, metavar="S", help="per SMP request")
     p.set_defaults(handler=run)
 
@@ -46,13 +50,13 @@ def register(subparsers: Any) -> None:
 def _settings(args: argparse.Namespace) -> Any:
     from glasses.firmware.device import FlashSettings
 
-    for name in ("boot_timeout", "revert_wait", "smp_timeout"):
+    for name in ("boot_timeout", "revert_wait", "smp_timeout", "ping_timeout"):
         if getattr(args, name) <= 0:
             raise GlassesError(f"--{name.replace('_', '-')} must be positive")
     return FlashSettings(
         port=args.port, baud=args.baud, allow_downgrade=args.allow_downgrade,
         boot_timeout_s=args.boot_timeout, revert_wait_s=args.revert_wait,
-        smp_timeout_s=args.smp_timeout,
+        smp_timeout_s=args.smp_timeout, ping_timeout_s=args.ping_timeout,
     )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from firmware_bridge.protocol.frame import Frame, FrameDecoder, encode_frame
 from firmware_bridge.transport import open_transport
 
 _READ_BYTES = 4096
-_RETRY_FIRST_S, _RETRY_MAX_S = 0.25, 1.0
+_RETRY_FIRST_S, _RETRY_MAX_S = 0.2, 0.5  # quicker than a steady link: the device just reset
 
 
 class HandoverRefused(Exception):

@@ -87,6 +87,12 @@ class RemoteConfig:
     # vLLM, SGLang and glasses serve; OpenAI's own API refuses unknown fields, so turn it off.
     send_extensions: bool = True
 
+    def __post_init__(self) -> None:
+        if min(self.connect_timeout_s, self.read_timeout_s, self.probe_timeout_s) <= 0:
+            raise ValueError("remote timeouts must be > 0")
+        if min(self.max_line_bytes, self.max_event_bytes, self.max_body_bytes) < 1024:
+            raise ValueError("remote size limits must be at least 1024 bytes")
+
     def resolved_api_key(self) -> str | None:
         return self.api_key or os.environ.get(self.api_key_env) or None
 
@@ -125,6 +131,7 @@ class RemoteBackend:
         sock = conn.sock  # kept: http.client drops conn.sock once the reply is in
         assert sock is not None
         cancel.attach(Hangup(sock))
+        response = None
         try:
             response = self._send(conn, "POST", "/chat/completions", body, cancel)
             if response is None:
@@ -133,6 +140,8 @@ class RemoteBackend:
             yield from self._events(sock, response, cancel, deadline)
         finally:
             cancel.detach()
+            if response is not None:
+                response.close()  # the reply owns the socket once it says Connection: close
             conn.close()
 
     def probe(self, timeout_s: float | None = None) -> bool:

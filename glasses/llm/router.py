@@ -68,6 +68,12 @@ class RouterConfig:
     # Limit of one probe (connection and answer).
     probe_timeout_s: float = 1.0
 
+    def __post_init__(self) -> None:
+        if min(self.first_token_budget_s, self.probe_timeout_s) <= 0 or self.probe_interval_s < 0:
+            raise ValueError("router budgets and timeouts must be > 0")
+        if self.max_probe_interval_s < self.probe_interval_s:
+            raise ValueError("max_probe_interval_s must be >= probe_interval_s")
+
 
 @dataclass(frozen=True)
 class RemoteHealth:
@@ -105,6 +111,9 @@ def after_probe(health: RemoteHealth, now_s: float, config: RouterConfig, ok: bo
 
 
 class FallbackBackend:
+    """A :class:`ChatBackend` over a remote and a local one; one request at a time.  ``clock``
+    (seconds) paces the probes: tests pass a fake one."""
+
     def __init__(
         self,
         remote: ProbedBackend,
@@ -128,7 +137,8 @@ class FallbackBackend:
 
     @property
     def source(self) -> str:
-        """ "remote" or "local": who serves the current request, else who would serve the next."""
+        """Who serves the request in progress, else who would serve the next: "remote" or
+        "local" (for the status bar)."""
         with self._lock:
             return self._serving or ("remote" if self._health.up else "local")
 

@@ -80,6 +80,7 @@ class Controller:
         self.status = StatusBar(mode=start, link=LinkState.CONNECTING, llm=llm)
         self.notices: dict[str, str] = {}
         self.screen: Screen | None = None
+        self.inputs = 0  # user inputs handled so far (scripts wait on it)
 
     @property
     def mode(self) -> Mode:
@@ -107,6 +108,8 @@ class Controller:
         return Screen(body, self.status)
 
     def _route(self, msg: Message) -> list[Message]:
+        if isinstance(msg, UserInput | AskText):
+            self.inputs += 1
         if isinstance(msg, SetMode):
             return self._switch(msg.mode)
         if isinstance(msg, UserInput) and msg.intent is Intent.NEXT_MODE:

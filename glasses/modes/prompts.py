@@ -38,7 +38,7 @@ _DATA_RULE: Final = (
 )
 _PLAIN: Final = "Plain text only: no markdown, no lists, no notes about yourself."
 _RECIPIENT: Final = re.compile(
-    r"^\s*(?:please\s+)?(?:tell|text|message|write\s+to|let)\s+([A-Z][\w'-]{0,19})\b"
+    r"^\s*(?i:please\s+)?(?i:tell|text|message|write\s+to|let)\s+([A-Z][\w'-]{0,19})\b"
     r"|^\s*(?:请)?(?:告诉|跟|给)([\u4e00-\u9fff]{1,3}?)(?:说|发|讲|我)"
 )
 

@@ -47,7 +47,9 @@ def plain_text(text: str) -> str:
     text = _STRONG.sub(r"\2", text)
     text = _EMPHASIS.sub(r"\1", text)
     text = _STRAY.sub("", text)
-    text = "\n".join(line.strip().strip("|").replace(" | ", " · ") for line in text.split("\n"))
+    text = "\n".join(
+        line.strip().strip("|").replace(" | ", " · ").strip() for line in text.split("\n")
+    )
     return _BLANKS.sub("\n", text).strip()
 
 

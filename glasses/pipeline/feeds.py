@@ -42,6 +42,7 @@ class PushAudioSource(ClosingSource):
         self._pending: deque[FloatArray] = deque()
         self._position = 0
         self._closed = False
+        self.pushed_samples = 0
 
     @property
     def sample_rate_hz(self) -> int:
@@ -50,9 +51,15 @@ class PushAudioSource(ClosingSource):
     def push(self, samples: FloatArray) -> None:
         with self._cond:
             flat = np.asarray(samples, dtype=np.float32).ravel()
+            self.pushed_samples += len(flat)
             for start in range(0, len(flat), CHUNK_SAMPLES):
                 self._pending.append(flat[start : start + CHUNK_SAMPLES].copy())
             self._cond.notify_all()
+
+    @property
+    def delivered_samples(self) -> int:
+        """Stream position after the last chunk handed out (silence included)."""
+        return self._position
 
     def pending_samples(self) -> int:
         with self._cond:
@@ -71,8 +78,9 @@ class PushAudioSource(ClosingSource):
                     return
                 silence = np.zeros(CHUNK_SAMPLES, dtype=np.float32)
                 block = self._pending.popleft() if self._pending else silence
-            yield AudioChunk(block, self._position)
+            chunk = AudioChunk(block, self._position)
             self._position += len(block)
+            yield chunk
 
     def stats(self) -> SourceStats:
         return SourceStats(delivered_samples=self._position)

@@ -45,6 +45,7 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
         self.partials = partials
         self.worker = Worker("listen")
         self._stream: int | None = None
+        self.heard_samples = 0  # end of the last chunk processed, in samples of its stream
 
     async def process(self, msg: AudioIn | AudioEnded) -> AsyncGenerator[Message, None]:
         started = self.clock()
@@ -61,6 +62,7 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
                 self._stream = msg.stream
             self.pipeline.partials = self.partials and self.inbox.qsize() < BEHIND_CHUNKS
             events += await self.worker.call(self.pipeline.feed, msg.chunk)
+            self.heard_samples = msg.chunk.end_sample
         for out in self._messages(events, started):
             yield out
 

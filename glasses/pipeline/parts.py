@@ -76,6 +76,11 @@ def _audio(s: Settings, parts: Parts) -> None:
         name = source.removeprefix("mic").removeprefix(":")
         device: int | str | None = int(name) if name.isdigit() else (name or None)
         parts.audio = lambda: MicrophoneSource(MicrophoneConfig(device=device))
+    add_vad(parts)
+
+
+def add_vad(parts: Parts) -> None:
+    """Silero VAD; without it nothing listens (``parts.audio`` is dropped)."""
     try:
         from glasses.perception.vad import SileroVad
 
@@ -85,7 +90,7 @@ def _audio(s: Settings, parts: Parts) -> None:
         parts.notes.append(f"not listening: {exc}")
 
 
-def _recognizer(s: Settings, parts: Parts) -> None:
+def add_recognizer(s: Settings, parts: Parts) -> None:
     from glasses.perception.asr import SenseVoiceConfig, SenseVoiceRecognizer, default_model_dir
 
     model_dir = Path(s.asr.model_dir) if s.asr.model_dir else default_model_dir()
@@ -101,7 +106,7 @@ def _recognizer(s: Settings, parts: Parts) -> None:
         parts.notes.append(f"no speech recognition ({exc})")
 
 
-def _backend(s: Settings, parts: Parts) -> None:
+def add_backend(s: Settings, parts: Parts) -> None:
     if not s.llm.model:
         parts.notes.append(f"no language model configured (llm.model): {LLM_HINT}")
         return
@@ -123,8 +128,11 @@ def _backend(s: Settings, parts: Parts) -> None:
         parts.notes.append(f"no language model ({exc}): {LLM_HINT}")
 
 
-def _camera(s: Settings, parts: Parts) -> None:
-    if s.camera.source == "off":
+def add_camera(
+    s: Settings, parts: Parts, opener: Callable[[], ThreadedCamera] | None = None
+) -> None:
+    """OCR, and the camera of ``camera.source`` (or ``opener``, a stand-in camera)."""
+    if s.camera.source == "off" and opener is None:
         return
     try:
         from glasses.perception.ocr import OcrConfig, OcrEngine
@@ -132,28 +140,28 @@ def _camera(s: Settings, parts: Parts) -> None:
         config = OcrConfig(s.ocr.max_side_px, s.ocr.min_confidence, s.ocr.threads)
         parts.ocr = OcrEngine(config)
     except (GlassesError, ImportError) as exc:
-        parts.notes.append(f"no reading ({exc})")
+        parts.notes.append(f"not reading ({exc})")
         return
-    from glasses.sources.camera_backends import open_camera
-
     spec = s.camera.source
 
-    def open_it() -> ThreadedCamera:
+    def open_configured() -> ThreadedCamera:
+        from glasses.sources.camera_backends import open_camera
+
         try:
             return open_camera(spec)
         except ImportError as exc:  # the camera extra: as fatal to reading as a missing camera
             raise GlassesError(str(exc)) from exc
 
-    parts.camera = open_it
+    parts.camera = opener or open_configured
 
 
 def build_parts(settings: Settings) -> Parts:
     parts = Parts()
     _audio(settings, parts)
     if parts.audio is not None:
-        _recognizer(settings, parts)
-    _backend(settings, parts)
-    _camera(settings, parts)
+        add_recognizer(settings, parts)
+    add_backend(settings, parts)
+    add_camera(settings, parts)
     for note in parts.notes:
         log.warning("%s", note)
     return parts

@@ -28,7 +28,9 @@ _GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutE
 
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive for JSON answers; SSE answers close
+    _body_read = False
     server_version = "glasses"
+    sys_version = ""  # no Python version in the Server header
     # The server makes a subclass binding its ChatServer and the socket read/write timeout.
     app: ChatServer
 
@@ -43,6 +45,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._dispatch({"/v1/chat/completions": self._chat})
 
     def _dispatch(self, routes: dict[str, Any]) -> None:
+        self._body_read = False
         try:
             self._authorize()
             route = routes.get(self.path.split("?", 1)[0].rstrip("/"))
@@ -50,6 +53,8 @@ class ApiHandler(BaseHTTPRequestHandler):
                 raise ApiError(404, f"no route {self.command} {self.path}", code="not_found")
             route()
         except ApiError as exc:
+            if self.command == "POST" and not self._body_read:
+                self.close_connection = True  # an unread body must not be taken for a request
             self._send_json(exc.status, exc.body())
 
     def _authorize(self) -> None:
@@ -90,17 +95,15 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
             raise ApiError(411, "send the body with a Content-Length (no chunked encoding)")
         try:
             size = int(self.headers.get("Content-Length", ""))
         except ValueError:
-            self.close_connection = True
             raise ApiError(411, "a Content-Length header is required") from None
         if not 0 <= size <= self.app.config.max_body_bytes:
-            self.close_connection = True  # the unread body must not be taken for a request
             raise ApiError(413, f"the body may be at most {self.app.config.max_body_bytes} bytes")
         body = self.rfile.read(size)
+        self._body_read = True
         if len(body) != size:
             self.close_connection = True
             raise ApiError(400, "the request body ended early")

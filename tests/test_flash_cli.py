@@ -1,0 +1,217 @@
+"""``glasses flash`` end to end: the real smpclient talks to the simulator process through a
+real pty. Images are signed with imgtool (the CLI through scripts/sign_firmware.sh, and the
+library); keys are generated here.
+
+Covered: sign, flash, health check, confirm, list; refusals before anything is sent; a new
+image that never answers (watchdog revert) or fails the PING check (reset and revert); power
+cuts in the simulator process during the upload and the swap, after which the flash resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("smpclient", reason="the flash extra (smpclient) is not installed")
+pytest.importorskip("imgtool", reason="imgtool (MCUboot's signing tool) is not installed")
+
+from flash_support.signing import KeyPair, app_image, make_key, sign  # noqa: E402
+
+from glasses.cli import main  # noqa: E402
+from hw_sim.firmware import build_app  # noqa: E402
+from hw_sim.launcher import SimulatorProcess  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "sign_firmware.sh"
+IMGTOOL = Path(sys.executable).with_name("imgtool")
+
+
+@dataclass(frozen=True)
+class Kit:
+    dir: Path
+    key: KeyPair
+    v1: Path  # 1.0.0: what the simulated glasses start with
+
+    def image(self, version: str, **kwargs: object) -> Path:
+        return app_image(self.dir, self.key, version, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
+    d = tmp_path_factory.mktemp("flash")
+    key = make_key(d)
+    return Kit(d, key, app_image(d, key, "1.0.0"))
+
+
+Start = Callable[..., SimulatorProcess]
+
+
+@pytest.fixture
+def start_sim(kit: Kit, tmp_path: Path) -> Iterator[Start]:
+    sims: list[SimulatorProcess] = []
+
+    def start(*extra: str, key: Path | None = None, initial: Path | None = kit.v1) -> SimulatorProcess:
+        args = ["--pty", "--no-web", "--bootloader-key", str(key or kit.key.public), "--watchdog", "1"]
+        if initial is not None:
+            args += ["--initial-image", str(initial)]
+        sim = SimulatorProcess(*args, *extra, log_path=tmp_path / f"sim{len(sims)}.log")
+        sims.append(sim)
+        return sim
+
+    yield start
+    for sim in sims:
+        sim.stop()
+
+
+def flash(capsys: pytest.CaptureFixture[str], sim: SimulatorProcess, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["flash", "--port", sim.url, "--boot-timeout", "5", "--revert-wait", "5", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sim_log(sim: SimulatorProcess) -> str:
+    assert sim._log_path is not None
+    return sim._log_path.read_text()
+
+
+def hash_of(image: Path) -> str:
+    """The hash as ``glasses flash --list`` shows it."""
+    from firmware_bridge.update.image import parse_image
+
+    digest = parse_image(image.read_bytes()).hash_tlv
+    assert digest is not None
+    return digest.hex()[:16] + "…"
+
+
+def slots(capsys: pytest.CaptureFixture[str], sim: SimulatorProcess, key: Path) -> list[list[str]]:
+    code, out, _ = flash(capsys, sim, "--list", "--key", str(key))
+    assert code == 0
+    return [line.split() for line in out.splitlines()[1:]]
+
+
+def test_sign_with_the_script_then_flash_confirm_and_list(
+    kit: Kit, start_sim: Start, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env = {**os.environ, "IMGTOOL": str(IMGTOOL)}
+    run = lambda *a: subprocess.run(["bash", str(SCRIPT), *a], env=env, check=True, capture_output=True)  # noqa: E731
+    run("keygen", str(tmp_path / "project"))
+    body = tmp_path / "app.bin"
+    body.write_bytes(build_app(3000, seed=7))
+    image = tmp_path / "app-1.1.0.img"
+    run("sign", str(tmp_path / "project.pem"), "1.1.0", "glasses-proto-640", str(body), str(image))
+    pub = tmp_path / "project.pub.pem"
+    sim = start_sim(key=pub, initial=None)  # the built-in factory image, version 0.3.0
+
+    code, out, err = flash(capsys, sim, str(image), "--key", str(pub))
+    assert code == 0, err
+    assert "flashed 1.1.0" in out and "confirmed" in out
+    assert "runs 0.3.0" in err and "100%" in err and "health check passed" in err
+    rows = slots(capsys, sim, pub)
+    assert rows[0] == ["0", "1.1.0", "active", "confirmed", hash_of(image)]
+    assert rows[1][:3] == ["1", "0.3.0", "-"]
+    code, out, _ = flash(capsys, sim, str(image), "--key", str(pub))
+    assert code == 0 and "already installed" in out
+
+
+
+
+REFUSALS = {
+    "tampered": "was modified after signing",
+    "unsigned": "not signed",
+    "other_key": "not a trusted key",
+    "bad_signature": "does not verify",
+    "wrong_board": "built for board 'glasses-strip-576'",
+    "downgrade": "older than the running 1.0.0",
+    "raw_binary": "not an MCUboot image",
+    "no_board": "does not say which board",
+}
+
+
+def refused_image(kit: Kit, kind: str) -> Path:
+    d, out = kit.dir, kit.dir / f"refused-{kind}.img"
+    body = build_app(2000, seed=3)
+    if kind == "tampered":
+        data = bytearray(kit.image("1.1.0").read_bytes())
+        data[100] ^= 0x20  # one bit of the body
+        out.write_bytes(bytes(data))
+    elif kind == "unsigned":
+        sign(body, None, "1.1.0", out)
+    elif kind == "other_key":
+        sign(body, make_key(d, "other"), "1.1.0", out)
+    elif kind == "bad_signature":
+        data = bytearray(kit.image("1.1.0").read_bytes())
+        data[-10] ^= 0x01  # inside the signature TLV, the last one imgtool writes
+        out.write_bytes(bytes(data))
+    elif kind == "wrong_board":
+        sign(body, kit.key, "1.1.0", out, board="glasses-strip-576")
+    elif kind == "downgrade":
+        sign(body, kit.key, "0.9.0", out)
+    elif kind == "raw_binary":
+        out.write_bytes(body)
+    else:
+        sign(body, kit.key, "1.1.0", out, board=None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def shared_sim(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
+    log = tmp_path_factory.mktemp("sim") / "sim.log"
+    args = ["--pty", "--no-web", "--bootloader-key", str(kit.key.public)]
+    sim = SimulatorProcess(*args, "--initial-image", str(kit.v1), log_path=log)
+    yield sim
+    sim.stop()
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSALS))
+def test_bad_images_are_refused_before_anything_is_sent(
+    kind: str, kit: Kit, shared_sim: SimulatorProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = refused_image(kit, kind)
+    code, out, err = flash(capsys, shared_sim, str(image), "--key", str(kit.key.public))
+    assert code == 2 and out == ""
+    assert REFUSALS[kind] in err and err.count("glasses: error: refusing") == 1
+    assert "ENTER_BOOTLOADER" not in sim_log(shared_sim), "the bootloader was asked in"
+
+
+def test_a_new_image_that_never_answers_is_reverted(
+    kit: Kit, start_sim: Start, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = start_sim()
+    key = ["--key", str(kit.key.public), "--ping-timeout", "0.5"]
+    code, _, err = flash(capsys, sim, str(kit.image("1.3.0", behaviour="silent")), *key)
+    assert code == 2
+    assert "1.3.0 hung at start" in err and "reverted them to 1.0.0" in err
+    code, _, err = flash(capsys, sim, str(kit.image("1.4.0", behaviour="no-pong")), *key)
+    assert code == 2
+    assert "answered HELLO but not PING" in err and "reverted the glasses to 1.0.0" in err
+    rows = slots(capsys, sim, kit.key.public)
+    assert rows[0][:4] == ["0", "1.0.0", "active", "confirmed"]
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_power_cuts_in_the_simulator_process_and_the_flash_resumes(
+    case: int, kit: Kit, start_sim: Start, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(7_000 + case)
+    smp_units, boot_units = rng.randrange(50, 3_200), rng.randrange(1, 12_000)
+    sim = start_sim("--cut-power-smp", str(smp_units), "--cut-power-boot", str(boot_units),
+                    "--power-off", "0.2")  # fmt: skip
+    image = kit.image("1.2.0")
+    code, out, err = flash(capsys, sim, str(image), "--key", str(kit.key.public), "--smp-timeout", "0.5")
+    assert code == 0, err
+    assert "flashed 1.2.0" in out and "interrupted" in err
+    log = sim_log(sim)
+    assert log.count("power cut") == 2, log
+    assert "resuming TEST" in log or "swap TEST over" in log
+    # The device logs its progress after each chunk (about 940 bytes); a cut before the first
+    # entry starts the upload over, any later one resumes at the last entry.
+    assert ("resumes at" in log) == (smp_units > 1_000), log
+    assert slots(capsys, sim, kit.key.public)[0][:4] == ["0", "1.2.0", "active", "confirmed"]
