@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--initial-image",
         type=Path,
         metavar="IMG",
-        help="signed image in slot 0 at start (default: a built-in factory image "
-        "with the profile's version)",
+        help="signed image in slot 0 at start; without it, a built-in factory image with "
+        "the profile's version",
     )
     g.add_argument(
         "--watchdog",

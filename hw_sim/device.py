@@ -91,7 +91,7 @@ class DisplayDevice(DeviceOutput):
 
     @property
     def back(self) -> Levels:
-        """Where BLIT and CLEAR draw."""
+        """Where BLIT, COPY and CLEAR draw."""
         return self.fb.back
 
     def counters(self) -> dict[str, int | None]:
@@ -221,6 +221,8 @@ class DisplayDevice(DeviceOutput):
                     self.stats.presents += 1
                     self.stats.last_frame_id = frame_id
                     self.screen_version += 1
+                case m.Copy():
+                    self.fb.copy(msg)
                 case m.Clear(level=level):
                     self.fb.clear(level)
                 case m.SetBrightness(level=level):

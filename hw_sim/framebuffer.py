@@ -1,5 +1,5 @@
-"""The device's double-buffered frame memory: BLIT and CLEAR draw into the back buffer and
-PRESENT copies it to the front (the panel), so a half-drawn frame is never shown.
+"""The device's double-buffered frame memory: BLIT, COPY and CLEAR draw into the back
+buffer and PRESENT copies it to the front (the panel), so a half-drawn frame is never shown.
 
 Buffers hold one level (0..2**bpp-1) per pixel as uint8; the wire's packed form is decoded
 with the shared protocol code, exactly as the MCU firmware does it.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from firmware_bridge.protocol import packbits
-from firmware_bridge.protocol.messages import Blit, Encoding, Reason
+from firmware_bridge.protocol.messages import Blit, Copy, Encoding, Reason
 from firmware_bridge.protocol.pixels import Levels, pixels_per_byte, row_bytes, unpack
 
 
@@ -52,6 +52,31 @@ class Framebuffer:
         """Decode ``msg`` into the back buffer; on any error the buffer is left unchanged."""
         levels = self.decode(msg)
         self.back[msg.y : msg.y + msg.height_px, msg.x : msg.x + msg.width_px] = levels
+
+    def copy(self, msg: Copy) -> None:
+        """Move a rectangle inside the back buffer as ``memmove`` would (the source is read
+        as it was before the copy, whatever the overlap); on a bad rectangle nothing changes."""
+        sx, sy, w, h = msg.src_x, msg.src_y, msg.width_px, msg.height_px
+        dx, dy = msg.dst_x, msg.dst_y
+        ppb = pixels_per_byte(self.bpp)
+        if w == 0 or h == 0:
+            raise DrawError(Reason.BAD_RECT, f"empty rectangle {w}x{h}")
+        if sx % ppb or dx % ppb or w % ppb:
+            raise DrawError(
+                Reason.BAD_RECT, f"src_x={sx} dst_x={dx} w={w} not multiples of {ppb} px"
+            )
+        for name, x, y in (("source", sx, sy), ("destination", dx, dy)):
+            if x + w > self.width_px or y + h > self.height_px:
+                raise DrawError(
+                    Reason.BAD_RECT,
+                    f"{name} {w}x{h}+{x}+{y} outside {self.width_px}x{self.height_px}",
+                )
+        # As the firmware does it (docs/protocol.md section 9.6): rows in the order that never
+        # reads a row already overwritten, each row moved like memmove.
+        rows = range(h) if dy < sy else range(h - 1, -1, -1)
+        for r in rows:
+            row = self.back[sy + r, sx : sx + w].copy()  # memmove within the row
+            self.back[dy + r, dx : dx + w] = row
 
     def decode(self, msg: Blit) -> Levels:
         """Validate ``msg`` against the panel and return its pixels as levels."""

@@ -12,8 +12,10 @@ import select
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
@@ -23,6 +25,7 @@ import numpy.typing as npt
 
 READY_PREFIX: Final = "READY "
 HTTP_TIMEOUT_S: Final = 5.0
+POLL_INTERVAL_S: Final = 0.02
 
 
 class SimulatorStartError(RuntimeError):
@@ -30,18 +33,26 @@ class SimulatorStartError(RuntimeError):
 
 
 class SimulatorProcess:
-    """A running simulator. ``info`` is the READY line's JSON (url, web, width, height, ...)."""
+    """A running simulator. ``info`` is the READY line's JSON (url, web, width, height, ...).
+
+    ``log_path`` receives the simulator's log (stderr); ``cwd`` is its working directory.
+    """
 
     def __init__(
-        self, *args: str, log_path: Path | None = None, start_timeout_s: float = 20.0
+        self,
+        *args: str,
+        log_path: Path | None = None,
+        start_timeout_s: float = 20.0,
+        cwd: Path | None = None,
     ) -> None:
-        self._log_path = log_path
+        self.log_path = log_path
         self._log: IO[str] | int = log_path.open("w") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hw_sim.cli", "display", *args],
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
+            cwd=cwd,
         )
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], start_timeout_s)
@@ -91,6 +102,25 @@ class SimulatorProcess:
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = json.loads(self.get("/api/state"))
         return state
+
+    def wait_state(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout_s: float = 10.0,
+        what: str = "the simulator state",
+    ) -> dict[str, Any]:
+        """Poll ``/api/state`` until ``predicate(state)`` holds; returns that state.
+
+        Raises TimeoutError (with the last state seen) when ``timeout_s`` passes first.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = self.state()
+            if predicate(state):
+                return state
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout_s:g} s waiting for {what}: {state}")
+            time.sleep(POLL_INTERVAL_S)
 
     def screen(self) -> npt.NDArray[np.uint8]:
         """The simulated panel's front buffer as 8-bit grey (level scaled to 0..255)."""

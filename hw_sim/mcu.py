@@ -126,6 +126,7 @@ class FlashableDevice(DisplayDevice):
         self._disarm()
         super().power_off()
         self.mode, self.smp, self._deadline_s = Mode.OFF, None, None
+        self._smp_out.clear()
 
     def _boot(self, now_s: float, cause: ResetCause) -> None:
         self.smp, self._handover, self._deadline_s = None, None, None
@@ -200,6 +201,7 @@ class FlashableDevice(DisplayDevice):
         self.mode, self.session, self.version, self.session_id = Mode.SMP, False, 0, None
         self.arq.reset()
         self._rx.clear(now_s)
+        self.images = ImageManager(self.flash, self.bootloader)  # RAM state starts afresh
         self.smp = SmpServer(self.images, self.base_profile.board_id, self.firmware.smp_buf_size)
         self._idle_s = float(msg.idle_timeout_s) if msg.idle_timeout_s else None
         self._deadline_s = None if self._idle_s is None else now_s + self._idle_s

@@ -8,7 +8,7 @@
 #   apt packages    fonts-noto-cjk, libportaudio2, python3-venv (+ python3-picamera2 on a Pi)
 #   /opt/glasses/venv          glasses[llm,audio,asr,ocr,camera] and silero-vad (--no-deps)
 #   user "glasses"             unprivileged, in the groups dialout, audio, video
-#   /etc/glasses/glasses.toml  settings (an existing file is kept)
+#   /etc/glasses/glasses.toml  settings, no secrets (an existing file is kept)
 #   /etc/glasses/environment   secrets such as GLASSES_REMOTE_API_KEY (root-only; kept)
 #   /var/lib/glasses, /var/cache/glasses   models and state, caches
 #   glasses.service            systemd unit, enabled (and started with --start)
@@ -104,7 +104,7 @@ if [ "${#groups[@]}" -gt 0 ]; then
   run usermod -a -G "$(IFS=,; echo "${groups[*]}")" "$SERVICE_USER"
 fi
 run install -d -m 0755 "$PREFIX"
-run install -d -m 0750 -g "$SERVICE_USER" "$CONF_DIR"
+run install -d -m 0755 "$CONF_DIR"
 run install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE_DIR" "$STATE_DIR/models" "$CACHE_DIR"
 
 # --- Python environment -----------------------------------------------------------------------
@@ -136,7 +136,7 @@ write_file() { # write_file MODE PATH: standard input to PATH, unless PATH exist
 }
 profile=pi5
 [ "$platform" = jetson ] && profile=jetson-orin
-write_file 0640 "$CONF_DIR/glasses.toml" <<TOML
+write_file 0644 "$CONF_DIR/glasses.toml" <<TOML
 # glasses settings; every key with its meaning: glasses run --describe-config
 profile = "$profile"
 
@@ -145,6 +145,9 @@ url = "/dev/ttyACM0"   # /dev/serial0 for the Pi UART, /dev/ttyTHS1 for the Jets
 
 [llm]
 model = "qwen3-0.6b-int4"   # fetch it with: sudo -u glasses env GLASSES_MODELS_DIR=$STATE_DIR/models $VENV/bin/glasses models pull qwen3-0.6b-int4
+
+[log]
+status_file = "/run/glasses/status.json"   # the service's RuntimeDirectory
 TOML
 write_file 0600 "$CONF_DIR/environment" <<'ENV'
 # Environment of glasses.service (root-only: it holds secrets).

@@ -39,3 +39,57 @@ def llm_engine(llm_zoo: dict[str, BuiltModel]) -> Callable[[str], Any]:
         return cache[key]
 
     return get
+
+
+# --- Simulator processes and OCR, for the end-to-end tests (test_e2e_*.py, test_demo.py) ---
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from hw_sim.launcher import SimulatorProcess
+
+
+@pytest.fixture
+def sim_process(tmp_path: Path) -> Iterator[Callable[..., SimulatorProcess]]:
+    """``sim_process(*args)``: ``glasses-sim display`` on a pty (``tmp_path/tty-N``) with its
+    web API on a free port, logging to ``tmp_path/sim-N.log``; all are stopped at teardown."""
+    from hw_sim.launcher import SimulatorProcess
+
+    started: list[SimulatorProcess] = []
+
+    def start(*args: str) -> SimulatorProcess:
+        n = len(started)
+        where = ["--pty", "--link", str(tmp_path / f"tty-{n}"), "--web-port", "0"]
+        sim = SimulatorProcess(*where, *args, log_path=tmp_path / f"sim-{n}.log")
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture(scope="session")
+def rapid_ocr() -> Any:
+    """One ``RapidOCR`` engine (PP-OCR det + cls + rec) for the whole session."""
+    rapidocr = pytest.importorskip(
+        "rapidocr_onnxruntime", reason="the OCR checks need rapidocr-onnxruntime (test extra)"
+    )
+    return rapidocr.RapidOCR()
+
+
+@pytest.fixture(scope="session")
+def ocr_read(rapid_ocr: Any) -> Callable[..., str]:
+    """``ocr_read(grey_image, scale=2)``: the text RapidOCR reads in a screen picture (bright
+    text on black), lines joined, spaces removed (PP-OCR drops or adds them between scripts).
+    The picture is inverted and enlarged: the recogniser is trained on dark print on paper."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    def read(image: Image.Image, scale: int = 2) -> str:
+        paper = ImageOps.invert(image.convert("L"))
+        paper = paper.resize((paper.width * scale, paper.height * scale), Image.Resampling.LANCZOS)
+        result, _ = rapid_ocr(np.asarray(paper.convert("RGB")))
+        return "".join(text for _box, text, _score in result or []).replace(" ", "")
+
+    return read

@@ -74,13 +74,13 @@ def test_string_settings_take_set_values_as_they_are() -> None:
     ],
 )
 def test_errors_name_the_key_and_the_allowed_values(override: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=None) as err:
+    with pytest.raises(ConfigError) as err:
         load_settings(overrides=[override])
     assert message in str(err.value)
 
 
 def test_cross_checks_and_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="modes.start must be one of modes.enabled"):
+    with pytest.raises(ConfigError, match=r"modes\.start must be one of modes\.enabled"):
         build_settings({"modes": {"enabled": ["read"], "start": "captions"}})
     bad = tmp_path / "bad.toml"
     bad.write_text("[llm\nthreads = 4\n")

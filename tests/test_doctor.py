@@ -169,6 +169,21 @@ def test_install_script_dry_run(platform: str) -> None:
     assert "/etc/systemd/system/glasses.service" in commands
 
 
+@pytest.mark.parametrize("profile", ["pi5", "jetson-orin"])
+def test_installed_settings_load(tmp_path: Path, profile: str) -> None:
+    """The glasses.toml the installer writes is valid for the daemon's settings loader."""
+    config = pytest.importorskip("glasses.config")
+    script = INSTALL.read_text()
+    template = script.split("<<TOML\n", 1)[1].split("\nTOML\n", 1)[0]
+    for name, value in (("profile", profile), ("STATE_DIR", "/var/lib/glasses"), ("VENV", "/v")):
+        template = template.replace(f"${name}", value)
+    path = tmp_path / "glasses.toml"
+    path.write_text(template)
+    settings = config.load_settings(path)
+    assert settings.log.status_file == "/run/glasses/status.json"
+    assert "RuntimeDirectory=glasses" in UNIT.read_text()
+
+
 def test_systemd_unit(tmp_path: Path) -> None:
     text = UNIT.read_text()
     for line in (

@@ -9,6 +9,7 @@ cuts in the simulator process during the upload and the swap, after which the fl
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import subprocess
@@ -22,11 +23,11 @@ import pytest
 pytest.importorskip("smpclient", reason="the flash extra (smpclient) is not installed")
 pytest.importorskip("imgtool", reason="imgtool (MCUboot's signing tool) is not installed")
 
-from flash_support.signing import KeyPair, app_image, make_key, sign  # noqa: E402
+from flash_support.signing import KeyPair, app_image, make_key, sign
 
-from glasses.cli import main  # noqa: E402
-from hw_sim.firmware import build_app  # noqa: E402
-from hw_sim.launcher import SimulatorProcess  # noqa: E402
+from glasses.cli import main
+from hw_sim.firmware import build_app
+from hw_sim.launcher import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "sign_firmware.sh"
@@ -51,17 +52,33 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
 
 
 Start = Callable[..., SimulatorProcess]
+_LOGS: dict[str, Path] = {}  # simulator port -> its log file
+
+
+def launch(*args: str, log: Path) -> SimulatorProcess:
+    sim = SimulatorProcess(*args, log_path=log)
+    _LOGS[sim.url] = log
+    return sim
 
 
 @pytest.fixture
 def start_sim(kit: Kit, tmp_path: Path) -> Iterator[Start]:
     sims: list[SimulatorProcess] = []
 
-    def start(*extra: str, key: Path | None = None, initial: Path | None = kit.v1) -> SimulatorProcess:
-        args = ["--pty", "--no-web", "--bootloader-key", str(key or kit.key.public), "--watchdog", "1"]
+    def start(
+        *extra: str, key: Path | None = None, initial: Path | None = kit.v1
+    ) -> SimulatorProcess:
+        args = [
+            "--pty",
+            "--no-web",
+            "--bootloader-key",
+            str(key or kit.key.public),
+            "--watchdog",
+            "1",
+        ]
         if initial is not None:
             args += ["--initial-image", str(initial)]
-        sim = SimulatorProcess(*args, *extra, log_path=tmp_path / f"sim{len(sims)}.log")
+        sim = launch(*args, *extra, log=tmp_path / f"sim{len(sims)}.log")
         sims.append(sim)
         return sim
 
@@ -70,7 +87,9 @@ def start_sim(kit: Kit, tmp_path: Path) -> Iterator[Start]:
         sim.stop()
 
 
-def flash(capsys: pytest.CaptureFixture[str], sim: SimulatorProcess, *args: str) -> tuple[int, str, str]:
+def flash(
+    capsys: pytest.CaptureFixture[str], sim: SimulatorProcess, *args: str
+) -> tuple[int, str, str]:
     capsys.readouterr()
     code = main(["flash", "--port", sim.url, "--boot-timeout", "5", "--revert-wait", "5", *args])
     out, err = capsys.readouterr()
@@ -78,8 +97,7 @@ def flash(capsys: pytest.CaptureFixture[str], sim: SimulatorProcess, *args: str)
 
 
 def sim_log(sim: SimulatorProcess) -> str:
-    assert sim._log_path is not None
-    return sim._log_path.read_text()
+    return _LOGS[sim.url].read_text()
 
 
 def hash_of(image: Path) -> str:
@@ -101,7 +119,10 @@ def test_sign_with_the_script_then_flash_confirm_and_list(
     kit: Kit, start_sim: Start, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     env = {**os.environ, "IMGTOOL": str(IMGTOOL)}
-    run = lambda *a: subprocess.run(["bash", str(SCRIPT), *a], env=env, check=True, capture_output=True)  # noqa: E731
+
+    def run(*args: str) -> None:
+        subprocess.run(["bash", str(SCRIPT), *args], env=env, check=True, capture_output=True)
+
     run("keygen", str(tmp_path / "project"))
     body = tmp_path / "app.bin"
     body.write_bytes(build_app(3000, seed=7))
@@ -119,8 +140,6 @@ def test_sign_with_the_script_then_flash_confirm_and_list(
     assert rows[1][:3] == ["1", "0.3.0", "-"]
     code, out, _ = flash(capsys, sim, str(image), "--key", str(pub))
     assert code == 0 and "already installed" in out
-
-
 
 
 REFUSALS = {
@@ -165,7 +184,7 @@ def refused_image(kit: Kit, kind: str) -> Path:
 def shared_sim(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
     log = tmp_path_factory.mktemp("sim") / "sim.log"
     args = ["--pty", "--no-web", "--bootloader-key", str(kit.key.public)]
-    sim = SimulatorProcess(*args, "--initial-image", str(kit.v1), log_path=log)
+    sim = launch(*args, "--initial-image", str(kit.v1), log=log)
     yield sim
     sim.stop()
 
@@ -179,6 +198,54 @@ def test_bad_images_are_refused_before_anything_is_sent(
     assert code == 2 and out == ""
     assert REFUSALS[kind] in err and err.count("glasses: error: refusing") == 1
     assert "ENTER_BOOTLOADER" not in sim_log(shared_sim), "the bootloader was asked in"
+
+
+def test_firmware_without_the_handover_is_reported(
+    kit: Kit, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with launch("--pty", "--no-web", log=tmp_path / "plain.log") as sim:
+        image = kit.image("1.1.0")
+        code, _, err = flash(
+            capsys, sim, str(image), "--key", str(kit.key.public), "--allow-downgrade"
+        )
+    assert code == 2
+    assert "cannot hand the port over" in err and "UNKNOWN_TYPE" in err
+
+
+def crash_before_confirming(sim: SimulatorProcess, image: Path) -> None:
+    """What a host that dies right after the test reset leaves behind: an unconfirmed image."""
+    from firmware_bridge.update.image import parse_image
+    from glasses.firmware.device import Device, FlashSettings
+
+    async def run() -> None:
+        device = Device(FlashSettings(port=sim.url))
+        await device.to_smp(await device.probe(3.0))
+        async with device.smp() as smp:
+            async for _ in smp.upload(image.read_bytes()):
+                pass
+            digest = parse_image(image.read_bytes()).hash_tlv
+            assert digest is not None
+            await smp.mark_test(digest)
+            await smp.reset()
+
+    asyncio.run(run())
+
+
+def test_a_flash_cut_short_before_its_confirmation_is_finished_later(
+    kit: Kit, start_sim: Start, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim, key = start_sim(), ["--key", str(kit.key.public)]
+    crash_before_confirming(sim, kit.image("1.1.0"))
+    # Another image: the unconfirmed one is reverted first, then the new one goes in.
+    code, out, err = flash(capsys, sim, str(kit.image("1.2.0")), *key)
+    assert code == 0, err
+    assert "unconfirmed test image (1.1.0); resetting" in err and "flashed 1.2.0" in out
+    # The same image again: it runs and answers, so it only needs its confirmation.
+    crash_before_confirming(sim, kit.image("1.3.0"))
+    code, out, err = flash(capsys, sim, str(kit.image("1.3.0")), *key)
+    assert code == 0, err
+    assert "1.3.0 was running on test; confirmed it" in err and "already installed" in out
+    assert slots(capsys, sim, kit.key.public)[0][:4] == ["0", "1.3.0", "active", "confirmed"]
 
 
 def test_a_new_image_that_never_answers_is_reverted(
@@ -205,7 +272,9 @@ def test_power_cuts_in_the_simulator_process_and_the_flash_resumes(
     sim = start_sim("--cut-power-smp", str(smp_units), "--cut-power-boot", str(boot_units),
                     "--power-off", "0.2")  # fmt: skip
     image = kit.image("1.2.0")
-    code, out, err = flash(capsys, sim, str(image), "--key", str(kit.key.public), "--smp-timeout", "0.5")
+    code, out, err = flash(
+        capsys, sim, str(image), "--key", str(kit.key.public), "--smp-timeout", "0.5"
+    )
     assert code == 0, err
     assert "flashed 1.2.0" in out and "interrupted" in err
     log = sim_log(sim)

@@ -10,16 +10,16 @@ import pytest
 pytest.importorskip("smp", reason="the flash extra (smp, cryptography) is not installed")
 pytest.importorskip("imgtool", reason="imgtool (MCUboot's signing tool) is not installed")
 
-from flash_support.signing import KeyPair, app_image, make_key  # noqa: E402
-from smp import os_management as smpos  # noqa: E402
+from flash_support.signing import KeyPair, app_image, make_key
+from smp import os_management as smpos
 
-from firmware_bridge.protocol import messages as m  # noqa: E402
-from hw_sim.device import DisplayDevice  # noqa: E402
-from hw_sim.events import ResetCause  # noqa: E402
-from hw_sim.mcu import FirmwareConfig, FlashableDevice, Mode  # noqa: E402
-from hw_sim.minihost import MiniHost  # noqa: E402
-from hw_sim.profiles import get_profile  # noqa: E402
-from hw_sim.smp_serial import SmpLineReader, encode_frame  # noqa: E402
+from firmware_bridge.protocol import messages as m
+from hw_sim.device import DisplayDevice
+from hw_sim.events import ResetCause
+from hw_sim.mcu import FirmwareConfig, FlashableDevice, Mode
+from hw_sim.minihost import MiniHost
+from hw_sim.profiles import get_profile
+from hw_sim.smp_serial import SmpLineReader, encode_frame
 
 PROFILE = get_profile("640x400x4")
 
@@ -78,7 +78,9 @@ def test_a_display_without_bootloader_refuses_the_handover() -> None:
     assert dev.session
 
 
-def test_hello_ack_reports_the_version_in_the_booted_image_header(key: KeyPair, v123: bytes) -> None:
+def test_hello_ack_reports_the_version_in_the_booted_image_header(
+    key: KeyPair, v123: bytes
+) -> None:
     host = session(flashable(key, v123))
     assert host.hello_ack is not None and host.hello_ack.fw_version == (1, 2, 3)
 

@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("cryptography", reason="the flash extra (cryptography) is not installed")
 pytest.importorskip("imgtool", reason="imgtool (MCUboot's signing tool) is not installed")
 
-from flash_support.signing import BOARD, KeyPair, app_image, make_key  # noqa: E402
+from flash_support.signing import BOARD, KeyPair, app_image, make_key
 
-from firmware_bridge.update.image import (  # noqa: E402
+from firmware_bridge.update.image import (
     BOARD_TLV,
     ImageFormatError,
     ImageVersion,
@@ -20,9 +20,9 @@ from firmware_bridge.update.image import (  # noqa: E402
     parse_image,
     parse_version,
 )
-from firmware_bridge.update.signature import TrustedKey  # noqa: E402
-from glasses.cli import main  # noqa: E402
-from glasses.firmware.preflight import (  # noqa: E402
+from firmware_bridge.update.signature import TrustedKey
+from glasses.cli import main
+from glasses.firmware.preflight import (
     KEY_ENV,
     FlashRefused,
     check_image,
@@ -30,7 +30,7 @@ from glasses.firmware.preflight import (  # noqa: E402
     default_key_paths,
     load_keys,
 )
-from hw_sim.firmware import build_app, build_image  # noqa: E402
+from hw_sim.firmware import build_app, build_image
 
 
 @pytest.fixture(scope="module", params=["ecdsa-p256", "ed25519"])
@@ -38,7 +38,9 @@ def key(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     return make_key(tmp_path_factory.mktemp("keys"), kind=str(request.param))
 
 
-def test_an_imgtool_image_parses_with_board_version_hash_and_signature(key: KeyPair, tmp_path: Path) -> None:
+def test_an_imgtool_image_parses_with_board_version_hash_and_signature(
+    key: KeyPair, tmp_path: Path
+) -> None:
     image = parse_image(app_image(tmp_path, key, "2.5.7+9").read_bytes())
     assert image.version == ImageVersion(2, 5, 7, 9) and str(image.version) == "2.5.7+9"
     assert image.board == BOARD and image.hash_tlv == image.computed_hash()
@@ -128,3 +130,5 @@ def test_versions_parse_like_imgtool() -> None:
 def test_the_cli_needs_an_image_or_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flash", "--port", "/dev/null-glasses"]) == 2
     assert "give the firmware IMAGE" in capsys.readouterr().err
+    assert main(["flash", "x.img", "--port", "socket://127.0.0.1:7000"]) == 2
+    assert "needs a serial device or pty path" in capsys.readouterr().err

@@ -10,14 +10,14 @@ import pytest
 pytest.importorskip("smp", reason="the flash extra (smp, cryptography) is not installed")
 pytest.importorskip("imgtool", reason="imgtool (MCUboot's signing tool) is not installed")
 
-from flash_support.driver import Board, SmpRefused  # noqa: E402
-from flash_support.signing import KeyPair, app_image, make_key  # noqa: E402
-from smp import image_management as smpimg  # noqa: E402
-from smp import os_management as smpos  # noqa: E402
-from smp.error import MGMT_ERR  # noqa: E402
-from smp.image_management import IMG_MGMT_ERR  # noqa: E402
+from flash_support.driver import Board, SmpRefused
+from flash_support.signing import KeyPair, app_image, make_key
+from smp import image_management as smpimg
+from smp import os_management as smpos
+from smp.error import MGMT_ERR
+from smp.image_management import IMG_MGMT_ERR
 
-from firmware_bridge.update.image import parse_image  # noqa: E402
+from firmware_bridge.update.image import parse_image
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,9 @@ def test_os_requests(kit: tuple[KeyPair, bytes, bytes]) -> None:
     b = board(kit)
     params = b.request(smpos.MCUMgrParametersReadRequest(), smpos.MCUMgrParametersReadResponse)
     assert params.buf_size == 1024
-    info = b.request(smpos.OSApplicationInfoReadRequest(format="i"), smpos.OSApplicationInfoReadResponse)
+    info = b.request(
+        smpos.OSApplicationInfoReadRequest(format="i"), smpos.OSApplicationInfoReadResponse
+    )
     assert info.output == "glasses-proto-640"
     with pytest.raises(SmpRefused) as exc:
         b.request(smpos.DateTimeReadRequest(), smpos.DateTimeReadResponse)
@@ -72,8 +74,14 @@ def test_state_write_refusals(kit: tuple[KeyPair, bytes, bytes]) -> None:
     b = board(kit)
     running = parse_image(kit[1]).hash_tlv
     cases = [
-        (smpimg.ImageStatesWriteRequest(hash=running, confirm=False), IMG_MGMT_ERR.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED),
-        (smpimg.ImageStatesWriteRequest(hash=b"\1" * 32, confirm=False), IMG_MGMT_ERR.HASH_NOT_FOUND),
+        (
+            smpimg.ImageStatesWriteRequest(hash=running, confirm=False),
+            IMG_MGMT_ERR.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED,
+        ),
+        (
+            smpimg.ImageStatesWriteRequest(hash=b"\1" * 32, confirm=False),
+            IMG_MGMT_ERR.HASH_NOT_FOUND,
+        ),
         (smpimg.ImageStatesWriteRequest(confirm=False), MGMT_ERR.EINVAL),
     ]
     for request, rc in cases:
@@ -113,3 +121,17 @@ def test_upload_offsets_upgrade_flag_and_image_number(kit: tuple[KeyPair, bytes,
     assert group_rc(exc) == IMG_MGMT_ERR.INVALID_SLOT
     b.reset()
     assert b.upload(image) == 500  # the same SHA-256 after a reset: resumed from the log
+
+
+def test_refusals_decode_as_smpclient_sees_them(kit: tuple[KeyPair, bytes, bytes]) -> None:
+    from glasses.firmware.smp_session import describe_error
+
+    b = board(kit)
+    b.upload(kit[2])
+    b.mark_test(kit[2])
+    b.smp_reset()
+    request = smpimg.ImageUploadWriteRequest(off=0, data=b"x", len=1)
+    group_error = smpimg.ImageManagementErrorV2.loads(b.server.handle(request.BYTES))
+    assert describe_error(group_error) == "NO_FREE_SLOT (group 1)"
+    generic = smpimg.ImageManagementErrorV1.loads(b.server.handle(smpimg.ImageEraseRequest().BYTES))
+    assert describe_error(generic).startswith("EBADSTATE: slot 1 is pending")

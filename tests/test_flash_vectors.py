@@ -17,11 +17,11 @@ import pytest
 
 pytest.importorskip("smp", reason="the flash extra (smp) is not installed")
 
-from smp import image_management as smpimg  # noqa: E402
-from smp import os_management as smpos  # noqa: E402
-from smp import packet  # noqa: E402
+from smp import image_management as smpimg
+from smp import os_management as smpos
+from smp import packet
 
-from hw_sim.smp_serial import SmpLineReader, encode_frame  # noqa: E402
+from hw_sim.smp_serial import SmpLineReader, encode_frame
 
 DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 _BLOCK = re.compile(r"^```smp-serial\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -54,7 +54,9 @@ MESSAGES: Final = {
 
 def wire_of(vector: dict[str, str]) -> bytes:
     text = vector["wire-text"].replace("\\n", "\n")
-    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text).encode("latin-1")
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text).encode(
+        "latin-1"
+    )
 
 
 def test_the_document_has_the_vectors() -> None:

@@ -6,17 +6,10 @@ not available in this tree.
 
 from __future__ import annotations
 
-import io
-import json
-import select
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -30,47 +23,33 @@ ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 15.0
 
 pytest.importorskip("hw_sim.cli")
-Image = pytest.importorskip("PIL.Image")
+pytest.importorskip("PIL.Image")
+from hw_sim.launcher import SimulatorProcess, SimulatorStartError  # noqa: E402
 
 
-class Simulator:
+class Simulator(SimulatorProcess):
+    """The simulator on a pty at ``tmp_path/tty`` with its web API on a free port; a
+    simulator that does not start skips the test."""
+
     def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hw_sim.cli", "display", "--pty", "--link",
-             str(tmp_path / "tty"), "--web-port", "0", "-q", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line.startswith("READY "):
-            self.close()
-            pytest.skip(f"the simulator did not start: {line!r}")
-        self.info: dict[str, Any] = json.loads(line[len("READY ") :])
+        try:
+            super().__init__(
+                "--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "-q", *args,
+                cwd=ROOT,
+            )  # fmt: skip
+        except SimulatorStartError as exc:
+            pytest.skip(f"the simulator did not start: {exc}")
 
-    def post(self, path: str, body: dict[str, object]) -> None:
-        req = urllib.request.Request(
-            self.info["web"] + path, data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json"},
-        )  # fmt: skip
-        with urllib.request.urlopen(req, timeout=5):
-            pass
-
-    def screen(self) -> np.ndarray:
-        with urllib.request.urlopen(self.info["web"] + "/screen.png", timeout=5) as reply:
-            return np.asarray(Image.open(io.BytesIO(reply.read())))
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(10)
+    def post_ok(self, path: str, body: dict[str, object]) -> None:
+        """POST to the control API; anything but 200 fails the test."""
+        status, reply = self.post(path, body)
+        assert status == 200, f"POST {path} {body}: HTTP {status} {reply}"
 
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[Simulator]:
-    simulator = Simulator(tmp_path, "--profile", "128x64x1")
-    yield simulator
-    simulator.close()
+    with Simulator(tmp_path, "--profile", "128x64x1") as simulator:
+        yield simulator
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = WAIT_S) -> bool:
@@ -97,10 +76,10 @@ def test_show_survives_unplug_and_reboot(sim: Simulator) -> None:
         assert link.wait_presented(WAIT_S)
         assert wait_until(lambda: np.array_equal(sim.screen(), screen * 255))
 
-        sim.post("/api/unplug", {"duration_s": 0.3})
+        sim.post_ok("/api/unplug", {"duration_s": 0.3})
         assert wait_until(lambda: LinkState.LOST in states)
         assert wait_until(lambda: link.state is LinkState.CONNECTED)
-        sim.post("/api/reboot", {})  # the panel comes back blank; the link must redraw it
+        sim.post_ok("/api/reboot", {})  # the panel comes back blank; the link must redraw it
         assert wait_until(lambda: link.stats.reconnects >= 2)
         assert wait_until(lambda: np.array_equal(sim.screen(), screen * 255))
         assert link.stats.errors_from_device == 0

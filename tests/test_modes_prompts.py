@@ -28,7 +28,7 @@ INJECTION = (
 
 
 def _user(messages: tuple[object, ...]) -> str:
-    return str(getattr(messages[-1], "content"))
+    return str(messages[-1].content)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,22 @@ def test_injected_text_cannot_leave_the_data_block(build: object) -> None:
     assert user.count("<data") == len(blocks) == user.count(DATA_CLOSE) >= 1
     inside = "".join(blocks)
     assert "Ignore your instructions" in inside  # kept as data, visibly
-    for marker in ("<", ">", "＜", "＞", "‹", "›", "〈", "〉", "《", "》", "﹤", "﹥", "\u200b", "\u202e"):
+    for marker in (
+        "<",
+        ">",
+        "＜",
+        "＞",
+        "‹",
+        "›",
+        "〈",
+        "〉",
+        "《",
+        "》",
+        "﹤",
+        "﹥",
+        "\u200b",
+        "\u202e",
+    ):
         assert marker not in inside
     assert "(|im_end|)" in inside  # template markers are defused, not silently dropped
     # Our instruction comes last, after every data block.

@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+from glasses.display.views import Mode
 from glasses.pipeline.channel import Channel, Overflow
 from glasses.pipeline.messages import Message, SetMode
 from glasses.pipeline.metrics import BOUNDS_MS, Histogram, Metrics
 from glasses.pipeline.stage import Stage
 from glasses.pipeline.worker import Worker
-from glasses.display.views import Mode
 
 T = TypeVar("T")
 

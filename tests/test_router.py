@@ -131,9 +131,13 @@ def servers() -> Iterator[Callable[..., ChatServer]]:
         server.close()
 
 
-def router_to(base_url: str, local: Any, budget_s: float = 2.0, key: str = KEY) -> FallbackBackend:
+def router_to(
+    base_url: str, local: Any, budget_s: float = 2.0, key: str = KEY, stall_s: float = 5.0
+) -> FallbackBackend:
     remote = RemoteBackend(RemoteConfig(base_url=base_url, model="tiny", api_key=key))
-    config = RouterConfig(first_token_budget_s=budget_s, probe_interval_s=0.2)
+    config = RouterConfig(
+        first_token_budget_s=budget_s, stall_budget_s=stall_s, probe_interval_s=0.2
+    )
     return FallbackBackend(remote, LocalBackend(local), config)
 
 
@@ -178,6 +182,21 @@ def test_remote_lost_mid_answer_restarts_locally(
     assert rest[0] is ANSWER_RESET
     assert answer_text([first, *rest]) == local_engine.generate(CHAT, GREEDY).text
     assert not router.health.up
+
+
+def test_remote_stalled_mid_answer_restarts_locally(
+    engines: tuple[Any, Any], servers: Callable[..., ChatServer]
+) -> None:
+    """The link goes quiet without closing (Wi-Fi out of range): no waiting for the read timeout."""
+    _, local_engine = engines
+    stuck = ScriptedEngine(block_at=1)
+    router = router_to(servers(stuck).base_url, local_engine, stall_s=0.3)
+    started = time.monotonic()
+    deltas = list(router.stream_chat(CHAT, GREEDY))
+    assert deltas[:2] == ["Hello", ANSWER_RESET] and time.monotonic() - started < 1.5
+    assert answer_text(deltas) == local_engine.generate(CHAT, GREEDY).text
+    assert "stalled" in router.health.last_error
+    assert stuck.cancelled.wait(2)  # the remote stopped generating for nobody
 
 
 @pytest.mark.parametrize("case", ["unreachable", "too slow"])

@@ -5,19 +5,13 @@ Everything waits by polling with a deadline; nothing sleeps for a fixed long tim
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import select
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -25,6 +19,7 @@ import serial
 from PIL import Image
 
 from firmware_bridge.protocol import messages as m
+from hw_sim.launcher import SimulatorProcess
 from hw_sim.minihost import MiniHost, blit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,60 +33,14 @@ def wait_for(cond: Callable[[], bool], timeout_s: float = 5.0, what: str = "cond
         time.sleep(0.01)
 
 
-class Sim:
-    def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.log_path = tmp_path / "sim.log"
-        with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hw_sim.cli", "display", *args],
-                stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT,
-            )  # fmt: skip
-        assert self.proc.stdout is not None
-        readable, _, _ = select.select([self.proc.stdout], [], [], 20)
-        line = self.proc.stdout.readline() if readable else ""
-        assert line.startswith("READY "), f"no READY line: {line!r}\n{self.log_path.read_text()}"
-        self.info: dict[str, Any] = json.loads(line[len("READY ") :])
-
-    def get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.info["web"] + path, timeout=5) as r:
-            data: bytes = r.read()
-            return data
-
-    def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self.get("/api/state"))
-        return state
-
-    def post(self, path: str, body: object) -> tuple[int, dict[str, Any]]:
-        req = urllib.request.Request(
-            self.info["web"] + path, data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json"},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(req, timeout=5) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
-
-    def screen(self) -> np.ndarray:
-        return np.asarray(Image.open(io.BytesIO(self.get("/screen.png"))))
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-
-
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Sim]]:
-    sims: list[Sim] = []
+def start(tmp_path: Path) -> Iterator[Callable[..., SimulatorProcess]]:
+    """``start(*args)``: a ``glasses-sim display`` process, logging to ``tmp_path/sim.log``;
+    all of them are stopped (SIGTERM) at teardown."""
+    sims: list[SimulatorProcess] = []
 
-    def _start(*args: str) -> Sim:
-        sims.append(Sim(tmp_path, *args))
+    def _start(*args: str) -> SimulatorProcess:
+        sims.append(SimulatorProcess(*args, log_path=tmp_path / "sim.log", cwd=ROOT))
         return sims[-1]
 
     yield _start
@@ -127,7 +76,9 @@ def handshake(port: serial.SerialBase, max_payload: int = 4096) -> MiniHost:
     return host
 
 
-def test_pty_draw_screen_png_and_web_api(start: Callable[..., Sim], tmp_path: Path) -> None:
+def test_pty_draw_screen_png_and_web_api(
+    start: Callable[..., SimulatorProcess], tmp_path: Path
+) -> None:
     link = tmp_path / "tty"
     sim = start("--pty", "--link", str(link), "--web-port", "0", "--baud", "921600")
     assert sim.info["url"] == str(link) and link.is_symlink()
@@ -173,7 +124,7 @@ def test_pty_draw_screen_png_and_web_api(start: Callable[..., Sim], tmp_path: Pa
     assert sim.post("/api/nothing", {})[0] == 404
 
 
-def test_tcp_socket_url(start: Callable[..., Sim]) -> None:
+def test_tcp_socket_url(start: Callable[..., SimulatorProcess]) -> None:
     sim = start("--tcp", "0", "--profile", "128x64x1", "--web-port", "0")
     assert sim.info["url"].startswith("socket://127.0.0.1:")
     with open_port(sim.info["url"]) as port:
@@ -193,7 +144,7 @@ def test_tcp_socket_url(start: Callable[..., Sim]) -> None:
 
 
 def test_unplug_removes_the_link_and_a_new_pty_comes_back(
-    start: Callable[..., Sim], tmp_path: Path
+    start: Callable[..., SimulatorProcess], tmp_path: Path
 ) -> None:
     link = tmp_path / "tty"
     sim = start("--pty", "--link", str(link), "--web-port", "0")
@@ -222,7 +173,7 @@ def test_unplug_removes_the_link_and_a_new_pty_comes_back(
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_exits_cleanly_and_removes_the_link(
-    start: Callable[..., Sim], tmp_path: Path, sig: signal.Signals
+    start: Callable[..., SimulatorProcess], tmp_path: Path, sig: signal.Signals
 ) -> None:
     link = tmp_path / "tty"
     sim = start("--pty", "--link", str(link), "--no-web")
@@ -230,7 +181,7 @@ def test_signal_exits_cleanly_and_removes_the_link(
     sim.proc.send_signal(sig)
     assert sim.stop() == 0
     assert not link.exists() and not link.is_symlink()
-    assert "Traceback" not in sim.log_path.read_text()
+    assert sim.log_path is not None and "Traceback" not in sim.log_path.read_text()
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from firmware_bridge.protocol.messages import (
     Blit,
     ButtonAction,
     Clear,
+    Copy,
     Encoding,
     EnterBootloader,
     Error,
@@ -45,7 +46,7 @@ from firmware_bridge.protocol.messages import (
 )
 
 __all__ = [
-    "PROTOCOL_VERSION", "SEQUENCED", "Ack", "Blit", "ButtonAction", "Clear", "Encoding",
+    "PROTOCOL_VERSION", "SEQUENCED", "Ack", "Blit", "ButtonAction", "Clear", "Copy", "Encoding",
     "EnterBootloader", "Error", "Event", "EventKind", "Frame", "FrameDecoder", "FrameError", "Hello", "HelloAck",
     "Log", "LogLevel", "Message", "MsgType", "Nak", "PayloadError", "Ping", "Pong", "Present",
     "Reason", "Reset", "SetBrightness", "Sleep", "SwipeDirection", "Wake", "decode_payload",

@@ -27,6 +27,7 @@ class MsgType(enum.IntEnum):
     SET_BRIGHTNESS = 0x13
     SLEEP = 0x14
     WAKE = 0x15
+    COPY = 0x16  # move a rectangle inside the back buffer (scrolling)
     EVENT = 0x20
     LOG = 0x21
     ENTER_BOOTLOADER = 0x30  # firmware update handover (docs/protocol.md section 11)
@@ -43,6 +44,7 @@ SEQUENCED: Final = frozenset(
         MsgType.SET_BRIGHTNESS,
         MsgType.SLEEP,
         MsgType.WAKE,
+        MsgType.COPY,
         MsgType.EVENT,
         MsgType.LOG,
         MsgType.ENTER_BOOTLOADER,
@@ -207,6 +209,19 @@ class Wake:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Copy a rectangle of the back buffer to another place in it, overlap-safe (memmove)."""
+
+    TYPE: ClassVar[MsgType] = MsgType.COPY
+    src_x: int
+    src_y: int
+    width_px: int
+    height_px: int
+    dst_x: int
+    dst_y: int
+
+
+@dataclass(frozen=True)
 class Event:
     TYPE: ClassVar[MsgType] = MsgType.EVENT
     kind: int
@@ -237,7 +252,7 @@ class EnterBootloader:
 
 Message = (
     Ack | Hello | HelloAck | Ping | Pong | Nak | Error | Reset
-    | Blit | Present | Clear | SetBrightness | Sleep | Wake | Event | Log | EnterBootloader
+    | Blit | Present | Clear | SetBrightness | Sleep | Wake | Copy | Event | Log | EnterBootloader
 )  # fmt: skip
 
 _HELLO = struct.Struct("<BBHI")
@@ -246,6 +261,7 @@ _U32 = struct.Struct("<I")
 _NAK = struct.Struct("<BB")
 _ERROR = struct.Struct("<BBB")
 _BLIT = struct.Struct("<HHHHB")
+_COPY = struct.Struct("<HHHHHH")
 _EVENT = struct.Struct("<BBhI")
 _ENTER_BOOTLOADER = struct.Struct("<IH")
 MAX_BOARD_ID_LEN: Final = 32
@@ -281,6 +297,8 @@ def encode_payload(msg: Message) -> bytes:
         return _BLIT.pack(msg.x, msg.y, msg.width_px, msg.height_px, msg.encoding) + msg.data
     if isinstance(msg, Present):
         return _U32.pack(msg.frame_id)
+    if isinstance(msg, Copy):
+        return _COPY.pack(msg.src_x, msg.src_y, msg.width_px, msg.height_px, msg.dst_x, msg.dst_y)
     if isinstance(msg, (Clear, SetBrightness)):
         return bytes([msg.level])
     if isinstance(msg, Event):
@@ -353,6 +371,9 @@ def decode_payload(type_code: int, payload: bytes) -> Message:
         _at_least(payload, _BLIT.size, name)
         x, y, w, h, enc = _BLIT.unpack_from(payload)
         return Blit(x, y, w, h, enc, payload[_BLIT.size :])
+    if t is MsgType.COPY:
+        _exact(payload, _COPY.size, name)
+        return Copy(*_COPY.unpack(payload))
     if t in (MsgType.CLEAR, MsgType.SET_BRIGHTNESS):
         _exact(payload, 1, name)
         return Clear(payload[0]) if t is MsgType.CLEAR else SetBrightness(payload[0])
@@ -369,3 +390,4 @@ def decode_payload(type_code: int, payload: bytes) -> Message:
 
 
 BLIT_HEADER_LEN: Final = _BLIT.size
+COPY_PAYLOAD_LEN: Final = _COPY.size

@@ -50,6 +50,11 @@ def register(subparsers: Any) -> None:
 def _settings(args: argparse.Namespace) -> Any:
     from glasses.firmware.device import FlashSettings
 
+    if "://" in args.port:
+        raise GlassesError(
+            f"--port {args.port}: flashing needs a serial device or pty path (smpclient opens "
+            "ports by path); run the simulator with --pty"
+        )
     for name in ("boot_timeout", "revert_wait", "smp_timeout", "ping_timeout"):
         if getattr(args, name) <= 0:
             raise GlassesError(f"--{name.replace('_', '-')} must be positive")

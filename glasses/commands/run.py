@@ -103,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from glasses.pipeline.status import default_status_path
 
     configure_logging(settings.log.level, settings.log.format, getattr(args, "verbose", 0))
-    parts = build_parts(settings)
-    for note in parts.notes:
-        print(f"glasses: {note}", file=sys.stderr)
+    parts = build_parts(settings)  # logs what is missing, and how to get it
     status = Path(settings.log.status_file) if settings.log.status_file else default_status_path()
     daemon = Daemon(settings, parts, status_path=status)
     print(f"glasses: running on {settings.display.url}; status in {status}", file=sys.stderr)

@@ -4,10 +4,13 @@ It mirrors the device's back buffer and sends only what differs: dirty rows grou
 bands (a small gap is cheaper to resend than a new BLIT header), bands cut at wide clean
 column gaps, each rectangle coded RAW or PACKBITS, whichever is smaller, and cut to the
 device's payload limit. A screen that is mostly one level may instead start with a CLEAR.
+Content that moved up or down (scrolling captions) is moved on the device with one COPY
+first, so only what is really new is sent.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Final
 
 import numpy as np
@@ -17,8 +20,10 @@ from firmware_bridge.protocol import packbits, pixels
 from firmware_bridge.protocol.frame import CRC_LEN, HEADER_LEN
 from firmware_bridge.protocol.messages import (
     BLIT_HEADER_LEN,
+    COPY_PAYLOAD_LEN,
     Blit,
     Clear,
+    Copy,
     Encoding,
     HelloAck,
     Message,
@@ -31,6 +36,12 @@ Levels = npt.NDArray[np.uint8]
 FRAME_OVERHEAD: Final = HEADER_LEN + CRC_LEN + 2
 BLIT_OVERHEAD: Final = FRAME_OVERHEAD + BLIT_HEADER_LEN
 _U32_MASK: Final = 0xFFFFFFFF
+# Scroll detection: a row whose content occurs more often than this in the old screen votes
+# for no shift (too ambiguous); only the best-voted shifts are tried; a COPY must move at
+# least this many changed rows to be worth its frame.
+_MAX_ROW_REPEATS: Final = 4
+_SHIFTS_TRIED: Final = 2
+_MIN_COPY_ROWS: Final = 2
 
 Span = tuple[int, int, int, int]  # rows r0..r1, byte columns c0..c1 (ends exclusive)
 Mask = npt.NDArray[np.bool_]
@@ -112,7 +123,9 @@ def dirty_spans(dirty: Mask, packed: Levels | None = None) -> list[Span]:
 class Compositor:
     """A :class:`~firmware_bridge.link.ScreenEncoder` for one display's pixel format."""
 
-    def __init__(self, width_px: int, height_px: int, bpp: int, max_payload: int) -> None:
+    def __init__(
+        self, width_px: int, height_px: int, bpp: int, max_payload: int, *, use_copy: bool = True
+    ) -> None:
         self.ppb = pixels.pixels_per_byte(bpp)  # validates bpp
         if width_px <= 0 or height_px <= 0 or width_px % self.ppb:
             raise ValueError(f"width {width_px} must be a positive multiple of {self.ppb} px")
@@ -120,7 +133,11 @@ class Compositor:
         if self.budget < 1:
             raise ValueError(f"max_payload {max_payload} leaves no room for pixels in a BLIT")
         self.width_px, self.height_px, self.bpp = width_px, height_px, bpp
+        # False: BLIT / CLEAR only, never move pixels on the device. (Every v1 device accepts
+        # 64-byte payloads; the check only matters for the artificially small limits of tests.)
+        self.use_copy = use_copy and max_payload >= COPY_PAYLOAD_LEN
         self._mirror: Levels | None = None
+        self._mirror_packed: Levels | None = None  # the mirror's packed rows
         self._frame_id = 0
 
     @classmethod
@@ -134,7 +151,7 @@ class Compositor:
 
     def forget(self) -> None:
         """The device content is unknown again: the next update covers the whole screen."""
-        self._mirror = None
+        self._mirror = self._mirror_packed = None
 
     def update(self, target: npt.NDArray[np.integer]) -> list[Message]:
         levels = self._check(target)
@@ -147,14 +164,94 @@ class Compositor:
         bg = int(np.argmax(np.bincount(levels.ravel(), minlength=1 << self.bpp)))
         clean = levels == bg
         diff = None if mirror is None else mirror != levels
-        if diff is not None:
+        if mirror is not None and diff is not None:
             plans.append(list(self._blits(packed, diff)))
+            if self.use_copy:
+                plans += self._scroll_plans(mirror, levels, packed, diff)
         if diff is None or int(np.count_nonzero(~clean)) < int(np.count_nonzero(diff)):
             plans.append([Clear(bg), *self._blits(packed, ~clean)])
-        best = min(plans, key=_wire_cost)
+        best = min(plans, key=_wire_cost)  # the first of equals: no COPY unless it saves bytes
         self._frame_id = (self._frame_id + 1) & _U32_MASK
-        self._mirror = levels
+        self._mirror, self._mirror_packed = levels, packed
         return [*best, Present(self._frame_id)]
+
+    def _scroll_plans(
+        self, mirror: Levels, levels: Levels, packed: Levels, diff: Mask
+    ) -> list[list[Message]]:
+        """Plans that start with a COPY moving rows of the device screen up or down.
+
+        Rows are compared as packed bytes over the changed byte columns. Every changed,
+        non-uniform row of the target votes for the shifts at which the old screen holds the
+        same row; for the best-voted shifts the run of rows the shift reproduces that covers
+        the most changed rows is copied (on a working copy of the mirror), then the rest is
+        diffed as usual. The caller keeps a plan only if it is the cheapest.
+        """
+        old = self._mirror_packed
+        if old is None:
+            old = np.frombuffer(pixels.pack(mirror, self.bpp), dtype=np.uint8)
+            old = old.reshape(self.height_px, -1)
+        byte_dirty = _any(diff.reshape(self.height_px, -1, self.ppb), 2)
+        dirty_rows = _any(byte_dirty, 1)
+        if int(np.count_nonzero(dirty_rows)) < _MIN_COPY_ROWS:
+            return []
+        c0, c1 = _extent(_any(byte_dirty, 0))
+        height = self.height_px
+        # One id per distinct row content (over columns c0..c1), shared by both screens.
+        rows = np.ascontiguousarray(np.concatenate((old[:, c0:c1], packed[:, c0:c1])))
+        _, ids = np.unique(rows.view(np.dtype((np.void, c1 - c0))).ravel(), return_inverse=True)
+        ids = ids.ravel()
+        old_ids, new_ids = ids[:height], ids[height:]
+        band = packed[:, c0:c1]
+        uniform = np.all(band == band[:, :1], axis=1)
+        voters = np.flatnonzero(dirty_rows & ~uniform)
+        if voters.size < _MIN_COPY_ROWS:
+            return []
+        order = np.argsort(old_ids, kind="stable")
+        sorted_ids = old_ids[order]
+        lo = np.searchsorted(sorted_ids, new_ids[voters], side="left")
+        hi = np.searchsorted(sorted_ids, new_ids[voters], side="right")
+        votes: Counter[int] = Counter()
+        for y, a, b in zip(voters.tolist(), lo.tolist(), hi.tolist(), strict=True):
+            if 0 < b - a <= _MAX_ROW_REPEATS:
+                votes.update(int(src) - y for src in order[a:b].tolist() if src != y)
+        plans: list[list[Message]] = []
+        for shift, count in votes.most_common(_SHIFTS_TRIED):
+            if count < _MIN_COPY_ROWS:
+                break
+            span = self._copy_run(old_ids, new_ids, dirty_rows, shift)
+            if span is None:
+                continue
+            y0, y1 = span
+            x0, x1 = c0 * self.ppb, c1 * self.ppb
+            work = mirror.copy()
+            work[y0:y1, x0:x1] = mirror[y0 + shift : y1 + shift, x0:x1]
+            copy = Copy(x0, y0 + shift, x1 - x0, y1 - y0, x0, y0)
+            plans.append([copy, *self._blits(packed, work != levels)])
+        return plans
+
+    @staticmethod
+    def _copy_run(
+        old_ids: npt.NDArray[np.intp], new_ids: npt.NDArray[np.intp], dirty_rows: Mask, shift: int
+    ) -> tuple[int, int] | None:
+        """Target rows [y0, y1) to COPY from ``y + shift``: the run of rows the shift
+        reproduces that fixes the most changed rows, trimmed to changed rows at both ends."""
+        height = len(new_ids)
+        lo, hi = max(0, -shift), min(height, height - shift)
+        if hi - lo < 1:
+            return None
+        match = np.zeros(height, dtype=np.bool_)
+        match[lo:hi] = new_ids[lo:hi] == old_ids[lo + shift : hi + shift]
+        best: tuple[int, int] | None = None
+        best_fixed = 0
+        for r0, r1 in _runs(match):
+            fixed = int(np.count_nonzero(dirty_rows[r0:r1]))
+            if fixed > best_fixed:
+                best, best_fixed = (r0, r1), fixed
+        if best is None or best_fixed < _MIN_COPY_ROWS:
+            return None
+        r0, r1 = best
+        y0, y1 = _extent(dirty_rows[r0:r1])
+        return r0 + y0, r0 + y1
 
     def _check(self, target: npt.NDArray[np.integer]) -> Levels:
         if not (np.issubdtype(target.dtype, np.integer) or target.dtype == np.bool_):
@@ -206,7 +303,12 @@ def _wire_cost(msgs: list[Message]) -> int:
     """Approximate link bytes of a plan (the encoded payload plus per-frame overhead)."""
     total = 0
     for msg in msgs:
-        total += FRAME_OVERHEAD + (BLIT_HEADER_LEN + len(msg.data) if isinstance(msg, Blit) else 1)
+        if isinstance(msg, Blit):
+            total += FRAME_OVERHEAD + BLIT_HEADER_LEN + len(msg.data)
+        elif isinstance(msg, Copy):
+            total += FRAME_OVERHEAD + COPY_PAYLOAD_LEN
+        else:
+            total += FRAME_OVERHEAD + 1
     return total
 
 

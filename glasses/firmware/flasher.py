@@ -82,8 +82,15 @@ class Flasher:
                 continue
             if outcome == _RUNNING:
                 return FlashResult(str(self.image.version), None, already_running=True)
-            await self._check_health()
-            await self._confirm()
+            try:
+                await self._check_health()
+                await self._confirm()
+            except _interruptions() as exc:
+                raise FlashFailed(
+                    f"lost the glasses after the upload ({_brief(exc, s.smp_timeout_s)}); the new "
+                    "image is not confirmed: run the same command again to check and confirm "
+                    "it, or reset the glasses to go back to the previous firmware"
+                ) from None
             return FlashResult(str(self.image.version), self.resumed_at, already_running=False)
         raise FlashFailed("the glasses kept running an unconfirmed test image; power-cycle them")
 
@@ -91,15 +98,15 @@ class Flasher:
         await self.device.to_smp(info)
         async with self.device.smp() as smp:
             primary = self._primary(await smp.slots())
-            if primary.hash == self.image.hash:
-                if not primary.confirmed and info.healthy:
+            if primary.hash == self.image.hash and (primary.confirmed or info.healthy):
+                if not primary.confirmed:
                     await smp.confirm()  # it booted and answered HELLO and PING just now
                     self.report(f"{self.image.version} was running on test; confirmed it")
                 else:
                     self.report(f"{self.image.version} is already installed")
                 await smp.reset()
                 return _RUNNING
-            if not primary.confirmed:
+            if not primary.confirmed:  # never confirmed without a health check of our own
                 self.report(
                     f"the glasses run an unconfirmed test image ({primary.version}); resetting "
                     "so the bootloader restores the confirmed one first"
@@ -188,10 +195,15 @@ async def list_slots(settings: FlashSettings) -> list[SlotState]:
     """The image slots of the glasses (they reset afterwards to leave SMP)."""
     device = Device(settings)
     info = await device.probe(settings.hello_timeout_s)
-    await device.to_smp(info)
-    async with device.smp() as smp:
-        slots = await smp.slots()
-        await smp.reset()
+    try:
+        await device.to_smp(info)
+        async with device.smp() as smp:
+            slots = await smp.slots()
+            await smp.reset()
+    except _interruptions() as exc:
+        raise FlashFailed(
+            f"the glasses stopped answering SMP: {_brief(exc, settings.smp_timeout_s)}"
+        ) from None
     await device.hello_ping(settings.boot_timeout_s)
     return slots
 

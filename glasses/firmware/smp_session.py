@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from enum import IntEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,13 @@ class SlotState:
         return parts[0], parts[1], parts[2]
 
 
+def _code_name(codes: type[IntEnum], rc: int) -> str:
+    try:
+        return codes(rc).name
+    except ValueError:
+        return str(rc)
+
+
 def describe_error(response: Any) -> str:
     """The name of an SMP error response's code (and its reason text, if any)."""
     from smp.error import MGMT_ERR
@@ -44,11 +52,8 @@ def describe_error(response: Any) -> str:
 
     err = getattr(response, "err", None)
     if err is not None:
-        rc = int(err.rc)
-        name = IMG_MGMT_ERR(rc).name if rc in IMG_MGMT_ERR._value2member_map_ else str(rc)
-        return f"{name} (group {int(err.group)})"
-    rc = int(getattr(response, "rc", -1))
-    name = MGMT_ERR(rc).name if rc in MGMT_ERR._value2member_map_ else str(rc)
+        return f"{_code_name(IMG_MGMT_ERR, int(err.rc))} (group {int(err.group)})"
+    name = _code_name(MGMT_ERR, int(getattr(response, "rc", -1)))
     reason = getattr(response, "rsn", None)
     return f"{name}: {reason}" if reason else name
 

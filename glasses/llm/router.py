@@ -1,19 +1,19 @@
 """Remote model when it is there and quick, the local one otherwise.
 
-:class:`FallbackBackend` sends each request to the remote while it is believed up.  If the
-remote fails -- refused, timed out, a server error, or no first token within
-``first_token_budget_s`` -- the same request is answered by the local model, and later ones go
-local too until a cheap probe (``GET /v1/models``) shows the remote is back.  Probes back off
-(``probe_interval_s`` doubling up to ``max_probe_interval_s``) while failures continue, so a
-remote that answers probes but is too slow to use is not retried on every request.
+:class:`FallbackBackend` sends each request to the remote while it is believed up.  When the
+remote fails -- refused, timed out, a server error, no first token within
+``first_token_budget_s``, or silent for ``stall_budget_s`` mid-answer -- the local model answers
+the same request, and later ones, until a cheap probe (``GET /v1/models``) finds the remote
+back.  Probes back off while failures go on, so a remote that answers probes but is too slow
+is not retried on every request.  Each request while down starts a due probe in the
+background; calling :meth:`FallbackBackend.probe_soon` from a periodic tick (the status bar's)
+also recovers while idle.
 
-Failure mid-answer: the text already shown came from a model that is gone, and the local model
-cannot continue another model's sentence, so the answer restarts locally.  The stream yields
-:data:`ANSWER_RESET` first: a consumer discards what it showed of this answer (a consumer that
-ignores the marker just appends an empty string).  :func:`answer_text` applies the rule.
-
-The health bookkeeping is pure functions of :class:`RemoteHealth` and a time in seconds, so it
-is tested with time as data; the class only adds threads and a clock.
+Failure mid-answer: the local model cannot continue another model's sentence, so the answer
+restarts locally and the stream first yields :data:`ANSWER_RESET`: the consumer discards what it
+showed of this answer (one that ignores the marker appends an empty string).
+:func:`answer_text` applies the rule.  The health rules are pure functions of
+:class:`RemoteHealth` and a time in seconds, tested with time as data.
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ class ProbedBackend(ChatBackend, Protocol):
 class RouterConfig:
     # The remote must yield its first token this soon after the request, or the local one runs.
     first_token_budget_s: float = 2.0
+    # Once it has started, the remote may go this long without a delta (a dropped Wi-Fi link
+    # shows up as silence, not as an error, until the read timeout).
+    stall_budget_s: float = 5.0
     # Wait after a failure before the first probe; doubles per further failure, up to the max.
     probe_interval_s: float = 10.0
     max_probe_interval_s: float = 120.0
@@ -69,7 +72,10 @@ class RouterConfig:
     probe_timeout_s: float = 1.0
 
     def __post_init__(self) -> None:
-        if min(self.first_token_budget_s, self.probe_timeout_s) <= 0 or self.probe_interval_s < 0:
+        if (
+            min(self.first_token_budget_s, self.stall_budget_s, self.probe_timeout_s) <= 0
+            or self.probe_interval_s < 0
+        ):
             raise ValueError("router budgets and timeouts must be > 0")
         if self.max_probe_interval_s < self.probe_interval_s:
             raise ValueError("max_probe_interval_s must be >= probe_interval_s")
@@ -128,7 +134,6 @@ class FallbackBackend:
         self._health = RemoteHealth()
         self._serving: str | None = None  # source of the request in progress
         self._prober: threading.Thread | None = None
-        self._stop = threading.Event()
 
     @property
     def health(self) -> RemoteHealth:
@@ -181,19 +186,6 @@ class FallbackBackend:
             self._prober = threading.Thread(target=self.probe_now, daemon=True, name="probe")
             self._prober.start()
 
-    def start_probing(self, tick_s: float = 1.0) -> None:
-        """Keep probing while the remote is down, so :attr:`source` recovers while idle."""
-
-        def loop() -> None:
-            while not self._stop.wait(tick_s):
-                if probe_due(self.health, self._clock()):
-                    self.probe_now()
-
-        threading.Thread(target=loop, daemon=True, name="remote-prober").start()
-
-    def close(self) -> None:
-        self._stop.set()
-
     def _set_serving(self, source: str | None) -> None:
         with self._lock:
             self._serving = source
@@ -222,15 +214,22 @@ class FallbackBackend:
         items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=64)
         pump = _Pump(self.remote, messages, options, remote_cancel, items)
         threading.Thread(target=pump.run, daemon=True, name="remote-stream").start()
-        # Real time, not self._clock: this is an actual wait (the clock paces probes).
-        deadline = time.monotonic() + self.config.first_token_budget_s
+        # Real time, not self._clock: these are actual waits (the clock paces probes).
+        budget, stall = self.config.first_token_budget_s, self.config.stall_budget_s
+        deadline = time.monotonic() + budget
         shown = False
         try:
             while not cancel.cancelled:
-                wait = 0.05 if shown else min(0.05, deadline - time.monotonic())
+                wait = min(0.05, deadline - time.monotonic())
                 if wait <= 0:
-                    budget = self.config.first_token_budget_s
-                    self._failed(TimeoutError(f"no first token within {budget:g} s"))
+                    late = (
+                        f"stalled {stall:g} s mid-answer"
+                        if shown
+                        else f"no first token in {budget:g} s"
+                    )
+                    self._failed(TimeoutError(late))
+                    if shown:
+                        yield ANSWER_RESET
                     return False
                 try:
                     kind, value = items.get(timeout=wait)
@@ -239,6 +238,8 @@ class FallbackBackend:
                 if kind == "delta":
                     shown = True
                     yield str(value)
+                    # Counted from here: time the consumer spends between deltas is not a stall.
+                    deadline = time.monotonic() + stall
                 elif kind == "end":
                     with self._lock:
                         self._health = after_answer(self._health)

@@ -27,7 +27,7 @@ class PushAudioSource(ClosingSource):
     ``realtime=False`` hands them out as fast as they are consumed (tests, ``--step-s 0``) and
     waits when there are none; ``realtime=True`` paces chunks to the wall clock and fills the
     time between pushes with silence, like a microphone in a quiet room. Iteration ends when
-    the source is closed.
+    the source is closed. :attr:`realtime` may be switched while it runs.
     """
 
     def __init__(
@@ -36,13 +36,24 @@ class PushAudioSource(ClosingSource):
         realtime: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._realtime = realtime
         self._clock = clock
         self._cond = threading.Condition()
         self._pending: deque[FloatArray] = deque()
         self._position = 0
         self._closed = False
+        self._anchor: tuple[float, int] | None = None  # (time, position) pacing counts from
         self.pushed_samples = 0
+        self.realtime = realtime
+
+    @property
+    def realtime(self) -> bool:
+        return self._anchor is not None
+
+    @realtime.setter
+    def realtime(self, on: bool) -> None:
+        with self._cond:
+            self._anchor = (self._clock(), self._position) if on else None
+            self._cond.notify_all()
 
     @property
     def sample_rate_hz(self) -> int:
@@ -66,11 +77,11 @@ class PushAudioSource(ClosingSource):
             return sum(len(block) for block in self._pending)
 
     def chunks(self) -> Iterator[AudioChunk]:
-        started = self._clock()
         while True:
             with self._cond:
-                if self._realtime:  # one chunk per 0.1 s: pushed samples, else silence
-                    due = started + (self._position + CHUNK_SAMPLES) / SAMPLE_RATE_HZ
+                if self._anchor is not None:  # one chunk per 0.1 s: pushed samples, else silence
+                    started, at = self._anchor
+                    due = started + (self._position - at + CHUNK_SAMPLES) / SAMPLE_RATE_HZ
                     self._cond.wait_for(lambda: self._closed, max(0.0, due - self._clock()))
                 else:
                     self._cond.wait_for(lambda: bool(self._pending) or self._closed)

@@ -125,7 +125,8 @@ def add_backend(s: Settings, parts: Parts) -> None:
         engine = LlmEngine.load(folder, config)
         parts.backend = LocalBackend(engine)
     except (GlassesError, ImportError) as exc:
-        parts.notes.append(f"no language model ({exc}): {LLM_HINT}")
+        hint = "" if LLM_HINT in str(exc) else f": {LLM_HINT}"
+        parts.notes.append(f"no language model ({exc}){hint}")
 
 
 def add_camera(

@@ -46,7 +46,8 @@ async def run_microphone(
             try:
                 source = await worker.call(open_source)
             except GlassesError as exc:
-                log.warning("microphone: %s (retrying in %.1f s)", exc, delay_s)
+                again = delay_s > backoff_min_s  # say it once, not on every retry
+                log.log(logging.DEBUG if again else logging.WARNING, "microphone: %s", exc)
                 await send(PeripheralState("microphone", False, str(exc)))
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, backoff_max_s)

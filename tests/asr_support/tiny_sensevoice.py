@@ -28,7 +28,7 @@ that glasses drives the model correctly rather than just that something came out
   text (the encoder is frame-wise, like a perfectly stable streaming model);
 * the four query frames decode to fixed tags: the ``language`` input picks the language tag
   (``auto`` -> the builder's ``language``), ``text_norm`` picks ``<|withitn|>`` / ``<|woitn|>``;
-* the language also boosts pieces of its script (so ``language="en"`` gives ``▁``-words and
+* the language also holds back pieces of other scripts (so ``language="en"`` gives ``▁``-words and
   ``zh`` gives CJK), and ``woitn`` forbids punctuation, as real SenseVoice does without ITN;
 * frames past ``x_length`` (batch padding) decode to blank.
 """
@@ -39,8 +39,12 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import onnx
 
 FEATURE_DIM = 80  # fbank bins (sherpa's default feature_dim)
 LFR_WINDOW_SIZE = 7
@@ -57,29 +61,34 @@ EMBED_ROWS = 7 + len(LANGUAGE_IDS) + len(TEXTNORM_IDS)  # 16
 # log(FLT_EPSILON): the log-mel energy kaldi-native-fbank gives an all-zero frame.
 LOG_FLOOR = float(np.log(np.finfo(np.float32).eps))
 
+
+def _tags(*names: str) -> tuple[str, ...]:
+    return tuple(f"<|{name}|>" for name in names)
+
+
+def _word_starts(words: str) -> tuple[str, ...]:
+    return tuple(f"▁{word}" for word in words.split())
+
+
 BLANK = "<unk>"
 SPECIAL_PIECES = ("<unk>", "<s>", "</s>")
 SCRIPT_PIECES: dict[str, tuple[str, ...]] = {
     "han": tuple("你好世界西湖下一站到了出口左转谢我们是的嘅咗唔係"),
     "latin": (
-        "▁turn", "▁left", "▁at", "▁the", "▁next", "▁corner", "▁hello", "▁how", "▁are", "▁you",
-        "▁to", "day", "▁thank", "▁very", "▁much", "▁a", "▁i", "ing", "s", "er",
-    ),  # fmt: skip
+        *_word_starts("turn left at the next corner hello how are you to thank very much a i"),
+        *("day", "ing", "s", "er"),
+    ),
     "kana": tuple("こんにちはありがとう"),
     "hangul": tuple("안녕하세요감사"),
 }
 PUNCTUATION = ("，", "。", "？", "！", ",", ".", "?")
 LANGUAGE_SCRIPT = {"zh": "han", "yue": "han", "en": "latin", "ja": "kana", "ko": "hangul"}
-LANGUAGE_TAGS = tuple(f"<|{lang}|>" for lang in ("zh", "en", "yue", "ja", "ko", "nospeech"))
-EMOTION_TAGS = tuple(
-    f"<|{e}|>"
-    for e in ("HAPPY", "SAD", "ANGRY", "NEUTRAL", "FEARFUL", "DISGUSTED", "SURPRISED")
-) + ("<|EMO_UNKNOWN|>",)
-EVENT_TAGS = tuple(
-    f"<|{e}|>"
-    for e in ("Speech", "BGM", "Laughter", "Applause", "Cry", "Sneeze", "Breath", "Cough")
-) + ("<|Event_UNK|>",)
-TEXTNORM_TAGS = ("<|withitn|>", "<|woitn|>")
+LANGUAGE_TAGS = _tags("zh", "en", "yue", "ja", "ko", "nospeech")
+EMOTIONS = ("HAPPY", "SAD", "ANGRY", "NEUTRAL", "FEARFUL", "DISGUSTED", "SURPRISED", "EMO_UNKNOWN")
+EMOTION_TAGS = _tags(*EMOTIONS)
+EVENTS = ("Speech", "BGM", "Laughter", "Applause", "Cry", "Sneeze", "Breath", "Cough", "Event_UNK")
+EVENT_TAGS = _tags(*EVENTS)
+TEXTNORM_TAGS = _tags("withitn", "woitn")
 
 VOCAB: tuple[str, ...] = (
     SPECIAL_PIECES
@@ -94,7 +103,7 @@ TOKEN_ID = {piece: i for i, piece in enumerate(VOCAB)}
 
 NEVER = -1.0e4  # logit for a token a frame must not emit
 TAG_LOGIT = 10.0  # query frames: the chosen tag's logit (all others 0)
-SCRIPT_BOOST = 3.0  # added to the pieces of the language's script (and punctuation)
+OTHER_SCRIPTS = -6.0  # added to pieces not in the language's script (blank, punctuation: 0)
 BLANK_SLOPE = 1.2  # blank logit = -BLANK_SLOPE * mean(normalised features) + BLANK_BIAS
 BLANK_BIAS = 0.0
 
@@ -106,7 +115,7 @@ class TinySenseVoice:
     path: Path
     model: Path
     tokens: Path
-    language: str  # the language "auto" reports
+    language: str  # the language "auto" reports ("nospeech": the model heard no speech)
     emotion: str
     event: str
 
@@ -135,8 +144,8 @@ def build_tiny_sensevoice_model(
     event: str = "Speech",
     int8: bool = False,
 ) -> TinySenseVoice:
-    if language not in LANGUAGE_SCRIPT:
-        raise ValueError(f"language must be one of {sorted(LANGUAGE_SCRIPT)}, got {language!r}")
+    if language not in LANGUAGE_IDS or language == "auto":
+        raise ValueError(f"language must be one of {LANGUAGE_TAGS}, got {language!r}")
     for tag, options in ((f"<|{emotion}|>", EMOTION_TAGS), (f"<|{event}|>", EVENT_TAGS)):
         if tag not in options:
             raise ValueError(f"{tag} is not one of {options}")
@@ -186,6 +195,7 @@ def make_weights(seed: int, *, language: str, emotion: str, event: str) -> Weigh
     silence = (LOG_FLOOR + neg_mean) * inv_stddev
     basis, _ = np.linalg.qr(np.stack([np.ones(INPUT_DIM), silence], axis=1))
     proj -= basis @ (basis.T @ proj)
+    proj[:, ordinary] /= np.linalg.norm(proj[:, ordinary], axis=0)  # no piece dominates
     proj[:, TOKEN_ID[BLANK]] = -BLANK_SLOPE / INPUT_DIM  # quieter frames lean to blank
     bias = np.full(vocab, NEVER)
     bias[ordinary] = 0.0
@@ -205,17 +215,17 @@ def make_weights(seed: int, *, language: str, emotion: str, event: str) -> Weigh
     for name, row in TEXTNORM_IDS.items():
         queries[row] = one_hot(f"<|{name}|>")
 
-    def script_boost(lang: str) -> np.ndarray:
+    def script_bias(lang: str) -> np.ndarray:
         row = np.zeros(vocab)
-        boosted = SCRIPT_PIECES[LANGUAGE_SCRIPT[lang]] + PUNCTUATION
-        row[[TOKEN_ID[p] for p in boosted]] = SCRIPT_BOOST
+        if lang in LANGUAGE_SCRIPT:  # not nospeech
+            script = LANGUAGE_SCRIPT[lang]
+            others = [p for s, pieces in SCRIPT_PIECES.items() if s != script for p in pieces]
+            row[[TOKEN_ID[p] for p in others]] = OTHER_SCRIPTS
         return row
 
     condition = np.zeros((EMBED_ROWS, vocab))
-    condition[LANGUAGE_IDS["auto"]] = script_boost(language)
     for name, lang_row in LANGUAGE_IDS.items():
-        if name in LANGUAGE_SCRIPT:
-            condition[lang_row] = script_boost(name)
+        condition[lang_row] = script_bias(name if name != "auto" else language)
     condition[TEXTNORM_IDS["woitn"], [TOKEN_ID[p] for p in PUNCTUATION]] = NEVER
 
     padding = np.full(vocab, NEVER)
@@ -248,8 +258,8 @@ def metadata(weights: Weights) -> dict[str, str]:
     }
 
 
-def make_model(seed: int, *, language: str, emotion: str, event: str) -> object:
-    """The ONNX ``ModelProto`` (typed ``object`` so mypy-free callers need not import onnx)."""
+def make_model(seed: int, *, language: str, emotion: str, event: str) -> onnx.ModelProto:
+    """The ONNX model, checked with ``onnx.checker`` (full shape inference)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -330,12 +340,11 @@ def make_model(seed: int, *, language: str, emotion: str, event: str) -> object:
     return model
 
 
-def _quantize(model: object, path: Path) -> None:
+def _quantize(model: onnx.ModelProto, path: Path) -> None:
     """MatMul weights to QUInt8, as ``export-onnx.py`` makes ``model.int8.onnx``."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    assert isinstance(model, onnx.ModelProto)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "model.onnx"
         onnx.save(model, str(fp32))
@@ -349,13 +358,19 @@ def _quantize(model: object, path: Path) -> None:
         onnx.save(quantized, str(path))
 
 
-def without_metadata(src: Path, dst: Path, drop: Sequence[str]) -> Path:
-    """A copy of the model at ``src`` with the metadata keys ``drop`` removed."""
+def with_metadata(src: Path, dst: Path, **changes: str | None) -> Path:
+    """A copy of the model at ``src`` with metadata keys set, or removed where ``None``."""
     import onnx
 
     model = onnx.load(str(src))
-    kept = [p for p in model.metadata_props if p.key not in drop]
+    meta = {p.key: p.value for p in model.metadata_props}
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
     del model.metadata_props[:]
-    model.metadata_props.extend(kept)
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(dst))
     return dst
