@@ -18,6 +18,8 @@ if [ "$mode" = test ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   # Speech synthesised at test time is fed through the real VAD.
   command -v espeak-ng >/dev/null || apt_pkgs+=(espeak-ng)
+  # The install script and the systemd unit are linted in the tests.
+  command -v shellcheck >/dev/null || apt_pkgs+=(shellcheck)
   # A font without CJK glyphs, to test the missing-glyph error.
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_pkgs+=(fonts-dejavu-core)
 fi
