@@ -311,3 +311,39 @@ def test_status_file_is_written(sim: SimulatorProcess, vad: Any, tmp_path: Path)
     assert status["state"] == "stopped" and status["mode"] == "captions"
     assert status["channels"]["screen"]["overflow"] == "keep_newest"
     assert "not running" in format_status(status) and "peak rss" in format_status(status)
+
+
+class Recording:
+    """The real recogniser, with what it returned last kept for the expected screen."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.last: Recognition | None = None
+
+    def recognize(self, samples: Any, sample_rate_hz: int = 16_000) -> Recognition:
+        self.last = self.inner.recognize(samples, sample_rate_hz)
+        return self.last
+
+
+def test_translate_with_the_real_sensevoice_code_on_a_tiny_model(
+    sim: SimulatorProcess, renderer: Renderer, vad: Any, engine: Any, tmp_path: Path
+) -> None:
+    """sherpa-onnx's SenseVoice decoder, loaded from settings like ``glasses run`` does, on a
+    random-weight model built to report Chinese: its language drives the translation."""
+    pytest.importorskip("sherpa_onnx")
+    from asr_support.tiny_sensevoice import build_tiny_sensevoice
+
+    from glasses.pipeline.parts import add_recognizer
+
+    folder = build_tiny_sensevoice(tmp_path / "sensevoice", language="zh")
+    built = Parts(audio=lambda: None)  # type: ignore[arg-type, return-value]
+    add_recognizer(load_settings(overrides=[f"asr.model_dir={folder}"]), built)
+    assert built.recognizer is not None, built.notes
+    recognizer = Recording(built.recognizer)
+    with rig(sim, vad, "translate", recognizer=recognizer, backend=LocalBackend(engine)) as r:
+        r.say(speech("Next stop West Lake"))
+        heard = recognizer.last
+        assert heard is not None and heard.language == "zh" and heard.text
+        messages = prompts.translate_messages(heard.text, "zh", "en")
+        text = r.daemon.controller.ctx.screen_text(greedy_reply(engine, messages))
+        r.expect(renderer, Screen(CaptionView((text,)), status(Mode.TRANSLATE)))

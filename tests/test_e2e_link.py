@@ -136,7 +136,7 @@ def test_captions_survive_loss_bit_flips_and_unplug(
                 status, reply = sim.post("/api/unplug", {"duration_s": UNPLUG_S})
                 assert status == 200, reply
             shown += link.wait_presented(PACE_S)
-            print(i, round(time.monotonic(), 2), link.stats.presents_acked, link.stats.retransmits, link.state, flush=True)
+            print(i, round(time.monotonic(), 2), link.stats.presents_acked, link.stats.retransmits, link.state, link._session.arq.rto_s, link._session.arq._srtt_s, flush=True)
         assert levels is not None
         assert link.wait_presented(WAIT_S), f"last screen not confirmed: {link.stats}"
         expected = as_grey(levels, geometry.bpp)

@@ -23,6 +23,7 @@ from firmware_bridge.protocol import (
     Ack,
     Blit,
     Clear,
+    Copy,
     Encoding,
     Error,
     Event,
@@ -94,6 +95,7 @@ any_message: st.SearchStrategy[Message] = st.one_of(
     st.builds(SetBrightness, u8),
     st.just(Sleep()),
     st.just(Wake()),
+    st.builds(Copy, u16, u16, u16, u16, u16, u16),
     st.builds(Event, u8, u8, i16, u32),
     st.builds(Log, u8, text),
 )
@@ -280,6 +282,20 @@ def blits(draw: st.DrawFn, profile: Profile) -> Blit:
 
 
 @st.composite
+def copies(draw: st.DrawFn, profile: Profile) -> Copy:
+    """Mostly valid COPYs for ``profile`` (aligned, both rectangles on screen), some not."""
+    ppb = 8 // profile.bpp
+    cols, rows = profile.width_px // ppb, profile.height_px
+    w = draw(st.integers(0, cols + 1))
+    h = draw(st.integers(0, rows + 1))
+    sx, dx = (ppb * draw(st.integers(0, max(0, cols - w) + 1)) for _ in range(2))
+    sy, dy = (draw(st.integers(0, max(0, rows - h) + 1)) for _ in range(2))
+    if draw(st.integers(0, 9)) == 0:
+        sx += 1  # not byte aligned (at 1 bpp still a whole pixel)
+    return Copy(sx, sy, ppb * w, h, dx, dy)
+
+
+@st.composite
 def device_command(draw: st.DrawFn, profile: Profile) -> Message:
     """What a host sends to ``profile``, BLITs most often, with some nonsense mixed in."""
     kind = draw(st.integers(0, 9))
@@ -294,6 +310,8 @@ def device_command(draw: st.DrawFn, profile: Profile) -> Message:
         return draw(st.one_of(st.builds(SetBrightness, u8), st.sampled_from(simple)))
     if kind == 7:
         return draw(st.one_of(st.builds(Ping, u32), st.builds(Nak, u8, st.sampled_from([1, 5, 6]))))
+    if kind == 8:
+        return draw(copies(profile))
     return draw(any_message)
 
 

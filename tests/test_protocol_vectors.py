@@ -22,6 +22,7 @@ from firmware_bridge.protocol import (
     Blit,
     ButtonAction,
     Clear,
+    Copy,
     Encoding,
     EnterBootloader,
     Error,
@@ -133,6 +134,11 @@ EXPECTED: Final[dict[str, tuple[Message, int, int]]] = {
     "set_brightness": (SetBrightness(level=200), 4, 1),
     "sleep": (Sleep(), 5, 1),
     "wake": (Wake(), 6, 1),
+    "copy_scroll_up": (
+        Copy(src_x=0, src_y=304, width_px=640, height_px=88, dst_x=0, dst_y=260),
+        7,
+        1,
+    ),
     "event_button_long_press": (
         Event(EventKind.BUTTON, code=0, value=ButtonAction.LONG_PRESS, uptime_ms=83_456),
         1,

@@ -153,6 +153,16 @@ def test_blit_then_present_changes_front_exactly(encoding: Encoding) -> None:
         (m.Blit(0, 0, 4, 2, Encoding.PACKBITS, b"\xf0\x11"), Reason.BAD_ENCODING),  # too long
         (m.Blit(0, 0, 4, 2, 7, bytes(4)), Reason.BAD_ENCODING),  # unknown encoding
         (m.Clear(16), Reason.BAD_PAYLOAD),  # level above 15 at 4 bpp
+        (m.Copy(0, 0, 642, 1, 0, 0), Reason.BAD_RECT),  # wider than the screen
+        (m.Copy(0, 300, 8, 101, 0, 0), Reason.BAD_RECT),  # source past the bottom
+        (m.Copy(0, 0, 8, 1, 634, 0), Reason.BAD_RECT),  # destination past the right edge
+        (m.Copy(0, 0, 8, 2, 0, 399), Reason.BAD_RECT),  # destination past the bottom
+        (m.Copy(1, 0, 2, 1, 0, 0), Reason.BAD_RECT),  # src_x not byte aligned
+        (m.Copy(0, 0, 2, 1, 3, 0), Reason.BAD_RECT),  # dst_x not byte aligned
+        (m.Copy(0, 0, 3, 1, 0, 0), Reason.BAD_RECT),  # width not aligned
+        (m.Copy(0, 0, 0, 1, 0, 0), Reason.BAD_RECT),  # empty
+        (m.Copy(0, 0, 8, 0, 0, 4), Reason.BAD_RECT),  # empty
+        (m.Copy(0xFFFE, 0, 8, 1, 0, 0), Reason.BAD_RECT),  # the sum needs more than 16 bits
     ],
 )
 def test_bad_draw_commands_are_rejected_and_leave_buffers_alone(
@@ -170,6 +180,70 @@ def test_bad_draw_commands_are_rejected_and_leave_buffers_alone(
     host.send(m.Present(1))  # the bad frame's number was consumed: the link goes on
     exchange(host, dev, 1.1)
     assert dev.stats.presents == 1 and host.arq.idle
+
+
+def copy_reference(back: np.ndarray, msg: m.Copy) -> np.ndarray:
+    """What COPY must leave: the whole source read first, then written (memmove)."""
+    out = back.copy()
+    w, h = msg.width_px, msg.height_px
+    out[msg.dst_y : msg.dst_y + h, msg.dst_x : msg.dst_x + w] = back[
+        msg.src_y : msg.src_y + h, msg.src_x : msg.src_x + w
+    ]
+    return out
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        m.Copy(0, 104, 640, 264, 0, 60),  # scroll up by 44 rows, overlapping
+        m.Copy(0, 60, 640, 264, 0, 104),  # scroll down by 44 rows, overlapping
+        m.Copy(16, 10, 600, 380, 16, 9),  # up by one row
+        m.Copy(16, 9, 600, 380, 16, 10),  # down by one row
+        m.Copy(0, 0, 600, 400, 40, 0),  # right, same rows (memmove within each row)
+        m.Copy(40, 0, 600, 400, 0, 0),  # left, same rows
+        m.Copy(8, 20, 300, 200, 30, 21),  # diagonal, overlapping
+        m.Copy(0, 0, 640, 400, 0, 0),  # onto itself
+        m.Copy(0, 0, 320, 200, 320, 200),  # no overlap
+    ],
+)
+def test_copy_moves_pixels_like_memmove(msg: m.Copy) -> None:
+    host, dev = connected()
+    noise = np.random.default_rng(7).integers(0, 16, (400, 640), dtype=np.uint8)
+    for y in range(0, 400, 20):  # RAW BLITs of 20 rows, 3200 bytes each
+        host.send(blit(noise[y : y + 20], 0, y, 4))
+    host.send(m.Present(1))
+    exchange(host, dev, 1.0)
+    assert np.array_equal(dev.fb.back, noise)
+    host.send(msg)
+    got = exchange(host, dev, 1.1)
+    assert not [x for x in got if isinstance(x, m.Error)]
+    assert np.array_equal(dev.fb.back, copy_reference(noise, msg))
+    assert np.array_equal(dev.fb.front, noise), "COPY draws into the back buffer only"
+    host.send(m.Present(2))
+    exchange(host, dev, 1.2)
+    assert np.array_equal(dev.fb.front, copy_reference(noise, msg))
+    assert host.arq.idle
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), name=st.sampled_from(["128x64x1", "576x136x1", "640x400x4"]))
+def test_random_overlapping_copies_match_the_reference(data: st.DataObject, name: str) -> None:
+    prof = get_profile(name)
+    ppb = 8 // prof.bpp
+    dev = DisplayDevice(prof)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    dev.fb.back[:] = rng.integers(0, 1 << prof.bpp, dev.fb.back.shape)
+    cols, rows = prof.width_px // ppb, prof.height_px
+    w = data.draw(st.integers(1, cols))
+    h = data.draw(st.integers(1, rows))
+    sx, sy = data.draw(st.integers(0, cols - w)), data.draw(st.integers(0, rows - h))
+    # Destinations near the source, so most copies overlap it.
+    dx = data.draw(st.integers(max(0, sx - 3), min(cols - w, sx + 3)))
+    dy = data.draw(st.integers(max(0, sy - 5), min(rows - h, sy + 5)))
+    msg = m.Copy(sx * ppb, sy, w * ppb, h, dx * ppb, dy)
+    before = dev.fb.back.copy()
+    dev.fb.copy(msg)
+    assert np.array_equal(dev.fb.back, copy_reference(before, msg))
 
 
 def test_bad_payload_length_and_unknown_type() -> None:
