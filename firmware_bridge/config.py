@@ -9,6 +9,7 @@ from firmware_bridge.protocol.arq import MAX_WINDOW, ArqConfig
 from firmware_bridge.protocol.frame import MAX_PAYLOAD_LIMIT, MIN_PAYLOAD
 
 DEFAULT_BAUD: Final = 921600
+BITS_PER_BYTE: Final = 10  # 8N1: start bit, 8 data bits, stop bit
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,8 @@ class LinkConfig:
     """Port to open: ``/dev/ttyACM0`` (USB-CDC), ``/dev/serial0`` (UART), a pty path from the
     simulator, ``socket://host:port`` or ``loop://``."""
     baud: int = DEFAULT_BAUD
-    """UART bit rate; USB-CDC and ptys ignore it."""
+    """UART bit rate; USB-CDC and ptys ignore it. The retransmit timeout also counts the wire
+    time of frames at this rate (on a faster line that only makes it a little longer)."""
     window: int = 8
     """Sequenced frames this host keeps in flight at most; the device's HELLO_ACK window caps it."""
     keepalive_s: float = 1.0
@@ -50,6 +52,8 @@ class LinkConfig:
     True: keep trying in the background (a daemon started before the glasses are plugged in)."""
 
     def __post_init__(self) -> None:
+        if self.baud <= 0:
+            raise ValueError(f"baud must be positive, got {self.baud}")
         if not 1 <= self.window <= MAX_WINDOW:
             raise ValueError(f"window must be 1..{MAX_WINDOW}, got {self.window}")
         if not MIN_PAYLOAD <= self.max_payload <= MAX_PAYLOAD_LIMIT:
@@ -66,7 +70,7 @@ class LinkConfig:
             raise ValueError("io_tick_s and write_timeout_s must be positive")
 
     def arq_config(self) -> ArqConfig:
-        return ArqConfig(window=self.window)
+        return ArqConfig(window=self.window, byte_time_s=BITS_PER_BYTE / self.baud)
 
 
 @dataclass
@@ -89,4 +93,4 @@ class Backoff:
         return delay
 
 
-__all__ = ["DEFAULT_BAUD", "Backoff", "LinkConfig"]
+__all__ = ["BITS_PER_BYTE", "DEFAULT_BAUD", "Backoff", "LinkConfig"]

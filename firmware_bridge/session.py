@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 # Events of other kinds are acknowledged and otherwise ignored (docs/protocol.md, 6.2).
 _EVENT_KINDS: Final = frozenset(int(k) for k in m.EventKind)
 _KNOWN_TYPES: Final = frozenset(int(t) for t in m.MsgType)
+# An ERROR for one of these means the device screen no longer matches the compositor's mirror.
+_SCREEN_TYPES: Final = frozenset(
+    {m.MsgType.BLIT, m.MsgType.COPY, m.MsgType.PRESENT, m.MsgType.CLEAR}
+)
 
 
 class LinkSession:
@@ -204,7 +208,7 @@ class LinkSession:
             self.traffic.naks += 1  # the Arq has acted on it (go-back)
         elif isinstance(msg, m.Error):
             self.traffic.device_error(msg, now_s)
-            if msg.ref_type in (m.MsgType.BLIT, m.MsgType.PRESENT, m.MsgType.CLEAR):
+            if msg.ref_type in _SCREEN_TYPES:
                 self.screen.invalidate()
         elif isinstance(msg, m.Log) or (isinstance(msg, m.Event) and msg.kind in _EVENT_KINDS):
             self.traffic.event(msg, now_s)

@@ -16,6 +16,8 @@ message by its type. ``CancelLlm`` skips the queues: it reaches the running gene
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import logging
 import os
 import time
@@ -34,9 +36,7 @@ from glasses.display.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
 from glasses.display.views import LlmSource, Mode
 from glasses.errors import GlassesError
-from glasses.llm.generator import GenerationOptions
-from glasses.llm.sampling import SamplingConfig
-from glasses.modes.base import ModeContext, ModeOptions
+from glasses.modes.base import ModeContext
 from glasses.modes.controller import Controller
 from glasses.pipeline.channel import Channel, Overflow
 from glasses.pipeline.control import ControlStage
@@ -55,7 +55,7 @@ from glasses.pipeline.messages import (
     ScreenUpdate,
 )  # fmt: skip
 from glasses.pipeline.metrics import Metrics
-from glasses.pipeline.parts import Parts
+from glasses.pipeline.parts import Parts, generation_options, mode_options, speech_pipeline
 from glasses.pipeline.peripherals import run_display_events, run_microphone
 from glasses.pipeline.stage import Stage
 from glasses.pipeline.status import process_usage, write_status
@@ -69,23 +69,6 @@ CONNECT_POLL_S: Final = 0.25
 
 def _open(config: LinkConfig) -> Any:
     return open_transport(config.url, config.baud, write_timeout_s=config.write_timeout_s)
-
-
-def mode_options(s: Settings) -> ModeOptions:
-    return ModeOptions(
-        caption_lines=s.display.caption_lines,
-        languages=(s.translate.languages[0], s.translate.languages[1]),
-        read_action=s.read.action,  # type: ignore[arg-type]  # validated by glasses.config
-        read_language=s.read.language, read_max_chars=s.read.max_chars,
-        answer_max_chars=s.assistant.max_chars, use_read_context=s.assistant.use_read_context,
-        max_new_tokens=s.llm.max_new_tokens,
-    )  # fmt: skip
-
-
-def generation_options(s: Settings) -> GenerationOptions:
-    t = s.llm.temperature
-    sampling = SamplingConfig(greedy=True) if t == 0 else SamplingConfig(temperature=t, top_p=0.9)
-    return GenerationOptions(s.llm.max_new_tokens, sampling, timeout_s=s.llm.timeout_s)
 
 
 class Daemon:
@@ -113,45 +96,49 @@ class Daemon:
         self.channels: dict[str, Channel[Any]] = {}
         self.stages: dict[str, Stage[Any]] = {}
         self.controller: Controller | None = None
-        self.ready = asyncio.Event()
 
     # -- running ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; raises if a stage fails (a bug) or the link is fatal."""
         self.link.start()
-        tasks: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[None]] = [asyncio.ensure_future(self._status_loop())]
         try:
             info = await self._connect(stop)
             if info is None:
                 return
-            tasks = [asyncio.ensure_future(c) for c in self._assemble(info)]
+            tasks += [asyncio.ensure_future(c) for c in self._assemble(info)]
             self.state = "running"
-            self.ready.set()
             await self._supervise(tasks, stop)
         finally:
             self.state = "stopping"
+            llm = self.stages.get("llm")
+            if isinstance(llm, GenerateStage) and llm.running is not None:
+                llm.running[1].cancel()  # let the model thread stop with everything else
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             capture = self.stages.get("capture")
             if isinstance(capture, CaptureStage):
-                await capture.close()
+                capture.close_now()
             await asyncio.to_thread(self.link.close)
             self.state = "stopped"
             self._write_status()
 
     async def _connect(self, stop: asyncio.Event) -> DeviceInfo | None:
-        waiter = Worker("connect")
+        waiter, url = Worker("connect"), self.settings.display.url
         try:
-            while not stop.is_set():
+            for attempt in itertools.count():
+                if stop.is_set():
+                    return None
                 try:
                     return await waiter.call(self.link.wait_connected, CONNECT_POLL_S)
                 except LinkError as exc:
                     if self.link.state is LinkState.CLOSED:
-                        raise GlassesError(f"display {self.settings.display.url}: {exc}") from exc
-                    log.info("waiting for the display at %s: %s", self.settings.display.url, exc)
-            return None
+                        raise GlassesError(f"display {url}: {exc}") from exc
+                    level = logging.DEBUG if attempt else logging.WARNING  # once is enough
+                    log.log(level, "waiting for the display at %s: %s", url, exc)
+            return None  # pragma: no cover - the loop only ends by returning
         finally:
             waiter.close()
 
@@ -196,19 +183,9 @@ class Daemon:
             DisplayStage(ch["screen"], self.route, self.link, Renderer(geometry, font, size),
                          probe=self.probe, **kw),
         ]  # fmt: skip
-        coroutines = [run_display_events(self.link, self.route, clock), self._status_loop()]
+        coroutines = [run_display_events(self.link, self.route, clock)]
         if listening and p.audio is not None:
-            from glasses.perception.segmenter import SegmenterConfig
-            from glasses.perception.speech import SpeechPipeline
-            from glasses.perception.transcriber import StreamingTranscriber
-
-            a = s.audio
-            config = SegmenterConfig(
-                threshold=a.vad_threshold, min_silence_s=a.min_silence_s,
-                max_utterance_s=a.max_utterance_s,
-            )  # fmt: skip
-            asr = StreamingTranscriber(p.recognizer) if p.recognizer is not None else None
-            speech = SpeechPipeline(vad=p.vad, segmenter_config=config, transcriber=asr)
+            speech = speech_pipeline(s, p)
             stages.append(
                 ListenStage(ch["audio"], self.route, speech, partials=s.asr.partials, **kw)
             )
@@ -263,7 +240,7 @@ class Daemon:
             "mode": c.mode.value.lower() if c else None,
             "llm": c.status.llm.value if c else None,
             "display": {"url": self.settings.display.url, "state": self.link.state.value,
-                        "stats": self.link.stats.__dict__},
+                        "stats": dataclasses.asdict(self.link.stats)},
             "peripherals": dict(self.peripherals), "notes": list(self.parts.notes),
             "channels": {name: ch.stats().as_dict() for name, ch in self.channels.items()},
             "stages": {name: st.handled for name, st in self.stages.items()},

@@ -48,13 +48,18 @@ class DisplayDevice(DeviceOutput):
         reboot_delay_s: float = 0.1,
         tx_limit_bytes: int = 64 * 1024,
         event_queue_len: int = 32,
+        byte_time_s: float = 0.0,
     ) -> None:
         self.profile = profile
         self.processing_s = processing_s  # extra MCU time per frame: a device slower than its link
         self.reboot_delay_s = reboot_delay_s
         self.stats = DeviceStats()
         self.fb = Framebuffer(profile.width_px, profile.height_px, profile.bpp)
-        self.arq = Arq(ArqConfig(window=profile.window, max_pending=event_queue_len))
+        # byte_time_s: 10 / baud of the emulated UART, so the retransmit timeout of EVENT / LOG
+        # frames counts their wire time (0 where bytes move instantly, as in pure tests).
+        self.arq = Arq(
+            ArqConfig(window=profile.window, max_pending=event_queue_len, byte_time_s=byte_time_s)
+        )
         self.decoder = FrameDecoder(max_payload=profile.max_payload)
         self._rx = RxSlots(profile.window + 4)  # one slot per window frame, a few for the rest
         self._tx = TxFifo(tx_limit_bytes)

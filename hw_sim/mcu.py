@@ -79,7 +79,7 @@ class FlashableDevice(DisplayDevice):
 
     def __init__(
         self, profile: Profile, firmware: FirmwareConfig, now_s: float = 0.0, *,
-        processing_s: float = 0.0, reboot_delay_s: float = 0.1,
+        processing_s: float = 0.0, reboot_delay_s: float = 0.1, byte_time_s: float = 0.0,
     ) -> None:  # fmt: skip
         self.base_profile = profile
         self.firmware = firmware
@@ -104,7 +104,10 @@ class FlashableDevice(DisplayDevice):
         self._reset_cause = ResetCause.WATCHDOG
         self._power_back_s: float | None = None
         self._cuts = {"smp": firmware.cut_smp_units, "boot": firmware.cut_boot_units}
-        super().__init__(profile, now_s, processing_s=processing_s, reboot_delay_s=reboot_delay_s)
+        super().__init__(
+            profile, now_s, processing_s=processing_s, reboot_delay_s=reboot_delay_s,
+            byte_time_s=byte_time_s,
+        )  # fmt: skip
 
     # -- power and boot --------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from hw_sim.profiles import Profile
 from hw_sim.script import Action, InputEvent, LogLine, Reboot, Step, Timeline, Unplug
 from hw_sim.snapshots import SnapshotSaver
 from hw_sim.state import Shared
-from hw_sim.wire import Pacer
+from hw_sim.wire import BITS_PER_BYTE, Pacer
 
 if TYPE_CHECKING:
     from hw_sim.mcu import FirmwareConfig
@@ -79,13 +79,17 @@ class Simulator:
         self.clock = clock
         self.web_url: str | None = None
         self._t0 = self.clock()
+        processing_s = cfg.faults.slow_ms / 1000
+        byte_time_s = BITS_PER_BYTE / cfg.baud  # the device's ARQ counts the wire time
         if cfg.firmware is None:
-            self.device = DisplayDevice(cfg.profile, 0.0, processing_s=cfg.faults.slow_ms / 1000)
+            self.device = DisplayDevice(
+                cfg.profile, 0.0, processing_s=processing_s, byte_time_s=byte_time_s
+            )
         else:
             from hw_sim.mcu import FlashableDevice  # needs the flash extra
 
             self.device = FlashableDevice(
-                cfg.profile, cfg.firmware, 0.0, processing_s=cfg.faults.slow_ms / 1000
+                cfg.profile, cfg.firmware, 0.0, processing_s=processing_s, byte_time_s=byte_time_s
             )
         self.faults = LinkFaults(cfg.faults, cfg.seed)
         self.rx_pacer, self.tx_pacer = Pacer(cfg.baud), Pacer(cfg.baud)

@@ -21,6 +21,7 @@ zero and the figures are the pipeline's own share. Figures:
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import sys
@@ -131,6 +132,8 @@ def measure(args: argparse.Namespace, runner: Any, audio: Any, sim: Any, real_as
     cpu_share = (cpu_s() - cpu0) / wall_s
     heard_s = (listen.heard_samples - heard0) / 16000
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    render = hist["display.render"]
+    render_ms = render.total_ms / max(render.count, 1)
     e2e = [a + p for a, p in zip(asr, present, strict=True)]
     share = [p / e for p, e in zip(present, e2e, strict=True) if e > 0]
     silence_s = settings_min_silence(d)
@@ -139,7 +142,8 @@ def measure(args: argparse.Namespace, runner: Any, audio: Any, sim: Any, real_as
         "## End to end: speech and reading to pixels on the glasses (`scripts/bench_e2e.py`)",
         "",
         f"`python scripts/bench_e2e.py --utterances {args.utterances} --captures {args.captures} "
-        f"--silence-s {args.silence_s:g} --profile {args.profile}` on {platform.machine()}, "
+        f"--silence-s {args.silence_s:g} --profile {args.profile}` on {platform.machine()} "
+        f"({os.cpu_count()} cores, shared with other work), "
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. Simulated display "
         f"{args.profile} over a pty at 921600 baud (emulated). ASR: "
         f"{'SenseVoice' if real_asr else 'stand-in recogniser (no SenseVoice model here: 0 ms)'}.",
@@ -149,6 +153,7 @@ def measure(args: argparse.Namespace, runner: Any, audio: Any, sim: Any, real_as
         f"| utterance end seen by the segmenter, after the voice stops (`audio.min_silence_s`) | {silence_s * 1000:.0f} |",
         f"| utterance end -> final text (ASR compute) | {stats(asr)} |",
         f"| final text -> first BLIT bytes on the wire | {stats(wire)} |",
+        f"| of which rendering a screen (Pillow, mean over all screens) | {render_ms:.1f} |",
         f"| final text -> PRESENT acknowledged by the display | {stats(present)} |",
         f"| utterance end -> caption presented | {stats(e2e)} |",
         f"| share of that not spent in model compute | {100 * float(np.median(share)) if share else 0:.0f} % |",
@@ -161,8 +166,11 @@ def measure(args: argparse.Namespace, runner: Any, audio: Any, sim: Any, real_as
         f"| CPU while listening to silence (captions mode; {heard_s:.1f} s of audio through the VAD in {wall_s:.1f} s) | {100 * cpu_share:.1f} % of one core |",
         f"| peak RSS of the daemon process (VAD, OCR, fonts; no LLM) | {peak_mb:.0f} MB |",
         "",
-        "The display figures include rendering, the compositor and the emulated UART; with no",
-        "model compute in them they are the pipeline's overhead.",
+        "The display figures include rendering, the compositor (which builds the update on the",
+        "link's I/O thread: most of the time to the first BLIT that is not rendering) and the",
+        "emulated UART; with no model compute in them they are the pipeline's overhead. With a",
+        "real recogniser the ASR row grows by the decode time of the utterance (not measured",
+        "here: no SenseVoice model on this machine).",
         MARK_END,
     ]
     return "\n".join(lines) + "\n"

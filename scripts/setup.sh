@@ -13,11 +13,11 @@ apt_pkgs=()
 if ! { command -v fc-list >/dev/null && fc-list :lang=zh-cn file | grep -q .; }; then
   apt_pkgs+=(fontconfig fonts-noto-cjk)
 fi
+# The demo speaks to the simulated microphone with espeak-ng (a synthetic buzz without it).
+command -v espeak-ng >/dev/null || apt_pkgs+=(espeak-ng)
 if [ "$mode" = test ]; then
   # The simulator's live page is tested in a real headless browser.
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
-  # Speech synthesised at test time is fed through the real VAD.
-  command -v espeak-ng >/dev/null || apt_pkgs+=(espeak-ng)
   # The install script and the systemd unit are linted in the tests.
   command -v shellcheck >/dev/null || apt_pkgs+=(shellcheck)
   # A font without CJK glyphs, to test the missing-glyph error.

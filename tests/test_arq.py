@@ -76,11 +76,13 @@ fates = st.lists(st.sampled_from(["ok", "ok", "ok", "drop", "corrupt", "dup"]), 
     window=st.integers(1, 8),
     fates_ab=fates,
     fates_ba=fates,
+    byte_time_s=st.sampled_from([0.0, 10 / 115_200]),
 )
 def test_every_message_arrives_once_in_order(
-    n_a: int, n_b: int, window: int, fates_ab: list[str], fates_ba: list[str]
+    n_a: int, n_b: int, window: int, fates_ab: list[str], fates_ba: list[str], byte_time_s: float
 ) -> None:
-    a, b = End(Arq(ArqConfig(window=window))), End(Arq(ArqConfig(window=4)))
+    a = End(Arq(ArqConfig(window=window, byte_time_s=byte_time_s)))
+    b = End(Arq(ArqConfig(window=4, byte_time_s=byte_time_s)))
     a.arq.reset(peer_window=4)
     b.arq.reset(peer_window=window)
     sent_a, sent_b = logs(n_a, "a"), logs(n_b, "b")
@@ -191,6 +193,107 @@ def test_round_trip_sets_the_timeout() -> None:
         a.receive(Frame(type=m.MsgType.ACK, ack=(i + 1) % 256), i * 1.0 + 0.2)
     assert a.stats.rtt_s == pytest.approx(0.2)
     assert 0.2 <= a.rto_s <= 0.3
+
+
+BAUD_115200 = 10 / 115_200  # seconds per byte on an 8N1 UART
+BAUD_921600 = 10 / 921_600
+
+
+def big_message() -> m.Message:
+    return m.Blit(0, 0, 640, 12, m.Encoding.RAW, bytes(range(1, 256)) * 15)  # 3825 bytes
+
+
+def after_small_frames(arq: Arq, turnaround_s: float = 0.005) -> float:
+    """Many small frames, each acknowledged ``turnaround_s`` after its last byte left: the
+    timeout shrinks to its floor. Returns the time afterwards."""
+    now = 0.0
+    for i in range(40):
+        arq.queue(m.SetBrightness(i))
+        (wire,) = arq.poll(now)
+        now += len(wire) * arq.config.byte_time_s + turnaround_s
+        arq.receive(Frame(type=m.MsgType.ACK, ack=arq.tx_next), now)
+        now += 0.1
+    return now
+
+
+@pytest.mark.parametrize("byte_time_s", [BAUD_115200, BAUD_921600])
+def test_a_large_frame_after_small_ones_waits_for_its_wire_time(byte_time_s: float) -> None:
+    a = Arq(ArqConfig(byte_time_s=byte_time_s))
+    now = after_small_frames(a)
+    assert a.rto_s == pytest.approx(0.05), "small frames: the RTO is at its 50 ms floor"
+    assert a.stats.rtt_s == pytest.approx(0.005), "RTT samples leave out the wire time"
+    a.queue(big_message())
+    (wire,) = a.poll(now)
+    wire_s = len(wire) * byte_time_s  # 357 ms at 115200 baud, 45 ms at 921600
+    assert a.retransmit_at_s == pytest.approx(now + wire_s + a.rto_s)
+    t = now
+    while t < now + wire_s + a.rto_s - 0.001:  # the frame is still on the wire, or just left
+        assert a.poll(t) == [], f"resent {t - now:.3f} s after sending"
+        t += 0.001
+    a.receive(Frame(type=m.MsgType.ACK, ack=a.tx_next), now + wire_s + 0.005)
+    assert a.idle and a.stats.retransmits == 0
+    assert a.stats.rtt_s == pytest.approx(0.005, abs=1e-3), "a big frame is no slow round trip"
+
+
+def test_without_wire_time_the_large_frame_was_resent_too_early() -> None:
+    """The bug the wire time fixes: a 50 ms RTO runs out while the frame is still on the wire."""
+    a = Arq(ArqConfig(byte_time_s=0.0))
+    now = after_small_frames(a)
+    a.queue(big_message())
+    a.poll(now)
+    assert a.poll(now + 0.06) != [] and a.stats.retransmits == 1
+
+
+def test_a_window_of_large_frames_drains_without_retransmits() -> None:
+    """Eight 4 KB frames at 921600 baud take 0.36 s on the wire; each is acknowledged 2 ms
+    after its last byte, so no acknowledgement comes within 50 ms of the previous one."""
+    a = Arq(ArqConfig(window=8, byte_time_s=BAUD_921600))
+    now = after_small_frames(a, turnaround_s=0.002)
+    for _ in range(8):
+        a.queue(big_message())
+    wires = a.poll(now)
+    assert len(wires) == 8
+    acks, done = [], now
+    for i, wire in enumerate(wires):
+        done += len(wire) * BAUD_921600
+        acks.append((done + 0.002, i + 1))
+    t = now
+    while not a.idle:
+        assert t < now + 1.0
+        for at, n in acks:
+            if at <= t < at + 0.001:
+                a.receive(Frame(type=m.MsgType.ACK, ack=(a.tx_next - 8 + n) % 256), t)
+        assert a.poll(t) == [], f"resent at {t - now:.3f} s"
+        t += 0.001
+    assert a.stats.retransmits == 0
+
+
+def test_a_lost_large_frame_is_resent_after_its_wire_time_and_the_rto() -> None:
+    a = Arq(ArqConfig(byte_time_s=BAUD_115200))
+    now = after_small_frames(a)
+    a.queue(big_message())
+    (wire,) = a.poll(now)  # lost on the line: no acknowledgement ever comes
+    deadline = now + len(wire) * BAUD_115200 + a.rto_s
+    assert a.poll(deadline - 0.001) == []
+    (again,) = a.poll(deadline)
+    assert a.stats.retransmits == 1 and len(again) == len(wire)
+    # Backed off, and again counted from when the resent frame has left the wire.
+    assert a.retransmit_at_s == pytest.approx(deadline + len(again) * BAUD_115200 + 0.1)
+    a.receive(Frame(type=m.MsgType.ACK, ack=a.tx_next), deadline + 0.4)
+    assert a.idle
+
+
+def test_frames_queue_behind_each_other_on_the_wire() -> None:
+    """The deadline of the oldest frame counts the bytes written before it, not after."""
+    a = Arq(ArqConfig(window=4, byte_time_s=BAUD_115200, initial_rto_s=0.25))
+    for _ in range(3):
+        a.queue(big_message())
+    first, second, _third = a.poll(0.0)
+    t1 = len(first) * BAUD_115200
+    assert a.retransmit_at_s == pytest.approx(t1 + 0.25)
+    a.receive(Frame(type=m.MsgType.ACK, ack=1), t1 + 0.01)  # the first arrived
+    t2 = t1 + len(second) * BAUD_115200
+    assert a.retransmit_at_s == pytest.approx(t2 + a.rto_s)
 
 
 def test_sequence_numbers_wrap() -> None:

@@ -301,6 +301,21 @@ def test_push_audio_source_hands_out_what_was_pushed() -> None:
     assert list(chunks) == []
 
 
+def test_push_audio_source_switches_to_real_time_with_silence() -> None:
+    now = [100.0]
+    source = PushAudioSource(clock=lambda: now[0])
+    chunks = source.chunks()
+    waiting = threading.Thread(target=lambda: got.append(next(chunks)))
+    got: list[AudioChunk] = []
+    waiting.start()  # blocks: nothing pushed, not real time
+    source.realtime = True  # a microphone in a quiet room from now on: silence, paced
+    now[0] += 0.1  # the first chunk is due once its 0.1 s have passed (the fake clock says so)
+    waiting.join(5)
+    assert not waiting.is_alive() and len(got[0].samples) == 1600
+    assert not got[0].samples.any()
+    source.close()
+
+
 # -- reading and showing ----------------------------------------------------------------------
 
 

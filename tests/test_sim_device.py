@@ -170,12 +170,14 @@ def test_bad_draw_commands_are_rejected_and_leave_buffers_alone(
 ) -> None:
     host, dev = connected()
     host.send(m.Clear(3))
+    pattern = np.random.default_rng(5).integers(0, 16, (16, 64), dtype=np.uint8)
+    host.send(blit(pattern, 0, 0, 4))  # not uniform: a partial COPY would show
     exchange(host, dev, 1.0)
     back = dev.fb.back.copy()
     host.send(msg)
     got = exchange(host, dev, 1.0)
     [err] = [x for x in got if isinstance(x, m.Error)]
-    assert (err.ref_seq, err.ref_type, err.reason) == (1, msg.TYPE, reason)
+    assert (err.ref_seq, err.ref_type, err.reason) == (2, msg.TYPE, reason)
     assert np.array_equal(dev.fb.back, back)
     host.send(m.Present(1))  # the bad frame's number was consumed: the link goes on
     exchange(host, dev, 1.1)
@@ -209,8 +211,8 @@ def copy_reference(back: np.ndarray, msg: m.Copy) -> np.ndarray:
 def test_copy_moves_pixels_like_memmove(msg: m.Copy) -> None:
     host, dev = connected()
     noise = np.random.default_rng(7).integers(0, 16, (400, 640), dtype=np.uint8)
-    for y in range(0, 400, 20):  # RAW BLITs of 20 rows, 3200 bytes each
-        host.send(blit(noise[y : y + 20], 0, y, 4))
+    for y in range(0, 400, 10):  # RAW BLITs of 10 rows, 3200 bytes each
+        host.send(blit(noise[y : y + 10], 0, y, 4))
     host.send(m.Present(1))
     exchange(host, dev, 1.0)
     assert np.array_equal(dev.fb.back, noise)
@@ -244,6 +246,16 @@ def test_random_overlapping_copies_match_the_reference(data: st.DataObject, name
     before = dev.fb.back.copy()
     dev.fb.copy(msg)
     assert np.array_equal(dev.fb.back, copy_reference(before, msg))
+
+
+def test_copy_with_a_short_payload_is_bad_length() -> None:
+    host, dev = connected()
+    dev.receive_bytes(encode_frame(Frame(MsgType.COPY, seq=0, payload=bytes(11))), 1.0)
+    got = host.feed(dev.poll(1.0), 1.0)
+    assert [(e.ref_type, e.reason) for e in got if isinstance(e, m.Error)] == [
+        (MsgType.COPY, Reason.BAD_LENGTH)
+    ]
+    assert dev.arq.rx_expected == 1  # the number was consumed
 
 
 def test_bad_payload_length_and_unknown_type() -> None:

@@ -11,6 +11,12 @@ as data and returns the bytes to write, so tests drive it with no clock and no p
   (OUT_OF_SEQUENCE), which makes the sender go back at once instead of waiting a timeout.
 - The retransmit timeout adapts to the measured round trip (Jacobson/Karels, Karn's rule)
   and backs off exponentially while nothing is acknowledged.
+- Wire time counts apart from the timeout: with ``ArqConfig.byte_time_s`` set, the Arq keeps
+  a model of its own output on the line, so a frame's timeout only starts running once its
+  last byte can have left (behind the bytes queued before it), and round-trip samples are
+  measured from then. The timeout then estimates the peer's turnaround, not frame sizes: a
+  4 KB frame after a run of small ones (45 ms on the wire at 921600 baud, 360 ms at 115200)
+  is not resent before it can have been answered.
 """
 
 from __future__ import annotations
@@ -49,6 +55,13 @@ class ArqConfig:
     initial_rto_s: float = 0.5
     min_rto_s: float = 0.05
     max_rto_s: float = 4.0
+    byte_time_s: float = 0.0
+    """Time one byte takes on the wire (10 / baud on an 8N1 UART); 0: bytes take no time
+    (USB-CDC, tests). Added to the retransmit deadline, taken off round-trip samples."""
+
+    def __post_init__(self) -> None:
+        if self.byte_time_s < 0:
+            raise ValueError(f"byte_time_s must not be negative, got {self.byte_time_s}")
 
 
 @dataclass
@@ -67,7 +80,7 @@ class _InFlight:
     seq: int
     type: int
     payload: bytes
-    first_sent_s: float
+    on_wire_s: float  # when its last byte has left, as far as the Arq knows (last sending)
     retransmitted: bool = False
 
 
@@ -91,6 +104,7 @@ class Arq:
     _srtt_s: float | None = None
     _rttvar_s: float = 0.0
     _timer_start_s: float = 0.0
+    _wire_free_s: float = 0.0  # when everything this Arq wrote has left (byte_time_s model)
     _go_back: bool = False
 
     def __post_init__(self) -> None:
@@ -128,6 +142,18 @@ class Arq:
     def rto_s(self) -> float:
         return self._rto_s
 
+    @property
+    def retransmit_at_s(self) -> float | None:
+        """When the frames in flight are resent unless acknowledged; None if none are.
+
+        The timer (started by the first frame sent into an empty window, restarted by every
+        acknowledgement that removes frames and by every retransmission) runs for one RTO, but
+        never from before the oldest frame in flight can have left the wire.
+        """
+        if not self._in_flight:
+            return None
+        return max(self._timer_start_s, self._in_flight[0].on_wire_s) + self._rto_s
+
     def queue(self, msg: Message) -> None:
         """Queue a sequenced message; it goes out from :meth:`poll` when the window allows."""
         if msg.TYPE not in SEQUENCED:
@@ -149,7 +175,8 @@ class Arq:
     def poll(self, now_s: float) -> list[bytes]:
         """Frames to write now: retransmissions, new frames within the window, or an ACK."""
         out: list[bytes] = []
-        if self._in_flight and (self._go_back or now_s - self._timer_start_s >= self._rto_s):
+        deadline = self.retransmit_at_s
+        if deadline is not None and (self._go_back or now_s >= deadline):
             if not self._go_back:
                 self._rto_s = min(self._rto_s * 2, self.config.max_rto_s)  # back off
             self._go_back = False
@@ -157,6 +184,7 @@ class Arq:
                 item.retransmitted = True
                 # Re-encoded so the old frame carries the current acknowledgement.
                 out.append(self._encode(item.type, item.seq, item.payload))
+                item.on_wire_s = self._on_wire(len(out[-1]), now_s)
                 self.stats.retransmits += 1
             self._timer_start_s = now_s
         while self._pending and len(self._in_flight) < self.window:
@@ -166,15 +194,23 @@ class Arq:
             payload = encode_payload(msg)
             if not self._in_flight:
                 self._timer_start_s = now_s
-            self._in_flight.append(_InFlight(seq, msg.TYPE, payload, now_s))
             out.append(self._encode(msg.TYPE, seq, payload))
+            on_wire_s = self._on_wire(len(out[-1]), now_s)
+            self._in_flight.append(_InFlight(seq, msg.TYPE, payload, on_wire_s))
         if out:
             self._ack_due = False
         elif self._ack_due:
             self._ack_due = False
             out.append(encode_frame(Frame(type=Ack.TYPE, ack=self.rx_expected)))
+            self._on_wire(len(out[-1]), now_s)
         self.stats.frames_sent += len(out)
         return out
+
+    def _on_wire(self, n_bytes: int, now_s: float) -> float:
+        """``n_bytes`` written at ``now_s``: when their last byte leaves, behind what this Arq
+        wrote before. (Small unsequenced frames written without a time are not counted.)"""
+        self._wire_free_s = max(self._wire_free_s, now_s) + n_bytes * self.config.byte_time_s
+        return self._wire_free_s
 
     def _encode(self, type_: int, seq: int, payload: bytes) -> bytes:
         return encode_frame(Frame(type=type_, seq=seq, ack=self.rx_expected, payload=payload))
@@ -228,7 +264,9 @@ class Arq:
             item = self._in_flight.popleft()
             progressed = True
             if not item.retransmitted:
-                self._sample_rtt(now_s - item.first_sent_s)
+                # From its last byte, so the RTO learns the turnaround and not frame sizes.
+                # (Below 0 if the line is faster than byte_time_s says, e.g. USB-CDC.)
+                self._sample_rtt(max(0.0, now_s - item.on_wire_s))
         if progressed:
             self._timer_start_s = now_s
             self._go_back = False

@@ -40,8 +40,11 @@ class EngineConfig:
     # whole context, in float32 on CPU.  Qwen3-0.6B (28 layers x 8 KV heads x 128) needs
     # ~230 MB per 1k tokens; glasses prompts are short, so 2k is the default.
     max_context_tokens: int | None = 2048
-    # Prompts run in chunks so the [chunk, vocab] logits tensor stays small (151,936 x 4 bytes
-    # per token for Qwen).
+    # Score only the last position (the LM head is rewritten at load time when the graph scores
+    # every position, see glasses.llm.graph_rewrite): prefill skips a [prompt, vocab] MatMul.
+    prune_lm_head: bool = True
+    # Prompts run in chunks: bounds the attention scores (heads x chunk x context) and, with an
+    # unpruned LM head, the [chunk, vocab] logits (151,936 x 4 bytes per token for Qwen).
     prefill_chunk_tokens: int = 128
     # Keep the KV of the system-prompt prefix and reuse it when the next prompt starts with it.
     prefix_cache: bool = True

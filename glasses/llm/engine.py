@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from glasses.llm.chat_template import ChatMessage, ChatPrompt, ChatTemplate
 from glasses.llm.config import EngineConfig
-from glasses.llm.errors import ContextOverflowError, TokenizerMismatchError
+from glasses.llm.errors import ContextOverflowError, LlmError, TokenizerMismatchError
 from glasses.llm.generator import CancelToken, DecodeJob, GenerationOptions, GenerationResult
 from glasses.llm.graph_io import GraphIO, read_graph_io
+from glasses.llm.graph_rewrite import prune_lm_head
 from glasses.llm.kv_cache import KvSnapshot
 from glasses.llm.model_folder import ModelFolder, open_model_folder
 from glasses.llm.onnx_scan import scan_onnx
@@ -21,6 +24,7 @@ from glasses.llm.sampling import Sampler, SamplingConfig
 from glasses.llm.session import create_session, onnxruntime
 from glasses.llm.tokenizer import Tokenizer
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -31,6 +35,8 @@ class ModelInfo:
     context_tokens: int  # usable context: the model's, capped by EngineConfig
     vocab_size: int
     quantized: bool  # has MatMulNBits (int4/int8 weights)
+    # The LM head scores only the last position (rewritten at load time, or built that way).
+    last_position_logits: bool = False
 
 
 class TextStream(Iterator[str]):
@@ -58,7 +64,7 @@ class LlmEngine:
         self.config = config
         self.folder = folder
         self.tokenizer = Tokenizer(folder.tokenizer_path)
-        self._session = create_session(folder.onnx_path, config.session)
+        self._session = self._create_session(folder, config)
         io: GraphIO = read_graph_io(self._session, folder, frozenset(op for _, op in summary.ops))
         if self.tokenizer.vocab_size > io.logits_size:
             raise TokenizerMismatchError(
@@ -75,6 +81,7 @@ class LlmEngine:
             context_tokens=min(cap, folder.context_length),
             vocab_size=io.logits_size,
             quantized=any(op == "MatMulNBits" for _, op in summary.ops),
+            last_position_logits=io.last_position_logits,
         )
         self._runner = DecoderRunner(self._session, io, onnxruntime())
         self._kv = self._runner.new_cache(self.info.context_tokens)
@@ -83,6 +90,16 @@ class LlmEngine:
         stop_ids = {*folder.eos_token_ids, self.template.im_end_id}
         self.stop_token_ids = frozenset(stop_ids)
         self.default_sampling = SamplingConfig.from_generation_config(folder.generation_defaults)
+
+    @staticmethod
+    def _create_session(folder: ModelFolder, config: EngineConfig) -> Any:
+        pruned = prune_lm_head(folder.onnx_path) if config.prune_lm_head else None
+        if pruned is not None:
+            try:
+                return create_session(folder.onnx_path, config.session, pruned)
+            except LlmError as exc:  # the rewrite is an optimisation: never a reason to fail
+                log.warning("%s: pruned LM head did not load (%s)", folder.onnx_path.name, exc)
+        return create_session(folder.onnx_path, config.session)
 
     @classmethod
     def load(cls, model_dir: Path | str, config: EngineConfig | None = None) -> LlmEngine:
@@ -110,6 +127,24 @@ class LlmEngine:
         time: a second stream waits until the first has finished or been closed."""
         options = options or GenerationOptions()
         prompt = self.render(messages, enable_thinking=options.enable_thinking)
+        return self.stream_prompt(prompt, options, cancel)
+
+    def stream_prompt(
+        self,
+        prompt: ChatPrompt,
+        options: GenerationOptions | None = None,
+        cancel: CancelToken | None = None,
+    ) -> TextStream:
+        """:meth:`stream` for a prompt already in token ids (``prompt.prefix_ids`` is the part
+        the prefix cache may keep; empty for none)."""
+        options = options or GenerationOptions()
+        if not prompt.ids or len(prompt.ids) >= self.info.context_tokens:
+            raise ContextOverflowError(
+                f"the prompt is {len(prompt.ids)} tokens; the context holds "
+                f"{self.info.context_tokens} and the prompt needs at least one"
+            )
+        if prompt.ids[: len(prompt.prefix_ids)] != prompt.prefix_ids:
+            raise ValueError("prompt.ids must start with prompt.prefix_ids")
         sampling = options.sampling or self.default_sampling
         result = GenerationResult()
         return TextStream(
@@ -138,6 +173,8 @@ class LlmEngine:
         with self._lock:
             started = time.monotonic()
             cached, snapshot_at = self._reuse_prefix(prompt)
+            # Room for the whole request up front (a shared KV buffer grows only as needed).
+            self._kv.reserve(len(prompt.ids) + options.max_new_tokens)
             job = DecodeJob(
                 runner=self._runner,
                 tokenizer=self.tokenizer,

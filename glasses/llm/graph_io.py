@@ -31,6 +31,9 @@ class GraphIO:
     logits_size: int  # vocabulary size of the logits output
     logits_dtype: type[np.generic]
     share_buffer: bool
+    # ``logits`` is [batch, 1, vocab] whatever the input length (pruned LM head, see
+    # :mod:`glasses.llm.graph_rewrite`) rather than one row per input position.
+    last_position_logits: bool = False
 
     @staticmethod
     def past_names(layer: int) -> tuple[str, str]:
@@ -89,6 +92,7 @@ def read_graph_io(session: Any, folder: ModelFolder, op_types: frozenset[str]) -
             )
     logits_dims = outputs["logits"].shape
     logits_size = logits_dims[-1] if isinstance(logits_dims[-1], int) else folder.vocab_size
+    last_only = len(logits_dims) == 3 and logits_dims[1] == 1
     _dim(len(layers), folder.num_layers, "layer count", folder)
     return GraphIO(
         num_layers=len(layers),
@@ -99,4 +103,5 @@ def read_graph_io(session: Any, folder: ModelFolder, op_types: frozenset[str]) -
         logits_size=int(logits_size),
         logits_dtype=_DTYPES[outputs["logits"].type],
         share_buffer=folder.past_present_share_buffer and bool(op_types & _IN_PLACE_ATTENTION),
+        last_position_logits=last_only,
     )

@@ -3,11 +3,13 @@
 * :class:`GrowingKv` (Optimum layout): each step's ``present`` tensors (past + new tokens) are
   fed back as the next step's ``past``.  ORT never writes into inputs, so a snapshot is just the
   list of references, and the system-prompt prefix can be shared by any number of requests.
-* :class:`SharedBufferKv` (genai ``past_present_share_buffer``): one ``[1, kv_heads, capacity,
+* :class:`SharedBufferKv` (genai ``past_present_share_buffer``): one ``[1, kv_heads, size,
   head_dim]`` buffer per tensor is bound as both past input and present output;
   GroupQueryAttention writes the new tokens at ``[length, length + n)`` in place.  Positions
   below ``length`` are never rewritten, so a prefix stays valid until a request that does not
-  start with it resets the cache to zero.
+  start with it resets the cache to zero.  The buffers start small and grow (copying what they
+  hold) up to ``capacity`` as requests need more positions: a short chat never pays for the
+  whole context.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class GrowingKv:
     def reset(self) -> None:
         self.length, self._values = 0, self._empty
 
+    def reserve(self, positions: int) -> None:
+        del positions  # presents are allocated by ONNX Runtime at their exact size
+
     def bind(self, binding: Any) -> list[str]:
         """Bind past inputs and present outputs; returns the present names in bind order."""
         names: list[str] = []
@@ -66,20 +71,43 @@ class GrowingKv:
 
 class SharedBufferKv:
     shares_storage = True
+    # Buffers grow in steps of at least this many positions (and at least double), so a long
+    # generation reallocates a handful of times, not every token.
+    GROWTH_QUANTUM = 256
 
     def __init__(self, io: GraphIO, ort: Any, capacity: int) -> None:
         self._io = io
+        self._ort = ort
         self.capacity = capacity
-        shape = [1, io.num_kv_heads, capacity, io.head_dim]
-        # Zeroed once: GQA masks positions >= seqlens, but NaN garbage must not leak via 0 * NaN.
-        zeros = np.zeros(shape, dtype=io.kv_dtype)
-        self._buffers = tuple(
-            ort.OrtValue.ortvalue_from_numpy(zeros.copy()) for _ in range(2 * io.num_layers)
-        )
         self.length = 0
+        self.size = 0  # positions allocated
+        self.version = 0  # bumped whenever the buffers are replaced (bindings go stale)
+        self._arrays: tuple[np.ndarray, ...] = ()
+        self._buffers: tuple[Any, ...] = ()
 
     def reset(self) -> None:
         self.length = 0
+
+    def reserve(self, positions: int) -> None:
+        """Make room for ``positions`` (capped at ``capacity``), keeping the cached ones."""
+        positions = min(positions, self.capacity)
+        if positions <= self.size:
+            return
+        quantum = self.GROWTH_QUANTUM
+        size = max(positions, 2 * self.size, quantum)
+        size = min(self.capacity, -(-size // quantum) * quantum)
+        shape = (1, self._io.num_kv_heads, size, self._io.head_dim)
+        # np.zeros maps fresh zero pages: untouched positions cost no memory.  Zeros, not
+        # garbage: GQA masks positions >= seqlens, but NaN would still leak through 0 * NaN.
+        arrays = tuple(
+            np.zeros(shape, dtype=self._io.kv_dtype) for _ in range(2 * self._io.num_layers)
+        )
+        for new, old in zip(arrays, self._arrays, strict=False):
+            new[:, :, : self.size] = old  # all of it: a prefix snapshot may lie past length
+        self._arrays = arrays
+        self._buffers = tuple(self._ort.OrtValue.ortvalue_from_numpy(a) for a in arrays)
+        self.size = size
+        self.version += 1
 
     def bind(self, binding: Any) -> list[str]:
         names: list[str] = []

@@ -52,11 +52,20 @@ def available_providers(config: SessionConfig) -> list[str]:
     return [*chosen, "CPUExecutionProvider"]
 
 
-def create_session(path: Path, config: SessionConfig) -> Any:
+def create_session(path: Path, config: SessionConfig, model_bytes: bytes | None = None) -> Any:
+    """A session for the model at ``path``; ``model_bytes`` (a rewritten graph of it whose
+    external data lives in ``path``'s folder) is loaded instead when given."""
     ort = onnxruntime()
+    options = session_options(config)
+    model: str | bytes = str(path)
+    if model_bytes is not None:
+        model = model_bytes
+        options.add_session_config_entry(
+            "session.model_external_initializers_file_folder_path", str(path.parent)
+        )
     try:
         return ort.InferenceSession(
-            str(path), sess_options=session_options(config), providers=available_providers(config)
+            model, sess_options=options, providers=available_providers(config)
         )
     except Exception as exc:
         raise _classify(exc, path) from exc

@@ -84,7 +84,11 @@ class PushAudioSource(ClosingSource):
                     due = started + (self._position - at + CHUNK_SAMPLES) / SAMPLE_RATE_HZ
                     self._cond.wait_for(lambda: self._closed, max(0.0, due - self._clock()))
                 else:
-                    self._cond.wait_for(lambda: bool(self._pending) or self._closed)
+                    self._cond.wait_for(
+                        lambda: bool(self._pending) or self._closed or self._anchor is not None
+                    )
+                    if self._anchor is not None:
+                        continue  # switched to real time: pace from now on
                 if self._closed:
                     return
                 silence = np.zeros(CHUNK_SAMPLES, dtype=np.float32)

@@ -12,16 +12,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glasses.config import Settings
 from glasses.errors import GlassesError
 from glasses.llm.backend import ChatBackend
-from glasses.modes.base import ASR_HINT, LLM_HINT
+from glasses.llm.generator import GenerationOptions
+from glasses.llm.sampling import SamplingConfig
+from glasses.modes.base import ASR_HINT, LLM_HINT, ModeOptions
 from glasses.perception.asr import Recognizer
 from glasses.pipeline.vision import TextReader
 from glasses.sources.audio import AudioSource
 from glasses.sources.camera import ThreadedCamera
+
+if TYPE_CHECKING:
+    from glasses.perception.speech import SpeechPipeline
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +159,37 @@ def add_camera(
             raise GlassesError(str(exc)) from exc
 
     parts.camera = opener or open_configured
+
+
+def mode_options(s: Settings) -> ModeOptions:
+    return ModeOptions(
+        caption_lines=s.display.caption_lines,
+        languages=(s.translate.languages[0], s.translate.languages[1]),
+        read_action=s.read.action,  # type: ignore[arg-type]  # checked by glasses.config
+        read_language=s.read.language, read_max_chars=s.read.max_chars,
+        answer_max_chars=s.assistant.max_chars, use_read_context=s.assistant.use_read_context,
+        max_new_tokens=s.llm.max_new_tokens,
+    )  # fmt: skip
+
+
+def generation_options(s: Settings) -> GenerationOptions:
+    t = s.llm.temperature
+    sampling = SamplingConfig(greedy=True) if t == 0 else SamplingConfig(temperature=t, top_p=0.9)
+    return GenerationOptions(s.llm.max_new_tokens, sampling, timeout_s=s.llm.timeout_s)
+
+
+def speech_pipeline(s: Settings, parts: Parts) -> SpeechPipeline:
+    """VAD, segmenter and (if there is a recogniser) the streaming transcriber."""
+    from glasses.perception.segmenter import SegmenterConfig
+    from glasses.perception.speech import SpeechPipeline
+    from glasses.perception.transcriber import StreamingTranscriber
+
+    a = s.audio
+    config = SegmenterConfig(
+        threshold=a.vad_threshold, min_silence_s=a.min_silence_s, max_utterance_s=a.max_utterance_s
+    )
+    asr = StreamingTranscriber(parts.recognizer) if parts.recognizer is not None else None
+    return SpeechPipeline(vad=parts.vad, segmenter_config=config, transcriber=asr)
 
 
 def build_parts(settings: Settings) -> Parts:

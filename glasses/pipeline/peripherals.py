@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
+from firmware_bridge.errors import LinkError
 from firmware_bridge.link import DisplayLink
 from firmware_bridge.protocol.messages import Error, Event, Log
 from firmware_bridge.stats import LinkState
@@ -83,8 +84,11 @@ async def run_display_events(link: DisplayLink, send: Send, clock: Clock) -> Non
             state = link.state
             if state is not seen:
                 seen = state
-                if state is LinkState.CLOSED:
-                    raise GlassesError(f"the display link closed: {link.stats}")
+                if state is LinkState.CLOSED:  # closed by a fatal error: say which
+                    try:
+                        link.wait_connected(0)
+                    except LinkError as exc:
+                        raise GlassesError(f"the display link stopped: {exc}") from exc
                 await send(PeripheralState("display", state is LinkState.CONNECTED, state.value))
             event = await worker.call(link.get_event, EVENT_POLL_S)
             if event is None:

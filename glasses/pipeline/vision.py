@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
@@ -53,6 +54,7 @@ class CaptureStage(Stage[CaptureRequest]):
         self.worker = Worker("camera")
         self.camera: ThreadedCamera | None = None
         self._closer: asyncio.TimerHandle | None = None
+        self._closing: asyncio.Future[None] | None = None  # kept so the task is not collected
 
     async def process(self, msg: CaptureRequest) -> AsyncGenerator[Message, None]:
         if self._closer is not None:
@@ -87,6 +89,13 @@ class CaptureStage(Stage[CaptureRequest]):
         camera, self.camera = self.camera, None
         if camera is not None:
             await self.worker.call(camera.close)
+
+    def close_now(self) -> None:
+        """At shutdown: close the camera on a thread of its own, without waiting for a
+        capture still running on the worker (the process is about to end anyway)."""
+        camera, self.camera = self.camera, None
+        if camera is not None:
+            threading.Thread(target=camera.close, name="glasses-camera-close", daemon=True).start()
 
 
 class OcrStage(Stage[CameraFrame]):

@@ -60,18 +60,19 @@ class Worker:
     ) -> AsyncGenerator[T, None]:
         """Items of ``make()`` iterated on the worker thread; its exception is raised here."""
         loop = asyncio.get_running_loop()
-        handover: asyncio.Queue[T | _End] = asyncio.Queue(capacity)
+        # The queue is bounded by ``slots``: a thread blocks on a semaphore, never on the loop.
+        handover: asyncio.Queue[T | _End] = asyncio.Queue()
+        slots = threading.Semaphore(capacity)
         stop = threading.Event()
 
         def deliver(item: T | _End) -> None:
-            future = asyncio.run_coroutine_threadsafe(handover.put(item), loop)
-            while not stop.is_set():
-                try:
-                    future.result(_POLL_S)
+            while not slots.acquire(timeout=_POLL_S):
+                if stop.is_set():
                     return
-                except concurrent.futures.TimeoutError:
-                    continue
-            future.cancel()
+            try:
+                loop.call_soon_threadsafe(handover.put_nowait, item)
+            except RuntimeError:  # the loop has closed (shutdown): nobody is listening
+                stop.set()
 
         def job() -> None:
             iterator = None
@@ -94,6 +95,7 @@ class Worker:
         try:
             while True:
                 item = await handover.get()
+                slots.release()
                 if isinstance(item, _End):
                     if item.error is not None:
                         raise item.error
