@@ -88,6 +88,14 @@ class LlmSettings:
 
 
 @dataclass(frozen=True)
+class RemoteSettings:
+    url: str = _s("", "OpenAI-compatible endpoint of a bigger Qwen (vLLM, SGLang, Ollama, `glasses serve`), e.g. `http://gpu-box:8000/v1`; used while reachable, the local model otherwise. The API key comes from `$GLASSES_REMOTE_API_KEY`, never from this file. Empty: local only.")
+    model: str = _s("", "Model name the server knows (vLLM: the served model name, e.g. `Qwen/Qwen3-8B`).")
+    first_token_budget_s: float = _s(2.0, "The remote must stream its first token this soon, or the local model answers.", minimum=0.1, maximum=60.0)
+    stall_budget_s: float = _s(5.0, "Once answering, the remote may fall silent this long before the local model takes over.", minimum=0.1, maximum=60.0)
+
+
+@dataclass(frozen=True)
 class TranslateSettings:
     languages: tuple[str, ...] = _s(("zh", "en"), "The two languages: speech in one is captioned in the other; any other language goes into the second.", choices=LANGUAGE_CODES, length=2)
 
@@ -128,6 +136,7 @@ class Settings:
     camera: CameraSettings = field(default_factory=CameraSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
     translate: TranslateSettings = field(default_factory=TranslateSettings)
     read: ReadSettings = field(default_factory=ReadSettings)
     assistant: AssistantSettings = field(default_factory=AssistantSettings)

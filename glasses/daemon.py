@@ -248,7 +248,12 @@ class Daemon:
         }  # fmt: skip
 
     async def _status_loop(self) -> None:
+        from glasses.llm.router import FallbackBackend
+
+        router = self.parts.backend if isinstance(self.parts.backend, FallbackBackend) else None
         while True:
+            if router is not None:
+                router.probe_soon()  # a remote that came back is used again; never blocks
             self._write_status()
             await asyncio.sleep(self.settings.log.status_interval_s)
 

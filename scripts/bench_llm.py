@@ -444,3 +444,277 @@ def bytes_per_token(model: Path, context: int) -> dict[str, int]:
         "kv_cache": kv * 4 * context,
         "total": weights + kv * 4 * context,
     }
+
+
+# --- orchestration -------------------------------------------------------------------------------
+
+TINY_PLAN = Plan(
+    prompt_lengths=(16, 32, 64),
+    decode_tokens=8,
+    decode_prompt=16,
+    system_tokens=40,
+    user_tokens=12,
+    context=256,
+    reps=1,
+)
+WORKERS: dict[str, Callable[[Path, Plan], WorkerResult]] = {
+    "glasses": run_glasses,
+    "genai": run_genai,
+}
+
+
+def genai_runtime_available() -> bool:
+    try:
+        import onnxruntime_genai  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_worker(name: str, model: Path, plan: Plan) -> WorkerResult:
+    """Runs one engine in a fresh interpreter, so its peak RSS is its own."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        name,
+        "--model",
+        str(model),
+        "--plan",
+        json.dumps(asdict(plan)),
+    ]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return WorkerResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def goals(ours: WorkerResult, peer: WorkerResult | None) -> list[dict[str, Any]]:
+    """Each goal of issue 3 with the measured value and whether it is met."""
+    out: list[dict[str, Any]] = [
+        {
+            "goal": "Python overhead per decoded token < 5%",
+            "value": ours.python_overhead,
+            "met": ours.python_overhead is not None and ours.python_overhead < 0.05,
+        },
+        {
+            "goal": "TTFT with cached system prompt <= 0.15x our own no-cache TTFT",
+            "value": ratio(ours.ttft_cached_s, ours.ttft_no_cache_s),
+            "met": ours.ttft_cached_s <= 0.15 * ours.ttft_no_cache_s,
+        },
+    ]
+    if peer is None:
+        return out
+    out.append(
+        {
+            "goal": "decode >= 0.95x onnxruntime-genai",
+            "value": ratio(ours.decode_tokens_per_s, peer.decode_tokens_per_s),
+            "met": ours.decode_tokens_per_s >= 0.95 * peer.decode_tokens_per_s,
+        }
+    )
+    for length, rate in ours.prefill_tokens_per_s.items():
+        peer_rate = peer.prefill_tokens_per_s.get(length, 0.0)
+        out.append(
+            {
+                "goal": f"prefill ({length} tokens) >= 1.3x onnxruntime-genai",
+                "value": ratio(rate, peer_rate),
+                "met": rate >= 1.3 * peer_rate,
+            }
+        )
+    out.append(
+        {
+            "goal": "TTFT with cached system prompt <= genai's rewind_to",
+            "value": ratio(ours.ttft_cached_s, peer.ttft_cached_s),
+            "met": ours.ttft_cached_s <= peer.ttft_cached_s,
+        }
+    )
+    out.append(
+        {
+            "goal": "peak RSS <= onnxruntime-genai's (same context length)",
+            "value": ratio(ours.peak_rss, peer.peak_rss),
+            "met": ours.peak_rss <= peer.peak_rss,
+        }
+    )
+    return out
+
+
+def _fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    ours = WorkerResult(**report["engines"]["glasses"])
+    peer_data = report["engines"].get("genai")
+    peer = WorkerResult(**peer_data) if peer_data else None
+    plan = Plan(**{k: tuple(v) if isinstance(v, list) else v for k, v in report["plan"].items()})
+    mb = 2**20
+
+    def row(label: str, a: float | None, b: float | None, unit: str, digits: int = 1) -> str:
+        r = ratio(a, b) if a is not None and b else None
+        return f"| {label} | {_fmt(a, unit, digits)} | {_fmt(b, unit, digits)} | {_fmt(r, 'x', 2)} |"
+
+    def peer_value(get: Callable[[WorkerResult], float]) -> float | None:
+        return get(peer) if peer is not None else None
+
+    lines = [
+        f"| metric | glasses {ours.version} | onnxruntime-genai "
+        f"{peer.version if peer else '(not run)'} | glasses / genai |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for length in plan.prompt_lengths:
+        key = str(length)
+        lines.append(
+            row(
+                f"prefill, {length}-token prompt (tokens/s)",
+                ours.prefill_tokens_per_s[key],
+                peer_value(lambda w, key=key: w.prefill_tokens_per_s[key]),  # type: ignore[misc]
+                "",
+            )
+        )
+    lines.append(
+        row(
+            f"decode, {plan.decode_tokens} tokens (tokens/s)",
+            ours.decode_tokens_per_s,
+            peer_value(lambda w: w.decode_tokens_per_s),
+            "",
+            2,
+        )
+    )
+    turn = f"{plan.user_tokens}-token turn after {plan.system_tokens}-token system prompt"
+    lines.append(
+        row(
+            f"TTFT, {turn}, no cache (ms)",
+            ours.ttft_no_cache_s * 1000,
+            peer_value(lambda w: w.ttft_no_cache_s * 1000),
+            "",
+        )
+    )
+    lines.append(
+        row(
+            f"TTFT, same, system prompt cached (ms) [genai: rewind_to]",
+            ours.ttft_cached_s * 1000,
+            peer_value(lambda w: w.ttft_cached_s * 1000),
+            "",
+        )
+    )
+    lines.append(
+        row(
+            f"peak RSS, context {plan.context} (MiB)",
+            ours.peak_rss / mb,
+            peer_value(lambda w: w.peak_rss / mb),
+            "",
+            0,
+        )
+    )
+    lines.append(
+        row(
+            "RSS after load (MiB)",
+            ours.rss_after_load / mb,
+            peer_value(lambda w: w.rss_after_load / mb),
+            "",
+            0,
+        )
+    )
+    ceiling = report["decode_ceiling_tokens_per_s"]
+    lines.append(
+        row(
+            f"decode / ceiling ({ceiling:.1f} tokens/s)",
+            ours.decode_tokens_per_s / ceiling * 100,
+            peer_value(lambda w: w.decode_tokens_per_s / ceiling * 100),
+            "%",
+            0,
+        )
+    )
+    overhead = ours.python_overhead
+    lines.append(
+        f"| Python overhead per decoded token | {_fmt(overhead and overhead * 100, '%', 1)} | | |"
+    )
+    lines.append("")
+    lines.append("| goal | measured | met |")
+    lines.append("| --- | ---: | --- |")
+    for goal in report["goals"]:
+        value = goal["value"]
+        shown = _fmt(value * 100, "%") if "overhead" in goal["goal"] else _fmt(value, "x", 2)
+        lines.append(f"| {goal['goal']} | {shown} | {'yes' if goal['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="2-layer model, few tokens")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/glasses-bench-llm"))
+    parser.add_argument("--model", type=Path, help="an existing genai int4 folder to use")
+    parser.add_argument("--json", type=Path, help="write the full report here")
+    parser.add_argument("--skip-genai", action="store_true", help="measure glasses only")
+    parser.add_argument("--reps", type=int, help="repetitions of each measurement (best kept)")
+    parser.add_argument("--context", type=int, help="context length of both engines")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--plan", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        raw = json.loads(args.plan)
+        plan = Plan(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        result = WORKERS[args.worker](args.model, plan)
+        print(json.dumps(asdict(result)))
+        return 0
+
+    def log(message: str) -> None:
+        print(f"bench_llm: {message}", file=sys.stderr, flush=True)
+
+    plan = TINY_PLAN if args.tiny else Plan()
+    if args.reps:
+        plan = Plan(**{**asdict(plan), "reps": args.reps})
+    if args.context:
+        plan = Plan(**{**asdict(plan), "context": args.context})
+    args.cache.mkdir(parents=True, exist_ok=True)
+    if args.model:
+        model, source = args.model, "given with --model"
+    else:
+        model, source = build_model(args.cache, args.tiny, log)
+    with_genai = not args.skip_genai and genai_runtime_available()
+    log(f"model {model} ({source}); measuring memory bandwidth")
+    bandwidth = memory_bandwidth(32 if args.tiny else 256)
+    need = bytes_per_token(model, plan.decode_prompt + plan.decode_tokens // 2)
+    best_bandwidth = max(bandwidth.values())
+    engines: dict[str, Any] = {}
+    for name in ("glasses", "genai") if with_genai else ("glasses",):
+        log(f"running {name}")
+        engines[name] = asdict(run_worker(name, model, plan))
+    ours = WorkerResult(**engines["glasses"])
+    peer = WorkerResult(**engines["genai"]) if with_genai else None
+    report: dict[str, Any] = {
+        "command": shlex.join([Path(sys.executable).name, "scripts/bench_llm.py", *(argv or sys.argv[1:])]),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        "model": {"path": str(model), "built_by": source, "tiny": args.tiny},
+        "plan": asdict(plan),
+        "memory_bandwidth_bytes_per_s": bandwidth,
+        "bytes_per_decoded_token": need,
+        "decode_ceiling_tokens_per_s": best_bandwidth / need["total"],
+        "engines": engines,
+        "same_greedy_tokens": None if peer is None else ours.tokens == peer.tokens,
+        "goals": goals(ours, peer),
+    }
+    text = markdown(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(text)
+    gb = 1e9
+    print(
+        f"\nmemory bandwidth (numpy copy): "
+        + ", ".join(f"{k} {v / gb:.1f} GB/s" for k, v in bandwidth.items())
+        + f"; bytes read per decoded token {need['total'] / 2**20:.1f} MiB "
+        f"(weights {need['weights'] / 2**20:.1f} MiB + KV cache); "
+        f"same greedy tokens: {report['same_greedy_tokens']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

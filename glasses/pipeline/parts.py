@@ -112,9 +112,34 @@ def add_recognizer(s: Settings, parts: Parts) -> None:
 
 
 def add_backend(s: Settings, parts: Parts) -> None:
+    """The local engine, behind a remote-first router when ``remote.url`` is set."""
+    local = _local_backend(s, parts)
+    if not s.remote.url:
+        parts.backend = local
+        return
+    from glasses.llm.remote import RemoteBackend, RemoteConfig
+
+    try:
+        remote = RemoteBackend(RemoteConfig(base_url=s.remote.url, model=s.remote.model))
+    except ValueError as exc:
+        raise GlassesError(f"remote.url: {exc}") from exc
+    if local is None:
+        parts.notes.append("no local model: answers need the remote endpoint")
+        parts.backend = remote
+        return
+    from glasses.llm.router import FallbackBackend, RouterConfig
+
+    router = RouterConfig(
+        first_token_budget_s=s.remote.first_token_budget_s,
+        stall_budget_s=s.remote.stall_budget_s,
+    )
+    parts.backend = FallbackBackend(remote, local, router)
+
+
+def _local_backend(s: Settings, parts: Parts) -> ChatBackend | None:
     if not s.llm.model:
         parts.notes.append(f"no language model configured (llm.model): {LLM_HINT}")
-        return
+        return None
     try:
         from glasses.llm import EngineConfig, LlmEngine, SessionConfig
         from glasses.llm.backend import LocalBackend
@@ -127,11 +152,11 @@ def add_backend(s: Settings, parts: Parts) -> None:
             variant=s.llm.variant or pulled_variant(folder),
             max_context_tokens=s.llm.context_tokens,
         )
-        engine = LlmEngine.load(folder, config)
-        parts.backend = LocalBackend(engine)
+        return LocalBackend(LlmEngine.load(folder, config))
     except (GlassesError, ImportError) as exc:
         hint = "" if LLM_HINT in str(exc) else f": {LLM_HINT}"
         parts.notes.append(f"no language model ({exc}){hint}")
+        return None
 
 
 def add_camera(
