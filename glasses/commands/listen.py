@@ -29,7 +29,9 @@ def register(subparsers: Any) -> None:
         help="microphone: index or name (see glasses devices); default input if omitted",
     )
     parser.add_argument(
-        "--asr-model", type=Path, metavar="DIR", help="sherpa-onnx SenseVoice folder"
+        "--asr-model",
+        metavar="DIR|NAME",
+        help="sherpa-onnx SenseVoice folder, or a name from  glasses models list",
     )
     parser.add_argument("--realtime", action="store_true", help="play the file at real speed")
     parser.add_argument("--partials", action="store_true", help="also print partial transcripts")
@@ -62,7 +64,12 @@ def _listen(args: argparse.Namespace) -> int:
         raise GlassesError(f"--threshold must be between 0 and 1, got {args.threshold:g}")
     if args.min_silence <= 0 or args.max_utterance <= 1:
         raise GlassesError("--min-silence must be positive and --max-utterance above 1 s")
-    model_dir = args.asr_model or default_model_dir()
+    if args.asr_model:
+        from glasses.models.store import resolve_model_dir
+
+        model_dir: Path | None = resolve_model_dir(args.asr_model)
+    else:
+        model_dir = default_model_dir()
     transcriber = _transcriber(model_dir) if model_dir is not None else None
     config = SegmenterConfig(
         threshold=args.threshold,

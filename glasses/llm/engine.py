@@ -16,6 +16,7 @@ from glasses.llm.errors import ContextOverflowError, LlmError, TokenizerMismatch
 from glasses.llm.generator import CancelToken, DecodeJob, GenerationOptions, GenerationResult
 from glasses.llm.graph_io import GraphIO, read_graph_io
 from glasses.llm.graph_rewrite import prune_lm_head
+from glasses.llm.heap import release_free_heap
 from glasses.llm.kv_cache import KvSnapshot
 from glasses.llm.model_folder import ModelFolder, open_model_folder
 from glasses.llm.onnx_scan import scan_onnx
@@ -25,6 +26,7 @@ from glasses.llm.session import create_session, onnxruntime
 from glasses.llm.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -64,7 +66,9 @@ class LlmEngine:
         self.config = config
         self.folder = folder
         self.tokenizer = Tokenizer(folder.tokenizer_path)
+        release_free_heap()  # the JSON parse's garbage, before the weights arrive
         self._session = self._create_session(folder, config)
+        release_free_heap()
         io: GraphIO = read_graph_io(self._session, folder, frozenset(op for _, op in summary.ops))
         if self.tokenizer.vocab_size > io.logits_size:
             raise TokenizerMismatchError(

@@ -14,12 +14,16 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from glasses.llm.graph_io import GraphIO
+
+# Identifies one set of shared buffers, unique across caches: a binding made for it is reusable.
+_BUFFER_SETS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class SharedBufferKv:
         self.capacity = capacity
         self.length = 0
         self.size = 0  # positions allocated
-        self.version = 0  # bumped whenever the buffers are replaced (bindings go stale)
+        self.version = 0  # new (process-unique) whenever the buffers are replaced
         self._arrays: tuple[np.ndarray, ...] = ()
         self._buffers: tuple[Any, ...] = ()
 
@@ -107,7 +111,7 @@ class SharedBufferKv:
         self._arrays = arrays
         self._buffers = tuple(self._ort.OrtValue.ortvalue_from_numpy(a) for a in arrays)
         self.size = size
-        self.version += 1
+        self.version = next(_BUFFER_SETS)
 
     def bind(self, binding: Any) -> list[str]:
         names: list[str] = []

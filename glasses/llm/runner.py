@@ -25,7 +25,7 @@ class DecoderRunner:
         # A shared-buffer cache binds the same KV buffers every step: keep the binding and
         # rebind only the token inputs (saves ~4 binding calls per layer per token).
         self._binding: Any = None
-        self._binding_key: tuple[int, int] | None = None
+        self._binding_version = 0  # SharedBufferKv.version the binding was made for
         self._inputs: list[npt.NDArray[np.int64]] = []  # alive while bound
 
     def new_cache(self, capacity: int) -> KvCache:
@@ -41,12 +41,11 @@ class DecoderRunner:
         bound; returns it and the number of present outputs ONNX Runtime allocates."""
         to_step_buffer = single or self.io.last_position_logits
         if isinstance(kv, SharedBufferKv) and to_step_buffer:
-            key = (id(kv), kv.version)
-            if self._binding is None or self._binding_key != key:
+            if self._binding is None or self._binding_version != kv.version:
                 self._binding = self._session.io_binding()
                 self._binding.bind_ortvalue_output("logits", self._step_logits_value)
                 kv.bind(self._binding)
-                self._binding_key = key
+                self._binding_version = kv.version
             return self._binding, 0
         binding = self._session.io_binding()
         if to_step_buffer:

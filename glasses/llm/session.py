@@ -36,6 +36,8 @@ def session_options(config: SessionConfig) -> Any:
     spin = "1" if config.allow_spinning else "0"
     options.add_session_config_entry("session.intra_op.allow_spinning", spin)
     options.add_session_config_entry("session.inter_op.allow_spinning", spin)
+    if config.allow_spinning and config.stop_spinning_after_run:
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     options.add_session_config_entry(
         "session.qdq_matmulnbits_accuracy_level", str(config.qdq_matmulnbits_accuracy_level)
     )

@@ -63,8 +63,16 @@ class SenseVoiceConfig:
 
 
 def default_model_dir() -> Path | None:
+    """``$GLASSES_SENSEVOICE_DIR``, else the folder ``glasses models pull sensevoice`` made."""
     value = os.environ.get(MODEL_ENV, "").strip()
-    return Path(value) if value else None
+    if value:
+        return Path(value)
+    from glasses.models.store import installed_model_dir
+
+    try:
+        return installed_model_dir("sensevoice")
+    except ImportError:  # platformdirs locates the store when $GLASSES_MODELS_DIR is unset
+        return None
 
 
 def find_model_files(model_dir: Path) -> tuple[Path, Path]:

@@ -48,7 +48,8 @@ class VadWindow:
 
 
 def locate_model(configured: Path | None = None) -> Path:
-    """The configured file, else ``silero_vad/data/silero_vad.onnx`` of the installed package.
+    """The configured file, else ``silero_vad/data/silero_vad.onnx`` of the installed package,
+    else the file ``glasses models pull silero-vad`` fetched.
 
     The package is *found*, not imported: its ``__init__`` imports torch, which we never install.
     """
@@ -61,6 +62,14 @@ def locate_model(configured: Path | None = None) -> Path:
         candidate = Path(folder) / "data" / MODEL_FILE
         if candidate.is_file():
             return candidate
+    from glasses.models.store import installed_model_dir
+
+    try:
+        pulled = installed_model_dir("silero-vad")
+    except ImportError:  # platformdirs locates the store when $GLASSES_MODELS_DIR is unset
+        pulled = None
+    if pulled is not None and (pulled / MODEL_FILE).is_file():
+        return pulled / MODEL_FILE
     raise GlassesError(f"the Silero VAD model is not installed: {INSTALL_HINT}")
 
 

@@ -52,17 +52,6 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _pulled(name: str) -> Path | None:
-    """The folder of a model fetched with ``glasses models pull NAME``, if there is one."""
-    try:
-        from glasses.llm.model_folder import models_dir
-
-        folder = models_dir() / name
-    except ImportError:  # platformdirs (the llm extra) locates the store
-        return None
-    return folder if folder.is_dir() else None
-
-
 def _audio(s: Settings, parts: Parts) -> None:
     source = s.audio.source
     if source == "off":
@@ -96,11 +85,10 @@ def add_vad(parts: Parts) -> None:
 
 
 def add_recognizer(s: Settings, parts: Parts) -> None:
+    from glasses.models.store import resolve_model_dir
     from glasses.perception.asr import SenseVoiceConfig, SenseVoiceRecognizer, default_model_dir
 
-    model_dir = Path(s.asr.model_dir) if s.asr.model_dir else default_model_dir()
-    if model_dir is None:
-        model_dir = _pulled("sensevoice")
+    model_dir = resolve_model_dir(s.asr.model_dir) if s.asr.model_dir else default_model_dir()
     if model_dir is None:
         parts.notes.append(f"no speech model, captions show speech activity only: {ASR_HINT}")
         return
