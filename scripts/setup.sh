@@ -41,4 +41,16 @@ else
 fi
 # The Silero VAD model ships inside this wheel; --no-deps because it declares torch.
 .venv/bin/python -m pip install -q --no-deps "silero-vad>=5.1"
+
+# The LLM cross-checks against independent references (transformers, the real onnxruntime-genai
+# model builder, the real Optimum exporter) need torch: on CI (CI=true) or when asked with
+# GLASSES_TORCH_CHECKS=1. torch is pinned to a CPU build first, so nothing pulls a CUDA build;
+# these pins are mutually compatible (optimum-onnx needs transformers < 4.58, whose builders
+# onnxruntime-genai 0.15 still speaks). Elsewhere those tests skip, saying what to install.
+if [ "$mode" = test ] && { [ "${CI:-}" = true ] || [ "${GLASSES_TORCH_CHECKS:-}" = 1 ]; }; then
+  echo "setup: installing torch (CPU) and the LLM reference tools for the cross-checks" >&2
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+  .venv/bin/python -m pip install -q "torch==2.13.0" "transformers==4.57.6" \
+    "optimum-onnx==0.1.0" "onnxruntime-genai==0.15.2"
+fi
 echo "setup: ready ($mode): $(.venv/bin/python --version), $(pwd)/.venv" >&2
