@@ -58,7 +58,7 @@ class DisplayLink:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self._session = LinkSession(config, encoder_factory)
+        self._session = LinkSession(config, encoder_factory, clock=clock)
         self._on_event = on_event
         self._on_state = on_state
         self._open = transport_factory

@@ -50,8 +50,12 @@ class LinkSession:
         encoder_factory: EncoderFactory,
         *,
         new_session_id: Callable[[], int] = random_session_id,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
+        # Read once more after building a screen update (the compositor takes milliseconds),
+        # so the Arq times the frames from when they are written. None: pure, time as given.
+        self._clock = clock
         self.arq = Arq(config.arq_config())
         self.decoder = FrameDecoder(max_payload=config.max_payload)
         self.screen = ScreenPipeline(encoder_factory)
@@ -169,6 +173,8 @@ class LinkSession:
         for msg in self.screen.next_messages(acked, self._queued_no, room):
             arq.queue(msg)
             self._queued_no += 1
+        if self._clock is not None:
+            now_s = max(now_s, self._clock())
         self._outbox += arq.poll(now_s)
 
     def _on_frame(self, frame: Frame, now_s: float) -> None:

@@ -52,6 +52,7 @@ from firmware_bridge.protocol import Frame, encode_frame, encode_payload, pixels
 from firmware_bridge.protocol.messages import (  # noqa: E402
     BLIT_HEADER_LEN,
     Blit,
+    Copy,
     Encoding,
     Message,
     Present,
@@ -141,6 +142,7 @@ class CaseResult:
     title: str
     messages: int
     blits: int
+    copies: int
     wire_bytes: int
     raw_same_rects_bytes: int
     full_raw_frame_bytes: int
@@ -184,7 +186,8 @@ def raw_blits(packed: Levels, ppb: int, budget: int, y: int, col: int, rows: int
 
 
 def as_raw(msgs: Sequence[Message], target: Levels, profile: Profile) -> list[Message]:
-    """``msgs`` with every BLIT's rectangle sent RAW (cut to the payload limit)."""
+    """``msgs`` with every BLIT's rectangle sent RAW (cut to the payload limit); COPY and the
+    other messages stay as they are."""
     packed = packed_rows(target, profile.bpp)
     ppb = pixels.pixels_per_byte(profile.bpp)
     budget = profile.max_payload - BLIT_HEADER_LEN
@@ -322,6 +325,7 @@ def measure_bytes(case: Case, profile: Profile, renderer: Renderer, cpu_reps: in
         title=CASE_TITLES[case.key],
         messages=len(msgs),
         blits=sum(isinstance(msg, Blit) for msg in msgs),
+        copies=sum(isinstance(msg, Copy) for msg in msgs),
         wire_bytes=wire_bytes(msgs),
         raw_same_rects_bytes=wire_bytes(as_raw(msgs, after, profile)),
         full_raw_frame_bytes=wire_bytes(full_raw_frame(after, profile)),
@@ -423,14 +427,15 @@ def markdown(command: str, info: dict[str, Any], profiles: list[dict[str, Any]])
             f"{pixel_bytes:,} pixel bytes)",
             "",
         ]
-        head = ["case", "msgs (BLITs)", "wire bytes", "link bytes_tx", "raw, same rects"]
+        head = ["case", "msgs (BLITs, COPYs)", "wire bytes", "link bytes_tx", "raw, same rects"]
         head += ["full raw frame", "vs full raw"]
         head += [f"{baud} baud: median / p90 ms" for baud in bauds]
         head += ["compositor CPU ms", "render CPU ms"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
         for r in results:
-            cells = [r.title, f"{r.messages} ({r.blits})", f"{r.wire_bytes:,}", _bytes_tx_cell(r)]
+            cells = [r.title, f"{r.messages} ({r.blits}, {r.copies})", f"{r.wire_bytes:,}"]
+            cells.append(_bytes_tx_cell(r))
             cells += [f"{r.raw_same_rects_bytes:,}", f"{r.full_raw_frame_bytes:,}"]
             cells.append(f"{100 * r.share_of_full_raw:.1f} %")
             cells += [_time_cell(r.runs.get(baud)) for baud in bauds]

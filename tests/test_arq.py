@@ -197,6 +197,7 @@ def test_round_trip_sets_the_timeout() -> None:
 
 BAUD_115200 = 10 / 115_200  # seconds per byte on an 8N1 UART
 BAUD_921600 = 10 / 921_600
+MARGIN = ArqConfig().wire_margin  # the deadline allows for a line this much slower
 
 
 def big_message() -> m.Message:
@@ -225,9 +226,9 @@ def test_a_large_frame_after_small_ones_waits_for_its_wire_time(byte_time_s: flo
     a.queue(big_message())
     (wire,) = a.poll(now)
     wire_s = len(wire) * byte_time_s  # 357 ms at 115200 baud, 45 ms at 921600
-    assert a.retransmit_at_s == pytest.approx(now + wire_s + a.rto_s)
+    assert a.retransmit_at_s == pytest.approx(now + MARGIN * wire_s + a.rto_s)
     t = now
-    while t < now + wire_s + a.rto_s - 0.001:  # the frame is still on the wire, or just left
+    while t < now + MARGIN * wire_s + a.rto_s - 0.001:  # still on the wire, or just left
         assert a.poll(t) == [], f"resent {t - now:.3f} s after sending"
         t += 0.001
     a.receive(Frame(type=m.MsgType.ACK, ack=a.tx_next), now + wire_s + 0.005)
@@ -244,10 +245,15 @@ def test_without_wire_time_the_large_frame_was_resent_too_early() -> None:
     assert a.poll(now + 0.06) != [] and a.stats.retransmits == 1
 
 
-def test_a_window_of_large_frames_drains_without_retransmits() -> None:
-    """Eight 4 KB frames at 921600 baud take 0.36 s on the wire; each is acknowledged 2 ms
-    after its last byte, so no acknowledgement comes within 50 ms of the previous one."""
-    a = Arq(ArqConfig(window=8, byte_time_s=BAUD_921600))
+@pytest.mark.parametrize("byte_time_s", [BAUD_115200, BAUD_921600])
+@pytest.mark.parametrize("slower", [1.0, 1.1])
+def test_a_window_of_large_frames_drains_without_retransmits(
+    byte_time_s: float, slower: float
+) -> None:
+    """Eight 4 KB frames take 0.36 s on the wire at 921600 baud (2.9 s at 115200), or 10 %
+    longer on a slow line; each is acknowledged 2 ms after its last byte, so the
+    acknowledgements are further apart than the 50 ms RTO learnt from small frames."""
+    a = Arq(ArqConfig(window=8, byte_time_s=byte_time_s))
     now = after_small_frames(a, turnaround_s=0.002)
     for _ in range(8):
         a.queue(big_message())
@@ -255,11 +261,11 @@ def test_a_window_of_large_frames_drains_without_retransmits() -> None:
     assert len(wires) == 8
     acks, done = [], now
     for i, wire in enumerate(wires):
-        done += len(wire) * BAUD_921600
+        done += len(wire) * byte_time_s * slower
         acks.append((done + 0.002, i + 1))
     t = now
     while not a.idle:
-        assert t < now + 1.0
+        assert t < now + 4.0
         for at, n in acks:
             if at <= t < at + 0.001:
                 a.receive(Frame(type=m.MsgType.ACK, ack=(a.tx_next - 8 + n) % 256), t)
@@ -273,12 +279,13 @@ def test_a_lost_large_frame_is_resent_after_its_wire_time_and_the_rto() -> None:
     now = after_small_frames(a)
     a.queue(big_message())
     (wire,) = a.poll(now)  # lost on the line: no acknowledgement ever comes
-    deadline = now + len(wire) * BAUD_115200 + a.rto_s
+    deadline = now + MARGIN * len(wire) * BAUD_115200 + a.rto_s
     assert a.poll(deadline - 0.001) == []
     (again,) = a.poll(deadline)
     assert a.stats.retransmits == 1 and len(again) == len(wire)
     # Backed off, and again counted from when the resent frame has left the wire.
-    assert a.retransmit_at_s == pytest.approx(deadline + len(again) * BAUD_115200 + 0.1)
+    resent_left = deadline + MARGIN * len(again) * BAUD_115200
+    assert a.retransmit_at_s == pytest.approx(resent_left + 0.1)
     a.receive(Frame(type=m.MsgType.ACK, ack=a.tx_next), deadline + 0.4)
     assert a.idle
 
@@ -290,10 +297,10 @@ def test_frames_queue_behind_each_other_on_the_wire() -> None:
         a.queue(big_message())
     first, second, _third = a.poll(0.0)
     t1 = len(first) * BAUD_115200
-    assert a.retransmit_at_s == pytest.approx(t1 + 0.25)
+    assert a.retransmit_at_s == pytest.approx(MARGIN * t1 + 0.25)
     a.receive(Frame(type=m.MsgType.ACK, ack=1), t1 + 0.01)  # the first arrived
-    t2 = t1 + len(second) * BAUD_115200
-    assert a.retransmit_at_s == pytest.approx(t2 + a.rto_s)
+    t2 = t1 + len(second) * BAUD_115200  # behind the first
+    assert a.retransmit_at_s == pytest.approx(MARGIN * t2 + a.rto_s)
 
 
 def test_sequence_numbers_wrap() -> None:

@@ -376,6 +376,7 @@ def test_one_new_caption_line_with_the_real_renderer() -> None:
     comp = Compositor(640, 400, 4, 4096)
     comp.update(renderer.render_text("\n".join(lines)))
     changed = wire_bytes(comp.update(renderer.render_text("\n".join([*lines[:2], "new words"]))))
-    scrolled = wire_bytes(comp.update(renderer.render_text("\n".join([*lines[1:], "new words"]))))
+    msgs = comp.update(renderer.render_text("\n".join([*lines[1:], "new words"])))
     assert changed < 0.05 * full_raw
-    assert scrolled < 0.10 * full_raw
+    assert sum(isinstance(x, m.Copy) for x in msgs) == 1, "the two lines that stay are moved"
+    assert wire_bytes(msgs) < 0.05 * full_raw

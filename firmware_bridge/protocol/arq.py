@@ -13,10 +13,11 @@ as data and returns the bytes to write, so tests drive it with no clock and no p
   and backs off exponentially while nothing is acknowledged.
 - Wire time counts apart from the timeout: with ``ArqConfig.byte_time_s`` set, the Arq keeps
   a model of its own output on the line, so a frame's timeout only starts running once its
-  last byte can have left (behind the bytes queued before it), and round-trip samples are
-  measured from then. The timeout then estimates the peer's turnaround, not frame sizes: a
-  4 KB frame after a run of small ones (45 ms on the wire at 921600 baud, 360 ms at 115200)
-  is not resent before it can have been answered.
+  last byte can have left (behind the bytes queued before it; counted ``wire_margin`` times
+  over for a line slower than nominal), and round-trip samples are measured from then. The
+  timeout then estimates the peer's turnaround, not frame sizes: a 4 KB frame after a run
+  of small ones (45 ms on the wire at 921600 baud, 360 ms at 115200) is not resent before it
+  can have been answered.
 """
 
 from __future__ import annotations
@@ -58,10 +59,16 @@ class ArqConfig:
     byte_time_s: float = 0.0
     """Time one byte takes on the wire (10 / baud on an 8N1 UART); 0: bytes take no time
     (USB-CDC, tests). Added to the retransmit deadline, taken off round-trip samples."""
+    wire_margin: float = 1.25
+    """The deadline counts the wire time this many times over: a line runs somewhat slower
+    than its nominal rate (UART clock error, drivers, a busy simulator), and over a window of
+    large frames the lag adds up (8 x 4 KiB take 2.9 s at 115200 baud)."""
 
     def __post_init__(self) -> None:
         if self.byte_time_s < 0:
             raise ValueError(f"byte_time_s must not be negative, got {self.byte_time_s}")
+        if self.wire_margin < 1:
+            raise ValueError(f"wire_margin must be at least 1, got {self.wire_margin}")
 
 
 @dataclass
@@ -80,7 +87,8 @@ class _InFlight:
     seq: int
     type: int
     payload: bytes
-    on_wire_s: float  # when its last byte has left, as far as the Arq knows (last sending)
+    sent_s: float  # when it was written (last time)
+    on_wire_s: float  # when its last byte has left at the nominal rate, behind earlier bytes
     retransmitted: bool = False
 
 
@@ -122,6 +130,8 @@ class Arq:
         self._nak_sent_for = None
         self._rto_s = self.config.initial_rto_s
         self._go_back = False
+        # The handshake was answered, so what was written before it has left the wire.
+        self._wire_free_s = 0.0
 
     # -- sending -------------------------------------------------------------------------
 
@@ -152,7 +162,9 @@ class Arq:
         """
         if not self._in_flight:
             return None
-        return max(self._timer_start_s, self._in_flight[0].on_wire_s) + self._rto_s
+        head = self._in_flight[0]
+        left_s = head.sent_s + (head.on_wire_s - head.sent_s) * self.config.wire_margin
+        return max(self._timer_start_s, left_s) + self._rto_s
 
     def queue(self, msg: Message) -> None:
         """Queue a sequenced message; it goes out from :meth:`poll` when the window allows."""
@@ -184,7 +196,7 @@ class Arq:
                 item.retransmitted = True
                 # Re-encoded so the old frame carries the current acknowledgement.
                 out.append(self._encode(item.type, item.seq, item.payload))
-                item.on_wire_s = self._on_wire(len(out[-1]), now_s)
+                item.sent_s, item.on_wire_s = now_s, self._on_wire(len(out[-1]), now_s)
                 self.stats.retransmits += 1
             self._timer_start_s = now_s
         while self._pending and len(self._in_flight) < self.window:
@@ -196,7 +208,7 @@ class Arq:
                 self._timer_start_s = now_s
             out.append(self._encode(msg.TYPE, seq, payload))
             on_wire_s = self._on_wire(len(out[-1]), now_s)
-            self._in_flight.append(_InFlight(seq, msg.TYPE, payload, on_wire_s))
+            self._in_flight.append(_InFlight(seq, msg.TYPE, payload, now_s, on_wire_s))
         if out:
             self._ack_due = False
         elif self._ack_due:

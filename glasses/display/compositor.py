@@ -42,6 +42,7 @@ _U32_MASK: Final = 0xFFFFFFFF
 _MAX_ROW_REPEATS: Final = 4
 _SHIFTS_TRIED: Final = 2
 _MIN_COPY_ROWS: Final = 2
+_WORD_OF_PPB: Final = {2: np.uint16, 4: np.uint32, 8: np.uint64}  # pixels per packed byte
 
 Span = tuple[int, int, int, int]  # rows r0..r1, byte columns c0..c1 (ends exclusive)
 Mask = npt.NDArray[np.bool_]
@@ -164,48 +165,57 @@ class Compositor:
         bg = int(np.argmax(np.bincount(levels.ravel(), minlength=1 << self.bpp)))
         clean = levels == bg
         diff = None if mirror is None else mirror != levels
+        scroll = None
         if mirror is not None and diff is not None:
-            plans.append(list(self._blits(packed, diff)))
-            if self.use_copy:
-                plans += self._scroll_plans(mirror, levels, packed, diff)
-        if diff is None or int(np.count_nonzero(~clean)) < int(np.count_nonzero(diff)):
+            scroll = self._scroll_plan(mirror, levels, packed, diff) if self.use_copy else None
+            # Encoding is most of the compositor's time: a plan is not encoded when the scroll
+            # plan is clearly cheaper than its estimate (estimates are within a few percent).
+            if scroll is None or self._estimate(packed, diff) < 2 * _wire_cost(scroll):
+                plans.append(list(self._blits(packed, diff)))
+            if scroll is not None:
+                plans.append(scroll)
+        if diff is None or (
+            int(np.count_nonzero(~clean)) < int(np.count_nonzero(diff))
+            and (scroll is None or self._estimate(packed, ~clean) < 2 * _wire_cost(scroll))
+        ):
             plans.append([Clear(bg), *self._blits(packed, ~clean)])
         best = min(plans, key=_wire_cost)  # the first of equals: no COPY unless it saves bytes
         self._frame_id = (self._frame_id + 1) & _U32_MASK
         self._mirror, self._mirror_packed = levels, packed
         return [*best, Present(self._frame_id)]
 
-    def _scroll_plans(
+    def _scroll_plan(
         self, mirror: Levels, levels: Levels, packed: Levels, diff: Mask
-    ) -> list[list[Message]]:
-        """Plans that start with a COPY moving rows of the device screen up or down.
+    ) -> list[Message] | None:
+        """A plan that starts with a COPY moving rows of the device screen up or down.
 
         Rows are compared as packed bytes over the changed byte columns. Every changed,
         non-uniform row of the target votes for the shifts at which the old screen holds the
-        same row; for the best-voted shifts the run of rows the shift reproduces that covers
-        the most changed rows is copied (on a working copy of the mirror), then the rest is
-        diffed as usual. The caller keeps a plan only if it is the cheapest.
+        same row; for each of the best-voted shifts, the run of rows it reproduces that covers
+        the most changed rows is copied on a working copy of the mirror. The shift that
+        leaves the fewest changed pixels wins, and the rest is diffed as usual. The caller
+        keeps the plan only if it is the cheapest. None: no shift helps.
         """
         old = self._mirror_packed
         if old is None:
             old = np.frombuffer(pixels.pack(mirror, self.bpp), dtype=np.uint8)
             old = old.reshape(self.height_px, -1)
-        byte_dirty = _any(diff.reshape(self.height_px, -1, self.ppb), 2)
+        byte_dirty = self._byte_mask(diff)
         dirty_rows = _any(byte_dirty, 1)
         if int(np.count_nonzero(dirty_rows)) < _MIN_COPY_ROWS:
-            return []
+            return None
         c0, c1 = _extent(_any(byte_dirty, 0))
+        band = packed[:, c0:c1]
+        uniform = np.all(band == band[:, :1], axis=1)  # background: matches at any shift
+        voters = np.flatnonzero(dirty_rows & ~uniform)
+        if voters.size < _MIN_COPY_ROWS:
+            return None
         height = self.height_px
         # One id per distinct row content (over columns c0..c1), shared by both screens.
-        rows = np.ascontiguousarray(np.concatenate((old[:, c0:c1], packed[:, c0:c1])))
+        rows = np.ascontiguousarray(np.concatenate((old[:, c0:c1], band)))
         _, ids = np.unique(rows.view(np.dtype((np.void, c1 - c0))).ravel(), return_inverse=True)
         ids = ids.ravel()
         old_ids, new_ids = ids[:height], ids[height:]
-        band = packed[:, c0:c1]
-        uniform = np.all(band == band[:, :1], axis=1)
-        voters = np.flatnonzero(dirty_rows & ~uniform)
-        if voters.size < _MIN_COPY_ROWS:
-            return []
         order = np.argsort(old_ids, kind="stable")
         sorted_ids = old_ids[order]
         lo = np.searchsorted(sorted_ids, new_ids[voters], side="left")
@@ -214,7 +224,8 @@ class Compositor:
         for y, a, b in zip(voters.tolist(), lo.tolist(), hi.tolist(), strict=True):
             if 0 < b - a <= _MAX_ROW_REPEATS:
                 votes.update(int(src) - y for src in order[a:b].tolist() if src != y)
-        plans: list[list[Message]] = []
+        best: tuple[int, Copy, Mask] | None = None
+        x0, x1 = c0 * self.ppb, c1 * self.ppb
         for shift, count in votes.most_common(_SHIFTS_TRIED):
             if count < _MIN_COPY_ROWS:
                 break
@@ -222,12 +233,22 @@ class Compositor:
             if span is None:
                 continue
             y0, y1 = span
-            x0, x1 = c0 * self.ppb, c1 * self.ppb
             work = mirror.copy()
             work[y0:y1, x0:x1] = mirror[y0 + shift : y1 + shift, x0:x1]
-            copy = Copy(x0, y0 + shift, x1 - x0, y1 - y0, x0, y0)
-            plans.append([copy, *self._blits(packed, work != levels)])
-        return plans
+            rest = work != levels
+            left = int(np.count_nonzero(rest))
+            if best is None or left < best[0]:
+                best = (left, Copy(x0, y0 + shift, x1 - x0, y1 - y0, x0, y0), rest)
+        if best is None or best[0] >= int(np.count_nonzero(diff)):
+            return None
+        _, copy, rest = best
+        return [copy, *self._blits(packed, rest)]
+
+    def _estimate(self, packed: Levels, dirty: Mask) -> int:
+        """About the link bytes of :meth:`_blits` for ``dirty``, without encoding."""
+        byte_dirty = self._byte_mask(dirty)
+        spans = dirty_spans(byte_dirty, packed)
+        return sum(BLIT_OVERHEAD + coded_cost(packed[r0:r1, c0:c1]) for r0, r1, c0, c1 in spans)
 
     @staticmethod
     def _copy_run(
@@ -253,6 +274,12 @@ class Compositor:
         y0, y1 = _extent(dirty_rows[r0:r1])
         return r0 + y0, r0 + y1
 
+    def _byte_mask(self, mask: Mask) -> Mask:
+        """(rows, packed bytes): whether any pixel of the byte is set in ``mask`` (rows, px).
+        The ``ppb`` one-byte bools of a packed byte are read as one integer: no reduction."""
+        words = np.ascontiguousarray(mask, dtype=np.bool_).view(_WORD_OF_PPB[self.ppb])
+        return np.asarray(words != 0, dtype=np.bool_)
+
     def _check(self, target: npt.NDArray[np.integer]) -> Levels:
         if not (np.issubdtype(target.dtype, np.integer) or target.dtype == np.bool_):
             raise ValueError(f"levels must be integers, got {target.dtype}")
@@ -266,7 +293,7 @@ class Compositor:
         return np.array(target, dtype=np.uint8, copy=True)
 
     def _blits(self, packed: Levels, dirty: Mask) -> list[Blit]:
-        byte_dirty = _any(dirty.reshape(self.height_px, -1, self.ppb), 2)
+        byte_dirty = self._byte_mask(dirty)
         out: list[Blit] = []
         for r0, r1, c0, c1 in dirty_spans(byte_dirty, packed):
             for s0 in range(c0, c1, self.budget):  # strips no wider than one payload
