@@ -23,6 +23,32 @@ class DrawError(ValueError):
         self.detail = detail
 
 
+def copy_rect(back: Levels, bpp: int, msg: Copy) -> None:
+    """Apply COPY to the ``(height, width)`` buffer ``back`` at ``bpp``: move a rectangle as
+    ``memmove`` would (the source is read as it was before the copy, whatever the overlap); on
+    a bad rectangle nothing changes.  A function, so that other models of the device (the
+    link tests' fake) apply COPY exactly as the simulator does."""
+    height_px, width_px = back.shape
+    sx, sy, w, h = msg.src_x, msg.src_y, msg.width_px, msg.height_px
+    dx, dy = msg.dst_x, msg.dst_y
+    ppb = pixels_per_byte(bpp)
+    if w == 0 or h == 0:
+        raise DrawError(Reason.BAD_RECT, f"empty rectangle {w}x{h}")
+    if sx % ppb or dx % ppb or w % ppb:
+        raise DrawError(Reason.BAD_RECT, f"src_x={sx} dst_x={dx} w={w} not multiples of {ppb} px")
+    for name, x, y in (("source", sx, sy), ("destination", dx, dy)):
+        if x + w > width_px or y + h > height_px:
+            raise DrawError(
+                Reason.BAD_RECT, f"{name} {w}x{h}+{x}+{y} outside {width_px}x{height_px}"
+            )
+    # As the firmware does it (docs/protocol.md section 9.6): rows in the order that never
+    # reads a row already overwritten, each row moved like memmove.
+    rows = range(h) if dy < sy else range(h - 1, -1, -1)
+    for r in rows:
+        row = back[sy + r, sx : sx + w].copy()  # memmove within the row
+        back[dy + r, dx : dx + w] = row
+
+
 class Framebuffer:
     """Front and back level arrays of shape (height, width)."""
 
@@ -54,29 +80,8 @@ class Framebuffer:
         self.back[msg.y : msg.y + msg.height_px, msg.x : msg.x + msg.width_px] = levels
 
     def copy(self, msg: Copy) -> None:
-        """Move a rectangle inside the back buffer as ``memmove`` would (the source is read
-        as it was before the copy, whatever the overlap); on a bad rectangle nothing changes."""
-        sx, sy, w, h = msg.src_x, msg.src_y, msg.width_px, msg.height_px
-        dx, dy = msg.dst_x, msg.dst_y
-        ppb = pixels_per_byte(self.bpp)
-        if w == 0 or h == 0:
-            raise DrawError(Reason.BAD_RECT, f"empty rectangle {w}x{h}")
-        if sx % ppb or dx % ppb or w % ppb:
-            raise DrawError(
-                Reason.BAD_RECT, f"src_x={sx} dst_x={dx} w={w} not multiples of {ppb} px"
-            )
-        for name, x, y in (("source", sx, sy), ("destination", dx, dy)):
-            if x + w > self.width_px or y + h > self.height_px:
-                raise DrawError(
-                    Reason.BAD_RECT,
-                    f"{name} {w}x{h}+{x}+{y} outside {self.width_px}x{self.height_px}",
-                )
-        # As the firmware does it (docs/protocol.md section 9.6): rows in the order that never
-        # reads a row already overwritten, each row moved like memmove.
-        rows = range(h) if dy < sy else range(h - 1, -1, -1)
-        for r in rows:
-            row = self.back[sy + r, sx : sx + w].copy()  # memmove within the row
-            self.back[dy + r, dx : dx + w] = row
+        """Move a rectangle inside the back buffer: see :func:`copy_rect`."""
+        copy_rect(self.back, self.bpp, msg)
 
     def decode(self, msg: Blit) -> Levels:
         """Validate ``msg`` against the panel and return its pixels as levels."""

@@ -20,6 +20,7 @@ from typing import Final
 from smp.error import MGMT_ERR
 from smp.image_management import IMG_MGMT_ERR
 
+from firmware_bridge.update.slots import SlotState
 from hw_sim.bootloader import Bootloader
 from hw_sim.flash import ERASED, Flash
 from hw_sim.swap import SwapType, set_image_ok, write_trailer
@@ -38,17 +39,6 @@ class ImgError(Exception):
         super().__init__(detail)
         self.rc = rc
         self.generic = generic
-
-
-@dataclass(frozen=True)
-class SlotInfo:
-    slot: int
-    version: str
-    hash: bytes
-    active: bool
-    confirmed: bool
-    pending: bool
-    permanent: bool
 
 
 @dataclass
@@ -72,9 +62,9 @@ class ImageManager:
         self.sector = flash.layout.sector_size
         self._upload: _Upload | None = None
 
-    def states(self) -> list[SlotInfo]:
+    def states(self) -> list[SlotState]:
         swap = self.boot.swap_type()
-        out: list[SlotInfo] = []
+        out: list[SlotState] = []
         for slot in (0, 1):
             image = self.boot.image_in(slot)
             if image is None or image.hash_tlv is None:
@@ -82,7 +72,7 @@ class ImageManager:
             v = image.version
             version = f"{v.major}.{v.minor}.{v.revision}" + (f".{v.build}" if v.build else "")
             primary = slot == 0
-            out.append(SlotInfo(
+            out.append(SlotState(
                 slot=slot, version=version, hash=image.hash_tlv, active=primary,
                 confirmed=(swap is not SwapType.REVERT) if primary else swap is SwapType.REVERT,
                 pending=not primary and swap in (SwapType.TEST, SwapType.PERM),
@@ -217,4 +207,4 @@ class ImageManager:
         self._upload = None
 
 
-__all__ = ["ImageManager", "ImgError", "SlotInfo"]
+__all__ = ["ImageManager", "ImgError"]

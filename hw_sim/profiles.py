@@ -1,7 +1,8 @@
 """Display profiles: the panels and MCUs the simulator can pretend to be.
 
 A profile fixes everything the device reports in HELLO_ACK, so a host developed against the
-simulator sees the same geometry and limits as on the real board.
+simulator sees the same geometry and limits as on the real board.  The panels themselves are
+:data:`glasses.display.geometry.PROFILES`; a profile adds its MCU's limits and identity.
 """
 
 from __future__ import annotations
@@ -12,21 +13,17 @@ from typing import Final
 from firmware_bridge.protocol.arq import MAX_WINDOW
 from firmware_bridge.protocol.frame import MAX_PAYLOAD_LIMIT, MIN_PAYLOAD
 from firmware_bridge.protocol.messages import MAX_BOARD_ID_LEN
-from firmware_bridge.protocol.pixels import SUPPORTED_BPP, pixels_per_byte
+from firmware_bridge.protocol.pixels import pixels_per_byte
+from glasses.display.geometry import PROFILES as PANELS
+from glasses.display.geometry import DisplayGeometry
 
 
 @dataclass(frozen=True)
 class Profile:
     """One simulated display board."""
 
-    name: str
-    """Name used on the command line, ``<width>x<height>x<bpp>``."""
-    width_px: int
-    """Panel width in pixels; a multiple of the pixels per byte at ``bpp``."""
-    height_px: int
-    """Panel height in pixels."""
-    bpp: int
-    """Bits per pixel: 1, 2 or 4 (levels 0..2**bpp-1)."""
+    geometry: DisplayGeometry
+    """The panel; its width a multiple of the pixels per byte at its bits per pixel."""
     max_payload: int
     """Largest frame payload the device accepts: the size of its receive buffer."""
     window: int
@@ -41,9 +38,7 @@ class Profile:
     """Newest protocol version the firmware speaks."""
 
     def __post_init__(self) -> None:
-        if self.bpp not in SUPPORTED_BPP:
-            raise ValueError(f"bpp must be one of {SUPPORTED_BPP}, got {self.bpp}")
-        if self.width_px <= 0 or self.height_px <= 0 or self.width_px % pixels_per_byte(self.bpp):
+        if self.width_px % pixels_per_byte(self.bpp):
             raise ValueError(f"bad panel size {self.width_px}x{self.height_px} at {self.bpp} bpp")
         if not MIN_PAYLOAD <= self.max_payload <= MAX_PAYLOAD_LIMIT:
             raise ValueError(f"max_payload must be in {MIN_PAYLOAD}..{MAX_PAYLOAD_LIMIT}")
@@ -55,19 +50,37 @@ class Profile:
             raise ValueError("need 1 <= min_version <= max_version <= 255")
 
     @property
+    def name(self) -> str:
+        """Name used on the command line, ``<width>x<height>x<bpp>``."""
+        return self.geometry.name
+
+    @property
+    def width_px(self) -> int:
+        return self.geometry.width_px
+
+    @property
+    def height_px(self) -> int:
+        return self.geometry.height_px
+
+    @property
+    def bpp(self) -> int:
+        """Bits per pixel: 1, 2 or 4 (levels 0..2**bpp-1)."""
+        return self.geometry.bpp
+
+    @property
     def max_level(self) -> int:
-        return (1 << self.bpp) - 1
+        return self.geometry.max_level
 
 
 PROFILES: Final[dict[str, Profile]] = {
     p.name: p
     for p in (
         # The prototype's 4-bit greyscale micro-OLED behind a Cortex-M7 with plenty of RAM.
-        Profile("640x400x4", 640, 400, 4, 4096, 8, "glasses-proto-640", (0, 3, 0)),
+        Profile(PANELS["640x400x4"], 4096, 8, "glasses-proto-640", (0, 3, 0)),
         # A wide monochrome strip display on a small MCU: 1 KiB receive buffer.
-        Profile("576x136x1", 576, 136, 1, 1024, 4, "glasses-strip-576", (0, 2, 1)),
+        Profile(PANELS["576x136x1"], 1024, 4, "glasses-strip-576", (0, 2, 1)),
         # SSD1306-class module on a tiny MCU: 256-byte receive buffer, two slots.
-        Profile("128x64x1", 128, 64, 1, 256, 2, "ssd1306-128x64", (0, 1, 4)),
+        Profile(PANELS["128x64x1"], 256, 2, "ssd1306-128x64", (0, 1, 4)),
     )
 }
 DEFAULT_PROFILE: Final = "640x400x4"

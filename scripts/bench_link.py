@@ -58,7 +58,6 @@ from firmware_bridge.protocol.messages import (  # noqa: E402
     Present,
 )
 from glasses.display.compositor import Compositor  # noqa: E402
-from glasses.display.geometry import DisplayGeometry  # noqa: E402
 from glasses.display.layout import wrap_lines  # noqa: E402
 from glasses.display.raster import Renderer  # noqa: E402
 from glasses.display.views import (  # noqa: E402
@@ -548,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     info["load_before"] = os.getloadavg()[0]
     profiles: list[dict[str, Any]] = []
     for profile in args.profiles:
-        renderer = Renderer(DisplayGeometry(profile.width_px, profile.height_px, profile.bpp))
+        renderer = Renderer(profile.geometry)
         cases = build_cases(renderer)
         results = [measure_bytes(case, profile, renderer, cpu_reps) for case in cases]
         bauds: list[int] = [] if args.no_sim else args.baud

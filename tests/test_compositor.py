@@ -25,25 +25,10 @@ def wire_bytes(msgs: list[m.Message]) -> int:
     )
 
 
-def apply_copy(screen: ModelScreen, msg: m.Copy) -> None:
-    """COPY as docs/protocol.md specifies it: checked, then the source as it was before."""
-    ppb = 8 // screen.bpp
-    w, h = msg.width_px, msg.height_px
-    assert w > 0 and h > 0, "empty COPY"
-    assert msg.src_x % ppb == 0 and msg.dst_x % ppb == 0 and w % ppb == 0, "COPY not aligned"
-    for x, y in ((msg.src_x, msg.src_y), (msg.dst_x, msg.dst_y)):
-        assert x + w <= screen.width_px and y + h <= screen.height_px, "COPY off the screen"
-    source = screen.back[msg.src_y : msg.src_y + h, msg.src_x : msg.src_x + w].copy()
-    screen.back[msg.dst_y : msg.dst_y + h, msg.dst_x : msg.dst_x + w] = source
-
-
 def apply(screen: ModelScreen, msgs: list[m.Message], max_payload: int) -> None:
     for msg in msgs:
         assert len(m.encode_payload(msg)) <= max_payload
-        if isinstance(msg, m.Copy):
-            apply_copy(screen, msg)
-        else:
-            screen.apply(msg)
+        screen.apply(msg)
 
 
 @st.composite

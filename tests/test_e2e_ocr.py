@@ -27,9 +27,13 @@ OTHER_TEXT = "Hello 你好 world"  # shares no word with TEXT
 
 
 def show(sim: SimulatorProcess, text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``glasses show TEXT --display <pty>``; returns once the simulator publishes the frame
+    (its ACK of the PRESENT can reach the host a moment before /screen.png changes)."""
+    presents = sim.state()["presents"]
     code = glasses_main(["show", text, "--display", sim.url, "--timeout", "30"])
-    out = capsys.readouterr().out
-    assert code == 0 and f"shown on {sim.info['board_id']}" in out, out
+    out, err = capsys.readouterr()
+    assert code == 0 and f"shown on {sim.info['board_id']}" in out, (code, out, err)
+    sim.wait_state(lambda state: state["presents"] > presents, 10.0, "the new frame")
 
 
 @pytest.mark.parametrize(("profile", "scale"), [("640x400x4", 2), ("128x64x1", 4)])

@@ -11,6 +11,7 @@ pytest.importorskip("smp", reason="the flash extra (smp, cryptography) is not in
 pytest.importorskip("imgtool", reason="imgtool (MCUboot's signing tool) is not installed")
 
 from flash_support.signing import KeyPair, app_image, make_key
+from sim_support import exchange, session
 from smp import os_management as smpos
 
 from firmware_bridge.protocol import messages as m
@@ -36,29 +37,6 @@ def v123(key: KeyPair, tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def flashable(key: KeyPair, initial: bytes | None) -> FlashableDevice:
     return FlashableDevice(PROFILE, FirmwareConfig((key.public.read_bytes(),), initial))
-
-
-def exchange(host: MiniHost, dev: DisplayDevice, now_s: float, rounds: int = 20) -> list[m.Message]:
-    got: list[m.Message] = []
-    for _ in range(rounds):
-        to_dev = host.poll(now_s)
-        if to_dev:
-            dev.receive_bytes(to_dev, now_s)
-        to_host = dev.poll(now_s)
-        if to_host:
-            got += host.feed(to_host, now_s)
-        if not to_dev and not to_host:
-            break
-    return got
-
-
-def session(dev: DisplayDevice, now_s: float = 0.0) -> MiniHost:
-    host = MiniHost()
-    host.feed(dev.poll(now_s), now_s)
-    host.hello()
-    exchange(host, dev, now_s)
-    assert host.hello_ack is not None
-    return host
 
 
 def smp_echo(dev: DisplayDevice, now_s: float) -> bytes:

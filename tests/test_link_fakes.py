@@ -22,12 +22,14 @@ from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol import packbits, pixels
 from firmware_bridge.protocol.arq import Arq, ArqConfig
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, FrameError, encode_frame
+from hw_sim.framebuffer import DrawError, copy_rect
 
 Levels = npt.NDArray[np.uint8]
 
 
 class ModelScreen:
-    """Back and front buffers that apply BLIT / CLEAR / PRESENT exactly as the rules say."""
+    """Back and front buffers that apply BLIT / COPY / CLEAR / PRESENT exactly as the rules say
+    (COPY by the simulator's own code); a command that breaks them fails an assertion."""
 
     def __init__(self, width_px: int, height_px: int, bpp: int) -> None:
         self.width_px, self.height_px, self.bpp = width_px, height_px, bpp
@@ -46,6 +48,11 @@ class ModelScreen:
             data = msg.data if msg.encoding == m.Encoding.RAW else packbits.decode(msg.data, size)
             rect = pixels.unpack(data, msg.width_px, msg.height_px, self.bpp)
             self.back[msg.y : msg.y + msg.height_px, msg.x : msg.x + msg.width_px] = rect
+        elif isinstance(msg, m.Copy):
+            try:
+                copy_rect(self.back, self.bpp, msg)
+            except DrawError as exc:
+                raise AssertionError(f"bad COPY: {exc}") from exc
         elif isinstance(msg, m.Clear):
             self.back[:] = msg.level
         elif isinstance(msg, m.Present):
@@ -159,7 +166,7 @@ class FakeDevice:
             self.received.append(msg)
             if isinstance(msg, m.Ping):
                 self._send(m.Pong(msg.token))
-            elif isinstance(msg, (m.Blit, m.Clear, m.Present)):
+            elif isinstance(msg, (m.Blit, m.Copy, m.Clear, m.Present)):
                 self.screen.apply(msg)
             elif isinstance(msg, m.SetBrightness):
                 self.brightness = msg.level
@@ -346,6 +353,22 @@ def test_fake_device_answers_hello_and_blit() -> None:
     dev.receive(encode_frame(Frame(type=m.MsgType.PRESENT, seq=1, payload=b"\x07\0\0\0")), 0.0)
     assert dev.presents() == [7]
     assert dev.screen.front[0, :4].tolist() == [0, 0, 0, 1]
+
+
+def test_model_screen_applies_copy_as_memmove() -> None:
+    screen = ModelScreen(16, 4, 4)
+    screen.back[:] = np.arange(64, dtype=np.uint8).reshape(4, 16) % 16
+    before = screen.back.copy()
+    screen.apply(m.Copy(src_x=0, src_y=0, width_px=12, height_px=3, dst_x=2, dst_y=1))
+    expected = before.copy()
+    expected[1:4, 2:14] = before[0:3, 0:12]  # the source as it was, despite the overlap
+    assert np.array_equal(screen.back, expected)
+    try:
+        screen.apply(m.Copy(src_x=1, src_y=0, width_px=2, height_px=1, dst_x=0, dst_y=0))
+    except AssertionError as exc:
+        assert "bad COPY" in str(exc)
+    else:
+        raise AssertionError("an odd src_x at 4 bpp must be refused")
 
 
 def test_memory_line_moves_bytes_and_unplugs() -> None:

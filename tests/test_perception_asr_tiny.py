@@ -14,7 +14,6 @@ import itertools
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,8 @@ from asr_support.tiny_sensevoice import (
     with_metadata,
     write_tokens,
 )
-from perception_support.speech import phrase, silence, write_wav
+from perception_support.cli import only_present_commands
+from perception_support.speech import phrase, silence, two_phrases, write_wav
 
 from glasses import cli
 from glasses.errors import GlassesError
@@ -271,26 +271,13 @@ def test_streaming_transcriber_partials_settle_into_the_final(
 
 
 @pytest.fixture
-def _commands(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # Other subcommands may be mid-development in this tree; these tests need only listen.
-    present = tuple(m for m in cli.COMMAND_MODULES if importlib.util.find_spec(m) is not None)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", present)
-    monkeypatch.delenv(MODEL_ENV, raising=False)
-    yield
+def _commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    only_present_commands(monkeypatch)  # these tests need only listen
 
 
 @pytest.fixture(scope="module")
 def two_phrases_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    audio = np.concatenate(
-        [
-            silence(0.6),
-            phrase("Turn left at the next corner"),
-            silence(1.0),
-            phrase("Thank you very much"),
-            silence(1.0),
-        ]
-    )
-    return write_wav(tmp_path_factory.mktemp("audio") / "two.wav", audio)
+    return write_wav(tmp_path_factory.mktemp("audio") / "two.wav", two_phrases())
 
 
 @pytest.mark.usefixtures("_commands")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from perception_support.cli import only_present_commands
 from perception_support.fake_sounddevice import FakeSoundDevice, speaker, usb_mic
 from perception_support.signs import draw, words
-from perception_support.speech import phrase, silence, write_wav
+from perception_support.speech import two_phrases, write_wav
 
 from glasses import cli
 from glasses.extras import MissingExtraError
@@ -19,10 +19,7 @@ from glasses.perception.asr import MODEL_ENV, Recognition
 
 @pytest.fixture(autouse=True)
 def _commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Other subcommands may be mid-development in this tree; these tests need only their own.
-    present = tuple(m for m in cli.COMMAND_MODULES if importlib.util.find_spec(m) is not None)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", present)
-    monkeypatch.delenv(MODEL_ENV, raising=False)
+    only_present_commands(monkeypatch)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -42,16 +39,7 @@ def sign_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def two_phrases_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    audio = np.concatenate(
-        [
-            silence(0.6),
-            phrase("Turn left at the next corner"),
-            silence(1.0),
-            phrase("Thank you very much"),
-            silence(1.0),
-        ]
-    )
-    return write_wav(tmp_path_factory.mktemp("audio") / "two.wav", audio)
+    return write_wav(tmp_path_factory.mktemp("audio") / "two.wav", two_phrases())
 
 
 def test_read_prints_rows_in_reading_order(

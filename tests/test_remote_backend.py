@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from serve_support import KEY, ScriptedEngine, SilentServer, free_port
+from serve_support import KEY, ScriptedEngine, SilentServer, chat_servers, free_port
 
 from glasses.llm import CancelToken, ChatMessage, GenerationOptions, SamplingConfig
 from glasses.llm.remote import (
@@ -24,7 +24,7 @@ from glasses.llm.remote import (
     RemoteTimeoutError,
     RemoteUnavailableError,
 )
-from glasses.server import ChatServer, ServerConfig
+from glasses.server import ChatServer
 from glasses.server.sse import SseDecoder, SseFormatError, encode_event
 
 CHAT = [ChatMessage("system", "Be brief."), ChatMessage("user", "Read the sign: 出口")]
@@ -33,15 +33,8 @@ GREEDY = GenerationOptions(max_new_tokens=10, sampling=SamplingConfig(greedy=Tru
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., ChatServer]]:
-    servers: list[ChatServer] = []
-
-    def start(engine: Any, **config: Any) -> ChatServer:
-        servers.append(ChatServer(engine, ServerConfig(port=0, api_key=KEY, **config)).start())
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+    with chat_servers() as start:
+        yield start
 
 
 def remote(base_url: str, **config: Any) -> RemoteBackend:

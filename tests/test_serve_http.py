@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from serve_support import KEY, ScriptedEngine
+from serve_support import KEY, ScriptedEngine, chat_servers
 
 from glasses.llm import ContextOverflowError, SamplingConfig
 from glasses.server import ChatServer, ServerConfig
@@ -51,15 +51,8 @@ def request(
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., ChatServer]]:
-    servers: list[ChatServer] = []
-
-    def start(engine: Any, **config: Any) -> ChatServer:
-        servers.append(ChatServer(engine, ServerConfig(port=0, api_key=KEY, **config)).start())
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+    with chat_servers() as start:
+        yield start
 
 
 def error_of(payload: bytes) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sim_support import exchange, session
 
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, encode_frame
@@ -17,21 +18,6 @@ from hw_sim.profiles import PROFILES, get_profile
 
 P640 = get_profile("640x400x4")
 P128 = get_profile("128x64x1")
-
-
-def exchange(host: MiniHost, dev: DisplayDevice, now_s: float, rounds: int = 20) -> list[m.Message]:
-    """Move bytes both ways until both sides are quiet; returns what the host received."""
-    got: list[m.Message] = []
-    for _ in range(rounds):
-        to_dev = host.poll(now_s)
-        if to_dev:
-            dev.receive_bytes(to_dev, now_s)
-        to_host = dev.poll(now_s)
-        if to_host:
-            got += host.feed(to_host, now_s)
-        if not to_dev and not to_host:
-            break
-    return got
 
 
 def decode_all(data: bytes) -> list[m.Message]:
@@ -46,11 +32,8 @@ def connected(
     profile: m.HelloAck | None = None, prof: str = "640x400x4"
 ) -> tuple[MiniHost, DisplayDevice]:
     dev = DisplayDevice(get_profile(prof))
-    host = MiniHost()
-    host.feed(dev.poll(0.0), 0.0)  # boot announcement
-    host.hello()
-    exchange(host, dev, 0.0)
-    assert host.hello_ack is not None and dev.session
+    host = session(dev)
+    assert dev.session
     return host, dev
 
 

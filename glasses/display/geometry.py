@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-SUPPORTED_BPP: Final = (1, 2, 4)
+from firmware_bridge.protocol.pixels import SUPPORTED_BPP
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class DisplayGeometry:
         return cls(width, height, bpp)
 
 
-# The display modules we build for.
+# The display modules we build for (hw_sim.profiles pairs each with a simulated MCU).
 PROFILES: Final[dict[str, DisplayGeometry]] = {
     "640x400x4": DisplayGeometry(640, 400, 4),  # micro-OLED / LCoS module, 16 grey levels
     "576x136x1": DisplayGeometry(576, 136, 1),  # wide monochrome strip

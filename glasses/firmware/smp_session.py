@@ -8,34 +8,16 @@ with the error code's name.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from enum import IntEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from firmware_bridge.update.slots import SlotState
 from glasses.extras import require
 from glasses.firmware.preflight import FlashFailed
 
 if TYPE_CHECKING:
     from smpclient import SMPClient
-
-
-@dataclass(frozen=True)
-class SlotState:
-    """One row of the device's image list (MCUmgr image state)."""
-
-    slot: int
-    version: str
-    hash: bytes
-    active: bool
-    confirmed: bool
-    pending: bool
-    permanent: bool
-
-    @property
-    def version_triple(self) -> tuple[int, int, int]:
-        parts = [int(p) for p in self.version.split(".")[:3] if p.isdigit()] + [0, 0, 0]
-        return parts[0], parts[1], parts[2]
 
 
 def _code_name(codes: type[IntEnum], rc: int) -> str:

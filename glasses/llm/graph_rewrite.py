@@ -18,9 +18,18 @@ from __future__ import annotations
 
 import mmap
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from glasses.llm.protobuf_wire import (
+    WIRE_BYTES,
+    WIRE_VARINT,
+    Field,
+    MalformedWire,
+    bytes_field,
+    fields,
+    int_field,
+)
 
 # Field numbers from onnx.proto.
 _MODEL_GRAPH = 7
@@ -32,7 +41,6 @@ _DIM_VALUE = 1
 _TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_NAME, _TENSOR_RAW_DATA = 1, 2, 8, 9
 _TENSOR_EXTERNAL_DATA, _TENSOR_DATA_LOCATION, _EXTERNAL = 13, 14, 1
 _INT64 = 7
-_WIRE_VARINT, _WIRE_BYTES = 0, 2
 
 # Ops that may sit between the LM head MatMul and ``logits`` (bias, scale, softcap, cast):
 # each keeps the position axis, so they work unchanged on one position.
@@ -45,94 +53,21 @@ LAST_INDEX = "glasses/last_position/index"
 LAST_HIDDEN = "glasses/last_position/hidden"
 
 
-class _Malformed(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class _Field:
-    number: int
-    wire: int
-    start: int  # of the key: buf[start:end] is the whole field
-    value_start: int  # of the payload (length-delimited) or of the varint
-    end: int
-    value: int  # varint value, or the payload length
-
-
-def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise _Malformed
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _fields(buf: memoryview, start: int = 0, end: int | None = None) -> Iterator[_Field]:
-    pos, end = start, len(buf) if end is None else end
-    while pos < end:
-        key, value_start = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if wire == _WIRE_VARINT:
-            value, stop = _varint(buf, value_start)
-        elif wire in (1, 5):
-            value, stop = 0, value_start + (8 if wire == 1 else 4)
-        elif wire == _WIRE_BYTES:
-            value, value_start = _varint(buf, value_start)
-            stop = value_start + value
-        else:
-            raise _Malformed
-        if stop > end:
-            raise _Malformed
-        yield _Field(number, wire, pos, value_start, stop, value)
-        pos = stop
-
-
-def _encode_varint(value: int) -> bytes:
-    if value < 0:
-        value += 1 << 64
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _key(number: int, wire: int) -> bytes:
-    return _encode_varint(number << 3 | wire)
-
-
-def _bytes_field(number: int, payload: bytes) -> bytes:
-    return _key(number, _WIRE_BYTES) + _encode_varint(len(payload)) + payload
-
-
-def _int_field(number: int, value: int) -> bytes:
-    return _key(number, _WIRE_VARINT) + _encode_varint(value)
-
-
-def _text(buf: memoryview, f: _Field) -> str:
+def _text(buf: memoryview, f: Field) -> str:
     return bytes(buf[f.value_start : f.end]).decode("utf-8", "replace")
 
 
 @dataclass
 class _Node:
-    field: _Field
+    field: Field
     op_type: str
     inputs: list[str]
     outputs: list[str]
 
 
-def _node(buf: memoryview, f: _Field) -> _Node:
+def _node(buf: memoryview, f: Field) -> _Node:
     node = _Node(f, "", [], [])
-    for sub in _fields(buf, f.value_start, f.end):
+    for sub in fields(buf, f.value_start, f.end):
         if sub.number == _NODE_INPUT:
             node.inputs.append(_text(buf, sub))
         elif sub.number == _NODE_OUTPUT:
@@ -142,78 +77,76 @@ def _node(buf: memoryview, f: _Field) -> _Node:
     return node
 
 
-def _value_name(buf: memoryview, f: _Field) -> str:
-    for sub in _fields(buf, f.value_start, f.end):
+def _value_name(buf: memoryview, f: Field) -> str:
+    for sub in fields(buf, f.value_start, f.end):
         if sub.number == _VALUE_NAME:
             return _text(buf, sub)
     return ""
 
 
-def _replace_first_input(buf: memoryview, f: _Field, name: str) -> bytes:
+def _replace_first_input(buf: memoryview, f: Field, name: str) -> bytes:
     out, done = bytearray(), False
-    for sub in _fields(buf, f.value_start, f.end):
+    for sub in fields(buf, f.value_start, f.end):
         if sub.number == _NODE_INPUT and not done:
-            out += _bytes_field(_NODE_INPUT, name.encode())
+            out += bytes_field(_NODE_INPUT, name.encode())
             done = True
         else:
             out += buf[sub.start : sub.end]
-    return _bytes_field(_GRAPH_NODE, bytes(out))
+    return bytes_field(_GRAPH_NODE, bytes(out))
 
 
-def _dims(buf: memoryview, f: _Field) -> list[_Field]:
+def _dims(buf: memoryview, f: Field) -> list[Field]:
     """The ``Dimension`` fields of a ValueInfoProto's tensor shape."""
-    for t in _fields(buf, f.value_start, f.end):
+    for t in fields(buf, f.value_start, f.end):
         if t.number == _VALUE_TYPE:
-            for tensor in _fields(buf, t.value_start, t.end):
+            for tensor in fields(buf, t.value_start, t.end):
                 if tensor.number == _TYPE_TENSOR:
-                    for shape in _fields(buf, tensor.value_start, tensor.end):
+                    for shape in fields(buf, tensor.value_start, tensor.end):
                         if shape.number == _TENSOR_TYPE_SHAPE:
                             return [
                                 d
-                                for d in _fields(buf, shape.value_start, shape.end)
+                                for d in fields(buf, shape.value_start, shape.end)
                                 if d.number == _SHAPE_DIM
                             ]
     return []
 
 
-def _static_dim(buf: memoryview, dim: _Field) -> int | None:
-    for sub in _fields(buf, dim.value_start, dim.end):
-        if sub.number == _DIM_VALUE and sub.wire == _WIRE_VARINT:
+def _static_dim(buf: memoryview, dim: Field) -> int | None:
+    for sub in fields(buf, dim.value_start, dim.end):
+        if sub.number == _DIM_VALUE and sub.wire == WIRE_VARINT:
             return sub.value
     return None
 
 
-def _replace_inside(buf: memoryview, f: _Field, target: _Field, new: bytes) -> bytes:
+def _replace_inside(buf: memoryview, f: Field, target: Field, new: bytes) -> bytes:
     """Re-encode the message field ``f`` with its descendant field ``target`` swapped for the
     encoded field ``new`` (the messages on the way down are re-encoded, all else is copied)."""
     out = bytearray()
-    for sub in _fields(buf, f.value_start, f.end):
+    for sub in fields(buf, f.value_start, f.end):
         if (sub.start, sub.end) == (target.start, target.end):
             out += new
-        elif sub.wire == _WIRE_BYTES and sub.start <= target.start and target.end <= sub.end:
+        elif sub.wire == WIRE_BYTES and sub.start <= target.start and target.end <= sub.end:
             out += _replace_inside(buf, sub, target, new)
         else:
             out += buf[sub.start : sub.end]
-    return _bytes_field(f.number, bytes(out))
+    return bytes_field(f.number, bytes(out))
 
 
-def _one_position_output(buf: memoryview, f: _Field) -> bytes | None:
+def _one_position_output(buf: memoryview, f: Field) -> bytes | None:
     """``logits`` ValueInfoProto with its position axis declared as 1."""
     dims = _dims(buf, f)
     if len(dims) != 3:
         return None
-    return _replace_inside(buf, f, dims[1], _bytes_field(_SHAPE_DIM, _int_field(_DIM_VALUE, 1)))
+    return _replace_inside(buf, f, dims[1], bytes_field(_SHAPE_DIM, int_field(_DIM_VALUE, 1)))
 
 
-def _externalized(buf: memoryview, f: _Field, file_name: str) -> bytes | None:
+def _externalized(buf: memoryview, f: Field, file_name: str) -> bytes | None:
     """An embedded initializer as a reference to its raw bytes in the model file itself."""
-    raw = next(
-        (s for s in _fields(buf, f.value_start, f.end) if s.number == _TENSOR_RAW_DATA), None
-    )
+    raw = next((s for s in fields(buf, f.value_start, f.end) if s.number == _TENSOR_RAW_DATA), None)
     if raw is None or raw.value < _EXTERNALIZE_BYTES:
         return None
     out = bytearray()
-    for sub in _fields(buf, f.value_start, f.end):
+    for sub in fields(buf, f.value_start, f.end):
         if sub.number != _TENSOR_RAW_DATA:
             out += buf[sub.start : sub.end]
     for key, value in (
@@ -221,37 +154,37 @@ def _externalized(buf: memoryview, f: _Field, file_name: str) -> bytes | None:
         ("offset", str(raw.value_start)),
         ("length", str(raw.value)),
     ):
-        entry = _bytes_field(1, key.encode()) + _bytes_field(2, value.encode())
-        out += _bytes_field(_TENSOR_EXTERNAL_DATA, entry)
-    out += _int_field(_TENSOR_DATA_LOCATION, _EXTERNAL)
-    return _bytes_field(_GRAPH_INITIALIZER, bytes(out))
+        entry = bytes_field(1, key.encode()) + bytes_field(2, value.encode())
+        out += bytes_field(_TENSOR_EXTERNAL_DATA, entry)
+    out += int_field(_TENSOR_DATA_LOCATION, _EXTERNAL)
+    return bytes_field(_GRAPH_INITIALIZER, bytes(out))
 
 
 def _last_index_initializer() -> bytes:
     tensor = (
-        _int_field(_TENSOR_DIMS, 1)
-        + _int_field(_TENSOR_DATA_TYPE, _INT64)
-        + _bytes_field(_TENSOR_NAME, LAST_INDEX.encode())
-        + _bytes_field(_TENSOR_RAW_DATA, struct.pack("<q", -1))
+        int_field(_TENSOR_DIMS, 1)
+        + int_field(_TENSOR_DATA_TYPE, _INT64)
+        + bytes_field(_TENSOR_NAME, LAST_INDEX.encode())
+        + bytes_field(_TENSOR_RAW_DATA, struct.pack("<q", -1))
     )
-    return _bytes_field(_GRAPH_INITIALIZER, tensor)
+    return bytes_field(_GRAPH_INITIALIZER, tensor)
 
 
 def _gather_node(hidden: str) -> bytes:
     axis = (
-        _bytes_field(_ATTR_NAME, b"axis")
-        + _int_field(_ATTR_I, 1)
-        + _int_field(_ATTR_TYPE, _ATTR_TYPE_INT)
+        bytes_field(_ATTR_NAME, b"axis")
+        + int_field(_ATTR_I, 1)
+        + int_field(_ATTR_TYPE, _ATTR_TYPE_INT)
     )
     node = (
-        _bytes_field(_NODE_INPUT, hidden.encode())
-        + _bytes_field(_NODE_INPUT, LAST_INDEX.encode())
-        + _bytes_field(_NODE_OUTPUT, LAST_HIDDEN.encode())
-        + _bytes_field(_NODE_NAME, b"/glasses/last_position/Gather")
-        + _bytes_field(_NODE_OP_TYPE, b"Gather")
-        + _bytes_field(_NODE_ATTRIBUTE, axis)
+        bytes_field(_NODE_INPUT, hidden.encode())
+        + bytes_field(_NODE_INPUT, LAST_INDEX.encode())
+        + bytes_field(_NODE_OUTPUT, LAST_HIDDEN.encode())
+        + bytes_field(_NODE_NAME, b"/glasses/last_position/Gather")
+        + bytes_field(_NODE_OP_TYPE, b"Gather")
+        + bytes_field(_NODE_ATTRIBUTE, axis)
     )
-    return _bytes_field(_GRAPH_NODE, node)
+    return bytes_field(_GRAPH_NODE, node)
 
 
 def _lm_head_chain(nodes: list[_Node], produced: dict[str, _Node]) -> list[_Node] | None:
@@ -277,10 +210,10 @@ def _lm_head_chain(nodes: list[_Node], produced: dict[str, _Node]) -> list[_Node
     return chain[::-1]
 
 
-def _rewrite_graph(buf: memoryview, graph: _Field, file_name: str) -> bytes | None:
+def _rewrite_graph(buf: memoryview, graph: Field, file_name: str) -> bytes | None:
     nodes: list[_Node] = []
-    logits_output: _Field | None = None
-    for f in _fields(buf, graph.value_start, graph.end):
+    logits_output: Field | None = None
+    for f in fields(buf, graph.value_start, graph.end):
         if f.number == _GRAPH_NODE:
             nodes.append(_node(buf, f))
         elif f.number == _GRAPH_OUTPUT and _value_name(buf, f) == "logits":
@@ -297,7 +230,7 @@ def _rewrite_graph(buf: memoryview, graph: _Field, file_name: str) -> bytes | No
     head = chain[0]
     chain_values = {o for n in chain for o in n.outputs} - {"logits"}
     out = bytearray()
-    for f in _fields(buf, graph.value_start, graph.end):
+    for f in fields(buf, graph.value_start, graph.end):
         if f.number == _GRAPH_NODE and f.start == head.field.start:
             out += _gather_node(head.inputs[0])
             out += _replace_first_input(buf, f, LAST_HIDDEN)
@@ -313,7 +246,7 @@ def _rewrite_graph(buf: memoryview, graph: _Field, file_name: str) -> bytes | No
         else:
             out += buf[f.start : f.end]
     out += _last_index_initializer()
-    return _bytes_field(_MODEL_GRAPH, bytes(out))
+    return bytes_field(_MODEL_GRAPH, bytes(out))
 
 
 def prune_lm_head(path: Path) -> bytes | None:
@@ -331,15 +264,15 @@ def _rewrite_mapped(mm: mmap.mmap, file_name: str) -> bytes | None:
     # Malformed input is handled here, so no traceback holding views into the map outlives it.
     try:
         return _rewrite_model(memoryview(mm), file_name)
-    except _Malformed:
+    except MalformedWire:
         return None
 
 
 def _rewrite_model(buf: memoryview, file_name: str) -> bytes | None:
     out = bytearray()
     rewritten = False
-    for f in _fields(buf):
-        if f.number == _MODEL_GRAPH and f.wire == _WIRE_BYTES and not rewritten:
+    for f in fields(buf):
+        if f.number == _MODEL_GRAPH and f.wire == WIRE_BYTES and not rewritten:
             graph = _rewrite_graph(buf, f, file_name)
             if graph is None:
                 return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glasses.llm.errors import CorruptModelError, ModelFileError, UnsupportedModelError
+from glasses.llm.protobuf_wire import WIRE_BYTES, MalformedWire, fields
 
 # Field numbers from onnx.proto.
 _MODEL_GRAPH, _MODEL_OPSET = 7, 8
@@ -35,45 +36,10 @@ class OnnxSummary:
     external_files: dict[str, int] = field(default_factory=dict)  # location -> bytes needed
 
 
-class _Truncated(Exception):
-    pass
-
-
-def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise _Truncated
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
 def _fields(buf: memoryview) -> Iterator[tuple[int, int, memoryview | int]]:
     """Yield ``(field_number, wire_type, payload)``; length-delimited payloads are views."""
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-            yield number, wire, value
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-            if pos > len(buf):
-                raise _Truncated
-            yield number, wire, 0
-        elif wire == 2:
-            length, pos = _varint(buf, pos)
-            if pos + length > len(buf):
-                raise _Truncated
-            yield number, wire, buf[pos : pos + length]
-            pos += length
-        else:  # groups (3, 4) are not used by ONNX; anything else is not protobuf
-            raise _Truncated
+    for f in fields(buf):
+        yield f.number, f.wire, f.payload(buf) if f.wire == WIRE_BYTES else f.value
 
 
 def _text(payload: memoryview | int) -> str:
@@ -120,7 +86,7 @@ def _summarize(buf: memoryview) -> OnnxSummary:
                     if need:
                         external[need[0]] = max(external.get(need[0], 0), need[1])
     if not has_graph or not ops:
-        raise _Truncated
+        raise MalformedWire
     return OnnxSummary(frozenset(ops), frozenset(domains), external)
 
 
@@ -128,12 +94,12 @@ def scan_onnx(path: Path) -> OnnxSummary:
     """Summarise ``path`` and check its external data files; raises a clear error otherwise."""
     summary: OnnxSummary | None = None
     try:
-        # _Truncated is suppressed before the map closes (its traceback holds views into the
+        # MalformedWire is suppressed before the map closes (its traceback holds views into the
         # map, which could not close under them) and reported below as summary None.
         with (
             path.open("rb") as fh,
             mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-            contextlib.suppress(_Truncated),
+            contextlib.suppress(MalformedWire),
         ):
             summary = _summarize(memoryview(mm))
     except FileNotFoundError as exc:

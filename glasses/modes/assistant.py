@@ -9,8 +9,17 @@ listening). A typed question (:class:`AskText`) works the same without a microph
 
 from __future__ import annotations
 
-from glasses.display.views import BodyView, Mode, PageButton, PageView, TextView
-from glasses.modes.base import ASR_HINT, LLM_HINT, Generation, ModeContext, ModeLogic, cancel
+from glasses.display.views import BodyView, Mode, PageView, TextView
+from glasses.modes.base import (
+    ASR_HINT,
+    LLM_HINT,
+    PAGING,
+    Generation,
+    ModeContext,
+    ModeLogic,
+    absorb,
+    cancel,
+)
 from glasses.modes.prompts import assistant_messages, message_recipient
 from glasses.modes.text import shorten
 from glasses.pipeline.messages import (
@@ -26,7 +35,6 @@ from glasses.pipeline.messages import (
 
 PROMPT = "long press, then ask"
 LISTENING = "listening… ask now"
-_PAGING = {Intent.PAGE_NEXT: PageButton.NEXT, Intent.PAGE_PREVIOUS: PageButton.PREVIOUS}
 
 
 class AssistantMode(ModeLogic):
@@ -50,7 +58,7 @@ class AssistantMode(ModeLogic):
             self.hearing = self.ctx.layout.clean(msg.text)
         elif isinstance(msg, FinalTranscript) and self.listening and msg.text.strip():
             return self._ask(msg.text)
-        elif isinstance(msg, LlmDelta | LlmDone) and self._absorb(msg):
+        elif isinstance(msg, LlmDelta | LlmDone) and absorb(self.generation, msg):
             self._show_answer()
         return []
 
@@ -89,8 +97,8 @@ class AssistantMode(ModeLogic):
         if intent is Intent.ACTION:  # one button: next page, then back to the first
             last = self.page.page_index == self.page.page_count - 1
             self.page = PageView(self.page.pages, 0) if last else self.page.next_page()
-        elif intent in _PAGING:
-            self.page = self.page.on_button(_PAGING[intent])
+        elif intent in PAGING:
+            self.page = self.page.on_button(PAGING[intent])
         return []
 
     def _ask(self, question: str) -> list[Message]:
@@ -111,9 +119,6 @@ class AssistantMode(ModeLogic):
         )
         return [*effects, request]
 
-    def _absorb(self, msg: LlmDelta | LlmDone) -> bool:
-        return self.generation is not None and self.generation.absorb(msg)
-
     def _show_answer(self) -> None:
         g = self.generation
         if g is None:
@@ -129,5 +134,4 @@ class AssistantMode(ModeLogic):
         if self.recipient is not None:
             text = f"To {self.recipient}: {text}"
         index = self.page.page_index if self.page is not None else 0
-        page = self.ctx.layout.page_view(text)
-        self.page = PageView(page.pages, min(index, page.page_count - 1))
+        self.page = self.ctx.page_view(text, index)

@@ -11,13 +11,15 @@ import abc
 from dataclasses import dataclass
 from typing import ClassVar, Final, Literal, Protocol
 
-from glasses.display.views import BodyView, Mode, PageView
+from glasses.display.views import BodyView, Mode, PageButton, PageView
 from glasses.llm.chat_template import ChatMessage
 from glasses.modes.text import plain_text
-from glasses.pipeline.messages import CancelLlm, LlmDelta, LlmDone, LlmRequest, Message
+from glasses.pipeline.messages import CancelLlm, Intent, LlmDelta, LlmDone, LlmRequest, Message
 
 ASR_HINT: Final = "glasses models pull sensevoice"
 LLM_HINT: Final = "glasses models pull qwen3-0.6b-int4"
+# The swipes that page through a PageView.
+PAGING: Final = {Intent.PAGE_NEXT: PageButton.NEXT, Intent.PAGE_PREVIOUS: PageButton.PREVIOUS}
 
 
 class Layout(Protocol):
@@ -78,6 +80,12 @@ class ModeContext:
         tokens = max_new_tokens or self.options.max_new_tokens
         return LlmRequest(request_id, messages, tokens), Generation(request_id)
 
+    def page_view(self, text: str, index: int = 0) -> PageView:
+        """``text`` paginated for the body area, open at page ``index`` (or at its last page,
+        when it has fewer): a reply that grows or shrinks as it streams keeps its page."""
+        page = self.layout.page_view(text)
+        return PageView(page.pages, min(index, page.page_count - 1))
+
     def screen_text(self, text: str) -> str:
         """Model or sensor text as it may be shown: plain, and drawable by the font."""
         return self.layout.clean(plain_text(text))
@@ -101,6 +109,12 @@ class Generation:
             self.text, self.done, self.error = msg.text, True, msg.error
             return True
         return False
+
+
+def absorb(generation: Generation | None, msg: Message) -> bool:
+    """Take ``msg`` into ``generation`` if it is a delta or the end of it: see
+    :meth:`Generation.absorb`; False when there is no generation."""
+    return generation is not None and generation.absorb(msg)
 
 
 def cancel(generation: Generation | None) -> list[Message]:

@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from glasses.display.views import BodyView, Mode, PageButton, PageView, TextView
-from glasses.modes.base import LLM_HINT, Generation, ModeContext, ModeLogic, cancel
+from glasses.display.views import BodyView, Mode, PageView, TextView
+from glasses.modes.base import (
+    LLM_HINT,
+    PAGING,
+    Generation,
+    ModeContext,
+    ModeLogic,
+    absorb,
+    cancel,
+)
 from glasses.modes.prompts import guess_language, read_messages
 from glasses.pipeline.messages import (
     CaptureRequest,
@@ -25,7 +33,6 @@ from glasses.pipeline.messages import (
 
 PROMPT = "press to read a sign"
 READING = "reading…"
-_PAGING = {Intent.PAGE_NEXT: PageButton.NEXT, Intent.PAGE_PREVIOUS: PageButton.PREVIOUS}
 
 
 def read_action(
@@ -53,7 +60,7 @@ class ReadMode(ModeLogic):
             return self._on_input(msg.intent)
         if isinstance(msg, OcrText) and msg.request_id == self.capture_id:
             return self._on_text(msg)
-        if isinstance(msg, LlmDelta | LlmDone) and self._absorb(msg):
+        if isinstance(msg, LlmDelta | LlmDone) and absorb(self.generation, msg):
             self._show_generation()
         return []
 
@@ -75,8 +82,8 @@ class ReadMode(ModeLogic):
         return TextView("\n".join(lines))
 
     def _on_input(self, intent: Intent) -> list[Message]:
-        if intent in _PAGING and self.page is not None:
-            self.page = self.page.on_button(_PAGING[intent])
+        if intent in PAGING and self.page is not None:
+            self.page = self.page.on_button(PAGING[intent])
         if intent is not Intent.ACTION or not self.ctx.has_camera:
             return []
         effects = self.leave()
@@ -103,9 +110,6 @@ class ReadMode(ModeLogic):
         self._show_page(text)
         return [request]
 
-    def _absorb(self, msg: LlmDelta | LlmDone) -> bool:
-        return self.generation is not None and self.generation.absorb(msg)
-
     def _show_generation(self) -> None:
         g = self.generation
         if g is None:
@@ -120,6 +124,5 @@ class ReadMode(ModeLogic):
 
     def _show_page(self, text: str, keep_index: bool = False) -> None:
         index = self.page.page_index if keep_index and self.page is not None else 0
-        page = self.ctx.layout.page_view(text)
-        self.page = PageView(page.pages, min(index, page.page_count - 1))
+        self.page = self.ctx.page_view(text, index)
         self.note = ""

@@ -14,7 +14,15 @@ stays, marked with "…"). So nothing piles up when the model is slower than the
 from __future__ import annotations
 
 from glasses.display.views import BodyView, CaptionView, Mode, TextView
-from glasses.modes.base import ASR_HINT, LLM_HINT, Generation, ModeContext, ModeLogic, cancel
+from glasses.modes.base import (
+    ASR_HINT,
+    LLM_HINT,
+    Generation,
+    ModeContext,
+    ModeLogic,
+    absorb,
+    cancel,
+)
 from glasses.modes.prompts import guess_language, language_name, translate_messages
 from glasses.pipeline.messages import (
     FinalTranscript,
@@ -48,7 +56,7 @@ class TranslateMode(ModeLogic):
 
     def handle(self, msg: Message) -> list[Message]:
         if isinstance(msg, LlmDelta | LlmDone):
-            if self.generation is not None and self.generation.absorb(msg):
+            if absorb(self.generation, msg):
                 self._finish_if_done()
         elif isinstance(msg, PartialTranscript):
             self.hearing = self.ctx.layout.clean(msg.text)

@@ -71,3 +71,16 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
     soundfile = pytest.importorskip("soundfile")
     soundfile.write(str(path), samples, rate, subtype="PCM_16")
     return path
+
+
+def two_phrases() -> np.ndarray:
+    """Two English phrases with silence before, between and after: two segments for listen."""
+    return np.concatenate(
+        [
+            silence(0.6),
+            phrase("Turn left at the next corner"),
+            silence(1.0),
+            phrase("Thank you very much"),
+            silence(1.0),
+        ]
+    )

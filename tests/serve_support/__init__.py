@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from glasses.llm import (
     CancelToken,
@@ -17,6 +18,7 @@ from glasses.llm import (
     TextStream,
     Timings,
 )
+from glasses.server import ChatServer, ServerConfig
 
 KEY = "sk-test-7f3a9c1e5b"  # distinctive, so a leak into logs or messages is easy to spot
 
@@ -119,3 +121,19 @@ def free_port() -> int:
     """A port nothing listens on (connections are refused)."""
     with socket.create_server(("127.0.0.1", 0)) as sock:
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def chat_servers() -> Iterator[Callable[..., ChatServer]]:
+    """``start(engine, **config)``: a started :class:`ChatServer` on a free port that wants
+    :data:`KEY`, with ``config`` for the rest of its :class:`ServerConfig`; all that were
+    started are closed on exit."""
+    servers: list[ChatServer] = []
+
+    def start(engine: Any, **config: Any) -> ChatServer:
+        servers.append(ChatServer(engine, ServerConfig(port=0, api_key=KEY, **config)).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
