@@ -35,6 +35,11 @@ class ScreenEncoder(Protocol):
         A new encoder knows nothing of the screen, so its first update covers all of it."""
         ...
 
+    def set_max_payload(self, max_payload: int) -> None:
+        """Keep the payload of every message of later updates within ``max_payload`` bytes
+        (at most the device's limit): smaller frames get through a noisy wire."""
+        ...
+
 
 EncoderFactory = Callable[[HelloAck], ScreenEncoder]
 
@@ -60,6 +65,7 @@ class ScreenPipeline:
     _present_no: int = 0  # session message number of that update's last message
     _stale: bool = False
     _resynced_gen: int = -1
+    _max_payload: int | None = None  # a limit below the device's, for a noisy wire
 
     def submit(self, target: Target) -> int:
         if self.target_gen > self._sent_gen:
@@ -70,9 +76,21 @@ class ScreenPipeline:
 
     def new_session(self, device: HelloAck) -> None:
         """A fresh session: the device content is unknown, so resend the newest target whole."""
-        self._encoder = self.factory(device)
         self._device = device
+        self._encoder = self._new_encoder(device)
         self._drop_update()
+
+    def limit_payload(self, max_payload: int) -> None:
+        """Frames of later updates carry at most ``max_payload`` bytes (FrameSizeGovernor)."""
+        self._max_payload = max_payload
+        if self._encoder is not None:
+            self._encoder.set_max_payload(max_payload)
+
+    def _new_encoder(self, device: HelloAck) -> ScreenEncoder:
+        encoder = self.factory(device)
+        if self._max_payload is not None:
+            encoder.set_max_payload(min(self._max_payload, device.max_payload))
+        return encoder
 
     def end_session(self) -> None:
         self._encoder = None
@@ -114,7 +132,7 @@ class ScreenPipeline:
             return
         if self._stale:
             log.info("resending the whole screen after a device error")
-            self._encoder = self.factory(self._device)
+            self._encoder = self._new_encoder(self._device)
             self._stale = False
             self._sent_gen = 0
             self._resynced_gen = self.target_gen

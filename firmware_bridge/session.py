@@ -17,6 +17,7 @@ import numpy.typing as npt
 from firmware_bridge.commands import CommandQueue
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.errors import LinkError
+from firmware_bridge.frame_size import FrameSizeGovernor
 from firmware_bridge.handshake import (
     Handshake,
     random_session_id,
@@ -72,6 +73,7 @@ class LinkSession:
         self._outbox: list[bytes] = []
         self._commands = CommandQueue(config.max_commands)
         self._queued_no = 0  # sequenced messages given to the Arq this session
+        self._frame_size: FrameSizeGovernor | None = None  # kept across sessions: same wire
 
     # -- port events ---------------------------------------------------------------------
 
@@ -143,7 +145,7 @@ class LinkSession:
                     self.traffic.bad_frames += 1
                 # Any rejection may be a lost sequenced frame: ask for a go-back (once).
                 if self.state is LinkState.CONNECTED:
-                    self._outbox += self.arq.corrupt_frame_seen()
+                    self._outbox += self.arq.corrupt_frame_seen(now_s)
                 continue
             self.traffic.frames_rx += 1
             if item.version != PROTOCOL_VERSION:
@@ -168,6 +170,11 @@ class LinkSession:
         while self._commands and arq.pending + arq.unacked < arq.window:
             arq.queue(self._commands.pop())
             self._queued_no += 1
+        if self._frame_size is not None:
+            limit = self._frame_size.judge(arq.stats.frames_sent, arq.stats.retransmits)
+            if limit is not None:
+                log.info("display link: screen frames now up to %d bytes of payload", limit)
+                self.screen.limit_payload(limit)
         acked = self._queued_no - arq.pending - arq.unacked
         room = arq.window - arq.pending - arq.unacked
         for msg in self.screen.next_messages(acked, self._queued_no, room):
@@ -209,7 +216,9 @@ class LinkSession:
 
     def _on_message(self, msg: m.Message, seq: int, now_s: float) -> None:
         if isinstance(msg, m.Pong):
-            self.traffic.pong(msg.token, now_s)
+            rtt_s = self.traffic.pong(msg.token, now_s)
+            if rtt_s is not None:
+                self.arq.observe_rtt(rtt_s)
         elif isinstance(msg, m.Nak):
             self.traffic.naks += 1  # the Arq has acted on it (go-back)
         elif isinstance(msg, m.Error):
@@ -240,6 +249,7 @@ class LinkSession:
             self._set_state(LinkState.CLOSED)
             return
         self.arq.reset(peer_window=ack.window)
+        self._size_frames_for(ack)
         self._queued_no = 0
         self.traffic.last_ping_s = now_s
         self.traffic.sessions += 1
@@ -252,6 +262,14 @@ class LinkSession:
             ack.session_id,
         )  # fmt: skip
         self._set_state(LinkState.CONNECTED)
+
+    def _size_frames_for(self, ack: m.HelloAck) -> None:
+        # A reconnect keeps what was learnt of the wire; a new device only caps it.
+        known = self._frame_size.current if self._frame_size is not None else ack.max_payload
+        self._frame_size = FrameSizeGovernor(ack.max_payload, min(known, ack.max_payload))
+        self._frame_size.judge(self.arq.stats.frames_sent, self.arq.stats.retransmits)
+        if self._frame_size.current < ack.max_payload:
+            self.screen.limit_payload(self._frame_size.current)
 
     def _reply_error(self, seq: int, type_: int, reason: m.Reason, detail: str) -> None:
         detail = detail.encode("utf-8")[:60].decode("utf-8", "ignore")  # fits any peer

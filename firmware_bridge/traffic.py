@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 device_log = logging.getLogger("firmware_bridge.device")
 
 _RTT_GAIN: Final = 0.125  # the usual smoothing of round-trip estimates
+PINGS_PER_KEEPALIVE: Final = 4
 _LOG_LEVELS: Final[dict[int, int]] = {
     m.LogLevel.DEBUG: logging.DEBUG,
     m.LogLevel.INFO: logging.INFO,
@@ -67,26 +68,35 @@ class Traffic:
 
     def deadline_s(self, keepalive_s: float, link_timeout_s: float) -> float:
         """When the next keepalive PING or the silence timeout is due."""
-        idle_since_s = max(self.last_rx_s, self.last_ping_s)
-        return min(self.last_rx_s + link_timeout_s, idle_since_s + keepalive_s)
+        return min(self.last_rx_s + link_timeout_s, self._next_ping_s(keepalive_s))
+
+    def _next_ping_s(self, keepalive_s: float) -> float:
+        # The first PING after keepalive_s of silence; while the silence lasts, one every
+        # quarter of it, so a few lost PINGs on a noisy wire do not pass for a lost link.
+        first_s = self.last_rx_s + keepalive_s
+        if self.last_ping_s < first_s:
+            return first_s
+        return self.last_ping_s + keepalive_s / PINGS_PER_KEEPALIVE
 
     def keepalive(self, now_s: float, keepalive_s: float) -> m.Ping | None:
-        """A PING if nothing was heard (nor a PING sent) for ``keepalive_s``."""
-        if now_s - max(self.last_rx_s, self.last_ping_s) < keepalive_s:
+        """A PING once nothing was heard for ``keepalive_s``, then repeated while silent."""
+        if now_s < self._next_ping_s(keepalive_s):
             return None
         self.last_ping_s = self._ping_sent_s = now_s
         self._ping_token = (self._ping_token + 1) & 0xFFFFFFFF
         return m.Ping(self._ping_token)
 
-    def pong(self, token: int, now_s: float) -> None:
+    def pong(self, token: int, now_s: float) -> float | None:
+        """Record a PONG; returns its round-trip time, None for an answer to an older PING."""
         if token != self._ping_token or self._ping_sent_s is None:
-            return  # an answer to an older PING: its send time is gone
+            return None  # its send time is gone
         sample = now_s - self._ping_sent_s
         self._ping_sent_s = None
         if self.rtt_s is None:
             self.rtt_s = sample
         else:
             self.rtt_s += _RTT_GAIN * (sample - self.rtt_s)
+        return sample
 
     def device_error(self, err: m.Error, now_s: float) -> None:
         self.errors_from_device += 1

@@ -161,7 +161,7 @@ class DisplayDevice(DeviceOutput):
     def _handle(self, item: Frame | FrameError, now_s: float) -> None:
         if isinstance(item, FrameError):
             if self.session:  # data was lost: ask for a go-back now rather than after a timeout
-                self._emit_naks(self.arq.corrupt_frame_seen())
+                self._emit_naks(self.arq.corrupt_frame_seen(now_s))
             return
         frame = item
         if frame.type == MsgType.HELLO:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from glasses.display.charclass import is_wide, normalise_text
@@ -148,6 +150,15 @@ def test_status_bar_is_compacted_to_fit() -> None:
     assert left in ("TRANS", "TR") and "5" in right and "OFF" in right
     left, right = status_texts(STATUS, small_measure, 40)
     assert left == "CC"  # the mode stays even when indicators must go
+
+
+def test_status_bar_alerts_are_the_last_indicators_dropped() -> None:
+    bar = replace(STATUS, alerts=("NO MIC", "NO CAM"))
+    left, right = status_texts(bar, small_measure, 620)
+    assert right.split("  ") == ["LLM local", "LINK", "87% CHG", "NO MIC", "NO CAM"]
+    left, right = status_texts(bar, small_measure, 90)
+    assert small_measure(left) + small_measure(right) <= 90
+    assert right.endswith("M× C×")  # what went first: the LLM, the link, the battery
 
 
 def test_status_bar_is_drawn_in_the_small_font() -> None:

@@ -295,3 +295,17 @@ def test_status_bar_and_notices() -> None:
 )
 def test_button_map(event: Event, expected: Message | None) -> None:
     assert device_message(event, 1.0) == expected
+
+
+def test_lost_microphone_and_camera_are_alerts_in_the_status_bar() -> None:
+    c = make()
+    c.handle(PeripheralState("camera", False, "unplugged"))
+    c.handle(PeripheralState("microphone", False, "unplugged"))
+    assert c.screen is not None and c.screen.status is not None
+    assert c.screen.status.alerts == ("NO MIC", "NO CAM")  # a fixed order
+    c.handle(PeripheralState("microphone", True))
+    assert c.screen.status.alerts == ("NO CAM",)
+    c.handle(PeripheralState("display", False, "lost"))  # the link has its own indicator
+    assert c.screen.status.alerts == ("NO CAM",)
+    c.handle(PeripheralState("camera", True))
+    assert c.screen.status.alerts == ()

@@ -59,6 +59,10 @@ class ArqConfig:
     byte_time_s: float = 0.0
     """Time one byte takes on the wire (10 / baud on an 8N1 UART); 0: bytes take no time
     (USB-CDC, tests). Added to the retransmit deadline, taken off round-trip samples."""
+    nak_repeat_s: float = 0.05
+    """While newer frames keep arriving and the expected one does not, its NAK is repeated at
+    most this often: on a noisy wire the NAK or the resent frame is lost too, and waiting for
+    the sender's timeout instead costs far more."""
     wire_margin: float = 1.25
     """The deadline counts the wire time this many times over: a line runs somewhat slower
     than its nominal rate (UART clock error, drivers, a busy simulator), and over a window of
@@ -108,6 +112,7 @@ class Arq:
     _pending: deque[Message] = field(default_factory=deque)
     _ack_due: bool = False
     _nak_sent_for: int | None = None
+    _nak_sent_s: float = 0.0
     _rto_s: float = 0.0
     _srtt_s: float | None = None
     _rttvar_s: float = 0.0
@@ -247,25 +252,40 @@ class Arq:
                 return [], []
             if d > 0:
                 self.stats.out_of_sequence += 1
-                return [], self._nak_once(Reason.OUT_OF_SEQUENCE)
+                return [], self._nak_once(Reason.OUT_OF_SEQUENCE, now_s)
             self.rx_expected = (self.rx_expected + 1) % SEQ_MOD
             self._nak_sent_for = None
             self._ack_due = True
         msg = decode_payload(frame.type, frame.payload)
         if isinstance(msg, Nak):
             self.stats.naks_received += 1
-            if msg.reason in (Reason.OUT_OF_SEQUENCE, Reason.BAD_CRC) and self._in_flight:
+            # A NAK caused by frames sent before our last go-back arrives before the resent
+            # head can have reached the peer: going back again for it only duplicates frames.
+            if (
+                msg.reason in (Reason.OUT_OF_SEQUENCE, Reason.BAD_CRC)
+                and self._in_flight
+                and now_s >= self._in_flight[0].on_wire_s
+            ):
                 self._go_back = True
         return [msg], []
 
-    def corrupt_frame_seen(self) -> list[bytes]:
-        """A frame failed its CRC: ask the peer, once per expected number, to resend."""
-        return self._nak_once(Reason.BAD_CRC)
+    def corrupt_frame_seen(self, now_s: float | None = None) -> list[bytes]:
+        """A frame failed its CRC: ask the peer to resend (once per expected number, or again
+        after ``nak_repeat_s`` when the time is given)."""
+        return self._nak_once(Reason.BAD_CRC, now_s)
 
-    def _nak_once(self, reason: Reason) -> list[bytes]:
-        if self._nak_sent_for == self.rx_expected:
+    def observe_rtt(self, rtt_s: float) -> None:
+        """A round trip measured outside the window (a PING's PONG): never ambiguous, so it
+        keeps the timeout honest while every data frame is a retransmission (Karn's rule)."""
+        self._sample_rtt(rtt_s)
+
+    def _nak_once(self, reason: Reason, now_s: float | None) -> list[bytes]:
+        if self._nak_sent_for == self.rx_expected and (
+            now_s is None or now_s - self._nak_sent_s < self.config.nak_repeat_s
+        ):
             return []
         self._nak_sent_for = self.rx_expected
+        self._nak_sent_s = now_s if now_s is not None else 0.0
         return [self.encode_unsequenced(Nak(self.rx_expected, reason))]
 
     def _on_ack(self, ack: int, now_s: float) -> None:
@@ -282,6 +302,10 @@ class Arq:
         if progressed:
             self._timer_start_s = now_s
             self._go_back = False
+            if self._srtt_s is not None:
+                # The peer is answering: drop the backoff (as TCP stacks do on new data
+                # acknowledged), or a noisy wire keeps the timeout at its maximum.
+                self._rto_s = self._rto_from_estimate()
 
     def _sample_rtt(self, rtt_s: float) -> None:
         if self._srtt_s is None:
@@ -290,8 +314,12 @@ class Arq:
             self._rttvar_s = 0.75 * self._rttvar_s + 0.25 * abs(self._srtt_s - rtt_s)
             self._srtt_s = 0.875 * self._srtt_s + 0.125 * rtt_s
         self.stats.rtt_s = self._srtt_s
+        self._rto_s = self._rto_from_estimate()
+
+    def _rto_from_estimate(self) -> float:
+        assert self._srtt_s is not None
         rto = self._srtt_s + max(4 * self._rttvar_s, 0.01)
-        self._rto_s = min(max(rto, self.config.min_rto_s), self.config.max_rto_s)
+        return min(max(rto, self.config.min_rto_s), self.config.max_rto_s)
 
 
 __all__ = ["Arq", "ArqConfig", "ArqStats", "PayloadError", "QueueFullError", "seq_diff"]

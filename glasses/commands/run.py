@@ -3,6 +3,7 @@
 Settings come from ``--config FILE`` (TOML), a device ``--profile`` under it and ``--set
 section.key=value`` overrides on top; the flags below are shortcuts for common ``--set``s.
 ``--describe-config`` prints every setting with its default. SIGTERM or Ctrl-C stops it.
+``glasses mode`` switches the running daemon's mode through a socket next to its status file.
 """
 
 from __future__ import annotations
@@ -105,10 +106,13 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log.level, settings.log.format, getattr(args, "verbose", 0))
     parts = build_parts(settings)  # logs what is missing, and how to get it
     status = Path(settings.log.status_file) if settings.log.status_file else default_status_path()
+    from glasses.control import control_socket_path
+
     daemon = Daemon(settings, parts, status_path=status)
+    control = control_socket_path(status)
     print(f"glasses: running on {settings.display.url}; status in {status}", file=sys.stderr)
     try:
-        asyncio.run(_serve(daemon))
+        asyncio.run(_serve(daemon, control))
     except GlassesError:
         raise
     except Exception as exc:  # a bug: the traceback goes to the log, the user gets one line
@@ -117,9 +121,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(daemon: Any) -> None:
+async def _serve(daemon: Any, control_path: Path) -> None:
+    from glasses.control import ControlServer, DaemonControls
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await daemon.run(stop)
+    # `glasses mode` talks to this socket; it feeds the same control queue as the buttons.
+    server: ControlServer | None = None
+    try:
+        server = await ControlServer(control_path, DaemonControls(daemon, daemon.clock)).start()
+    except OSError as exc:  # a convenience, like the status file: the glasses work without it
+        log.warning("no control socket at %s (`glasses mode` will not work): %s", control_path, exc)
+        server = None
+    try:
+        await daemon.run(stop)
+    finally:
+        if server is not None:
+            await server.close()

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from glasses.errors import GlassesError
+
+_MODES = ("captions", "translate", "read", "assist")
 
 
 def register(subparsers: Any) -> None:
@@ -26,6 +29,21 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the status file as it is")
     p.set_defaults(handler=run)
+    # `glasses mode` lives here too: like `status`, it talks to the running daemon.
+    m = subparsers.add_parser(
+        "mode",
+        help="switch the running daemon's mode",
+        description="Switch the running daemon's mode, as the glasses' double press does "
+        "(next) or to a named mode. Exit status: 0 done, 1 refused, 2 no daemon.",
+    )
+    m.add_argument("mode", type=str.lower, choices=(*_MODES, "next"), help="the mode, or next")
+    m.add_argument(
+        "--file",
+        type=Path,
+        metavar="F",
+        help="the daemon's status file (its control socket is next to it)",
+    )
+    m.set_defaults(handler=switch_mode)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,3 +62,16 @@ def run(args: argparse.Namespace) -> int:
         print(format_status(status))
     running = status.get("state") == "running" and pid_alive(int(status.get("pid", 0)))
     return 0 if running else 1
+
+
+def switch_mode(args: argparse.Namespace) -> int:
+    from glasses.control import control_socket_path, send_request
+    from glasses.pipeline.status import default_status_path
+
+    path = control_socket_path(args.file or default_status_path())
+    reply = send_request(path, {"mode": args.mode})
+    if not reply.get("ok"):
+        print(f"glasses: {reply.get('error', 'refused')}", file=sys.stderr)
+        return 1
+    print(f"mode {reply.get('mode')}")
+    return 0

@@ -130,16 +130,24 @@ class Compositor:
         self.ppb = pixels.pixels_per_byte(bpp)  # validates bpp
         if width_px <= 0 or height_px <= 0 or width_px % self.ppb:
             raise ValueError(f"width {width_px} must be a positive multiple of {self.ppb} px")
-        self.budget = min(max_payload, 0xFFFF) - BLIT_HEADER_LEN  # pixel bytes per BLIT
-        if self.budget < 1:
-            raise ValueError(f"max_payload {max_payload} leaves no room for pixels in a BLIT")
         self.width_px, self.height_px, self.bpp = width_px, height_px, bpp
-        # False: BLIT / CLEAR only, never move pixels on the device. (Every v1 device accepts
-        # 64-byte payloads; the check only matters for the artificially small limits of tests.)
-        self.use_copy = use_copy and max_payload >= COPY_PAYLOAD_LEN
+        self._copy_wanted = use_copy
+        self.budget = 0  # pixel bytes per BLIT
+        self.use_copy = False
+        self.set_max_payload(max_payload)
         self._mirror: Levels | None = None
         self._mirror_packed: Levels | None = None  # the mirror's packed rows
         self._frame_id = 0
+
+    def set_max_payload(self, max_payload: int) -> None:
+        """Later BLITs carry at most ``max_payload`` bytes (the link lowers it on a noisy wire)."""
+        budget = min(max_payload, 0xFFFF) - BLIT_HEADER_LEN
+        if budget < 1:
+            raise ValueError(f"max_payload {max_payload} leaves no room for pixels in a BLIT")
+        self.budget = budget
+        # False: BLIT / CLEAR only, never move pixels on the device. (Every v1 device accepts
+        # 64-byte payloads; the check only matters for the artificially small limits of tests.)
+        self.use_copy = self._copy_wanted and max_payload >= COPY_PAYLOAD_LEN
 
     @classmethod
     def for_device(cls, hello_ack: HelloAck) -> Compositor:

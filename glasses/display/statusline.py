@@ -24,6 +24,11 @@ _LLM: Final[dict[LlmSource, tuple[str, str, str]]] = {
     LlmSource.REMOTE: ("LLM remote", "REMOTE", "REM"),
 }
 _OFFLINE: Final = ("OFFLINE", "OFFL", "OFF")
+# Known alerts in their three forms; any other alert is shown as it is at every level.
+_ALERTS: Final[dict[str, tuple[str, str, str]]] = {
+    "NO MIC": ("NO MIC", "NO MIC", "M×"),
+    "NO CAM": ("NO CAM", "NO CAM", "C×"),
+}
 _GAPS: Final = ("  ", " ", " ")
 _MIN_GAP_PX: Final = 4
 
@@ -48,6 +53,9 @@ def _indicators(bar: StatusBar) -> list[tuple[str, str, str]]:
     battery = _battery(bar)
     if battery is not None:
         items.append(battery)
+    # Alerts come last, so they are the last to be dropped: a missing microphone or camera
+    # explains a blank screen, the battery does not.
+    items += [_ALERTS.get(alert, (alert, alert, alert)) for alert in bar.alerts]
     return items
 
 

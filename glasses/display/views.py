@@ -52,6 +52,9 @@ class StatusBar:
     charging: bool = False
     offline: bool = False
     llm: LlmSource = LlmSource.NONE
+    # Peripherals the glasses cannot work without right now ("NO MIC", "NO CAM"): shown so the
+    # wearer knows why captions or reading stopped, even when the body has no room for a notice.
+    alerts: tuple[str, ...] = ()
 
 
 def _joiner(left: str, right: str) -> str:

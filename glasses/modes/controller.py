@@ -8,7 +8,8 @@
 * transcripts and speech activity go to the current mode only; LLM and OCR results go to every
   mode, each taking only the requests it made (so a switch mid-answer loses nothing);
 * the battery, the link state and the LLM backend in use feed the status bar; a microphone or
-  camera that is away is shown as a notice line on the screen until it is back.
+  camera that is away is shown as a notice line on the screen and an alert in the status bar
+  ("NO MIC", "NO CAM") until it is back.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ MODE_CLASSES: dict[Mode, type[ModeLogic]] = {
 }
 _BROADCAST = (LlmDelta, LlmDone, OcrText, CameraFrame)
 _NOTICES = {"microphone": "microphone away, reconnecting…", "camera": "camera away"}
+_ALERTS = {"microphone": "NO MIC", "camera": "NO CAM"}  # the status bar's short form
 
 
 def with_notice(body: BodyView, notice: str) -> BodyView:
@@ -144,4 +146,7 @@ class Controller:
             self.notices.pop(msg.peripheral, None)
         else:
             self.notices[msg.peripheral] = _NOTICES[msg.peripheral]
+        if msg.peripheral in _ALERTS:  # in a fixed order, whatever order they went away in
+            alerts = tuple(_ALERTS[p] for p in _ALERTS if p in self.notices)
+            self.status = replace(self.status, alerts=alerts)
         return []

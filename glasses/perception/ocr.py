@@ -4,6 +4,15 @@ The engine is created once (loading three ONNX sessions takes a fraction of a se
 called from one thread at a time: :class:`~glasses.perception.ocr_worker.OcrWorker` owns it in
 the live pipeline.  Frames are shrunk to ``max_side_px`` first: detection time grows with pixel
 count, and signs read from a worn camera are large in the frame anyway.
+
+Speed: rapidocr's default detection input is "shortest side at least 736 px", which *enlarges* a
+640x480 camera frame to 981x736 before the text detector runs (its most expensive step, about
+three quarters of the time).  With ``det_limit_type="max"`` the detector gets the frame at its own
+size (rapidocr-onnxruntime 1.4 then only shrinks frames whose longest side exceeds 960, 1500 or
+2000 px, picked from the frame size; ``det_limit_side_len`` is not used in that mode): at 640x480
+that is 0.5x to 0.7x of rapidocr's default time with the same text read.  A 1280x720 frame is
+detected at about its own size either way; ``max_side_px`` is the knob there.  Numbers:
+``scripts/bench_perception.py``, docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -26,6 +35,10 @@ class OcrConfig:
     min_confidence: float = 0.5
     intra_op_threads: int = 2  # leaves the other cores of a Pi 5 to speech and the display
     use_angle_classifier: bool = True  # catches text upside down (camera held the wrong way)
+    # Detector input never enlarged (rapidocr's own default enlarges the shortest side to 736 px,
+    # which more than doubles the detector's work on a 640x480 frame); see the module docstring.
+    det_limit_type: str = "max"
+    rec_batch_size: int = 6  # recognition crops per ONNX call (rapidocr's default)
 
 
 @dataclass(frozen=True)
@@ -75,9 +88,13 @@ class OcrEngine:
                 intra_op_num_threads=self.config.intra_op_threads,
                 inter_op_num_threads=1,
                 text_score=self.config.min_confidence,
+                det_limit_type=self.config.det_limit_type,
+                rec_batch_num=self.config.rec_batch_size,
             )
         except Exception as exc:  # missing model files in a broken install, ORT load errors
             raise GlassesError(f"cannot start the OCR engine: {exc}") from exc
+        # Seconds of the last call in detection, angle classification and recognition.
+        self.last_stage_s: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def recognize(self, image: npt.NDArray[np.uint8]) -> OcrResult:
         """Read a BGR (or grey) image."""
@@ -90,7 +107,9 @@ class OcrEngine:
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             array = self._cv2.resize(array, size, interpolation=self._cv2.INTER_AREA)
-        raw, _timings = self._engine(array, use_cls=self.config.use_angle_classifier)
+        raw, timings = self._engine(array, use_cls=self.config.use_angle_classifier)
+        stages = [float(t) for t in (timings or [])] + [0.0, 0.0, 0.0]  # None: no text found
+        self.last_stage_s = (stages[0], stages[1], stages[2])
         lines = [
             TextLine(str(text), float(score), _scaled_quad(box, scale))
             for box, text, score in (raw or [])

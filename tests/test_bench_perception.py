@@ -1,0 +1,88 @@
+"""scripts/bench_perception.py --quick: it runs, prints its tables, and our OCR reads the test
+signs at least as well as rapidocr with its defaults (accuracy is deterministic; timings are
+never asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "bench_perception.py"
+FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    for module in ("rapidocr_onnxruntime", "sherpa_onnx", "onnxruntime", "onnx", "soundfile"):
+        pytest.importorskip(module)
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    if not FONT.exists():
+        pytest.skip(f"{FONT} missing")
+    out = tmp_path_factory.mktemp("bench") / "perception.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env={**os.environ, "GLASSES_SENSEVOICE_DIR": ""},  # the tiny model only
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout, json.loads(out.read_text())
+
+
+def table(stdout: str, heading: str) -> list[list[str]]:
+    """The rows (cells stripped) of the first markdown table after ``heading``."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif rows:
+            break
+    return rows
+
+
+def test_prints_command_and_three_tables(quick_run: tuple[str, dict]) -> None:
+    stdout, report = quick_run
+    assert "    python scripts/bench_perception.py --quick --json " in stdout
+    assert stdout.count("Machine: ") == 1
+    vad = table(stdout, "### VAD")
+    assert vad[0][:4] == ["part", "CPU s", "audio s", "% of one core"]
+    assert set(vad[1][0]) <= {"-", ":"}
+    assert vad[2][3].endswith("%")
+    ocr = table(stdout, "### OCR")
+    assert ocr[0][0] == "frame" and "accuracy (chars)" in ocr[0]
+    assert [row[:2] for row in ocr[2:]] == [
+        ["640x480", "`RapidOCR()` defaults"],
+        ["640x480", "`OcrEngine()`"],
+        ["1280x720", "`RapidOCR()` defaults"],
+        ["1280x720", "`OcrEngine()`"],
+        ["1280x720", "`OcrEngine(OcrConfig(max_side_px=960))`"],
+    ]
+    assert all(len(row) == len(ocr[0]) for row in ocr)
+    asr = table(stdout, "### ASR")
+    assert asr[0][:3] == ["model", "utterances", "RTF final"]
+    assert "random-weight" in asr[2][0]
+    assert len(asr[0]) == len(asr[2])
+    assert report["vad"]["utterances_found"] == report["vad"]["utterances_expected"] == 2
+    assert "Goals:" in stdout
+
+
+def test_our_ocr_reads_the_signs_at_least_as_well_as_rapidocr(quick_run: tuple[str, dict]) -> None:
+    _, report = quick_run
+    for size in ("640x480", "1280x720"):
+        cell = report["ocr"][size]
+        assert cell["ours"]["chars_expected"] == cell["rapidocr"]["chars_expected"] > 50
+        assert cell["ours"]["accuracy"] >= cell["rapidocr"]["accuracy"], (size, cell)
+        assert cell["ours"]["accuracy"] >= 0.9, cell["ours"]["texts"]
+    assert report["goals"]["ocr_accuracy"] is True

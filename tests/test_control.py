@@ -1,0 +1,131 @@
+"""``glasses mode`` switching a running daemon through its control socket: the request
+handling on a fake daemon, then a real ``glasses run`` subprocess on the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from glasses.control import ControlServer, DaemonControls, control_socket_path, send_request
+from glasses.display.views import Mode
+from glasses.errors import GlassesError
+from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_S = 20.0
+
+
+class FakeDaemon:
+    """Records what is routed; switches at once, like a controller with nothing queued."""
+
+    def __init__(self, enabled: tuple[Mode, ...]) -> None:
+        self.state = "running"
+        self.controller = SimpleNamespace(order=enabled, mode=enabled[0], inputs=0)
+        self.routed: list[Message] = []
+
+    async def route(self, msg: Message) -> None:
+        self.routed.append(msg)
+        c = self.controller
+        if isinstance(msg, SetMode):
+            c.mode = msg.mode
+        elif isinstance(msg, UserInput):
+            c.inputs += 1
+            c.mode = c.order[(c.order.index(c.mode) + 1) % len(c.order)]
+
+
+def ask(daemon: FakeDaemon, line: bytes) -> dict[str, Any]:
+    server = ControlServer(Path("/nonexistent"), DaemonControls(daemon, lambda: 7.0))
+    return asyncio.run(server.handle(line))
+
+
+def test_requests_become_the_buttons_messages() -> None:
+    daemon = FakeDaemon((Mode.CAPTIONS, Mode.TRANSLATE))
+    assert ask(daemon, b'{"mode": "translate"}\n') == {"ok": True, "mode": "translate"}
+    assert ask(daemon, b'{"mode": "NEXT"}\n') == {"ok": True, "mode": "captions"}
+    assert daemon.routed == [SetMode(Mode.TRANSLATE), UserInput(Intent.NEXT_MODE, 7.0)]
+    refused = ask(daemon, b'{"mode": "read"}\n')
+    assert not refused["ok"] and "not enabled" in refused["error"]
+    for garbage in (b"", b"mode read\n", b'{"mode": 3}\n', b"[1]\n"):
+        assert not ask(daemon, garbage)["ok"]
+    daemon.state = "starting"
+    assert "not ready" in ask(daemon, b'{"mode": "next"}\n')["error"]
+    assert len(daemon.routed) == 2  # nothing refused reached the daemon
+
+
+def test_no_daemon_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(GlassesError, match="is `glasses run` running"):
+        send_request(tmp_path / "status.sock", {"mode": "next"})
+
+
+# -- against `glasses run` -----------------------------------------------------------------------
+
+
+def glasses(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "glasses.cli", *args],
+        capture_output=True, text=True, timeout=30, cwd=ROOT, check=False,
+    )  # fmt: skip
+
+
+def wait_for(predicate: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        threading.Event().wait(0.05)  # another process: nothing to wait on but its files
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[Any]:
+    launcher = pytest.importorskip("hw_sim.launcher")
+    args = ("--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "--profile", "128x64x1")
+    with launcher.SimulatorProcess(*args, "-q") as process:
+        yield process
+
+
+def test_mode_switches_a_running_daemon(sim: Any, tmp_path: Path) -> None:
+    status_file = tmp_path / "status.json"
+    sock = control_socket_path(status_file)
+    env = {**os.environ, "GLASSES_SENSEVOICE_DIR": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glasses.cli", "run", "--display", sim.url, "--no-audio",
+         "--set", f"log.status_file={status_file}", "--set", "log.status_interval_s=0.2",
+         "--set", "llm.model=", "--mode", "captions"],
+        stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+
+    def status() -> dict[str, Any]:
+        return json.loads(status_file.read_text()) if status_file.exists() else {}
+
+    try:
+        wait_for(lambda: status().get("state") == "running", "the daemon to run")
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+        switched = glasses("mode", "translate", "--file", str(status_file))
+        assert (switched.returncode, switched.stdout) == (0, "mode translate\n"), switched.stderr
+        wait_for(lambda: status().get("mode") == "translate", "the status to show translate")
+        assert glasses("mode", "NEXT", "--file", str(status_file)).stdout == "mode read\n"
+        assert glasses("mode", "next", "--file", str(status_file)).stdout == "mode assist\n"
+        wrong = glasses("mode", "teleport", "--file", str(status_file))
+        assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, stderr = proc.communicate(timeout=10)
+    assert code == 0, stderr
+    assert not sock.exists()  # removed on the way out
+    gone = glasses("mode", "next", "--file", str(status_file))
+    assert gone.returncode == 2 and "is `glasses run` running?" in gone.stderr
