@@ -175,6 +175,12 @@ class LinkSession:
             if limit is not None:
                 log.info("display link: screen frames now up to %d bytes of payload", limit)
                 self.screen.limit_payload(limit)
+                if arq.largest_payload > limit:
+                    # Frames already numbered are too large to get through: start a new
+                    # session, whose full-screen resend is cut to the new size.
+                    self._restart(now_s, flush=False)
+                    self._outbox.append(self.handshake.hello_bytes(now_s))
+                    return
         acked = self._queued_no - arq.pending - arq.unacked
         room = arq.window - arq.pending - arq.unacked
         for msg in self.screen.next_messages(acked, self._queued_no, room):

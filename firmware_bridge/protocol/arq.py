@@ -59,7 +59,7 @@ class ArqConfig:
     byte_time_s: float = 0.0
     """Time one byte takes on the wire (10 / baud on an 8N1 UART); 0: bytes take no time
     (USB-CDC, tests). Added to the retransmit deadline, taken off round-trip samples."""
-    nak_repeat_s: float = 0.05
+    nak_repeat_s: float = 0.01
     """While newer frames keep arriving and the expected one does not, its NAK is repeated at
     most this often: on a noisy wire the NAK or the resent frame is lost too, and waiting for
     the sender's timeout instead costs far more."""
@@ -152,6 +152,13 @@ class Arq:
     def idle(self) -> bool:
         """Everything queued has been sent and acknowledged."""
         return not self._in_flight and not self._pending
+
+    @property
+    def largest_payload(self) -> int:
+        """The largest payload among the sequenced messages not yet acknowledged."""
+        sizes = [len(item.payload) for item in self._in_flight]
+        sizes += [len(encode_payload(msg)) for msg in self._pending]
+        return max(sizes, default=0)
 
     @property
     def rto_s(self) -> float:
