@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -68,11 +69,11 @@ class AudioSource(Protocol):
     def close(self) -> None: ...
 
 
-class ClosingSource:
-    """Mixin giving sources ``with`` support through their ``close``."""
+class ClosingSource(abc.ABC):
+    """Base giving sources ``with`` support through their ``close``."""
 
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def close(self) -> None: ...
 
     def __enter__(self: _S) -> _S:
         return self
