@@ -56,7 +56,7 @@ class AudioSettings:
 
 @dataclass(frozen=True)
 class AsrSettings:
-    model_dir: str = _s("", "SenseVoice folder (sherpa-onnx); empty: `$GLASSES_SENSEVOICE_DIR`. Without a model, captions show speech activity only.")
+    model_dir: str = _s("", "Speech model folder or pulled name (sherpa-onnx SenseVoice, Moonshine or streaming zipformer, told apart by their files); empty: `$GLASSES_SENSEVOICE_DIR`, else the first of sensevoice, moonshine-tiny, zipformer-zh-en that was pulled. Without a model, captions show speech activity only.")
     threads: int = _s(2, "Threads for speech recognition.", minimum=1, maximum=16)
     language: str = _s("auto", "Language spoken, or `auto` to let the model identify it.", choices=("auto", "zh", "en", "ja", "ko", "yue"))
     partials: bool = _s(True, "Show text while an utterance is still being spoken.")

@@ -1,15 +1,16 @@
 """Perception costs: Silero VAD CPU per second of audio, OCR latency and accuracy per frame
 (our ``OcrEngine`` against ``rapidocr_onnxruntime.RapidOCR()`` with its defaults, on the same
-frames in the same run), and SenseVoice real-time factor and end-of-speech-to-final latency.
+frames in the same run), and speech recognition real-time factor and end-of-speech-to-final
+latency.
 
     python scripts/bench_perception.py [--quick] [--json PATH] [--asr-model DIR]
                                        [--write docs/benchmarks.md]
 
 Everything is made at run time: speech with espeak-ng, signs with Pillow in Noto Sans CJK
 composited into camera-like frames (textured background, slight rotation, blur, noise). ASR
-always runs the tiny random-weight SenseVoice of ``tests/asr_support`` (only the plumbing cost
-means anything there) and also a real model when ``--asr-model`` or ``$GLASSES_SENSEVOICE_DIR``
-names one.
+always runs the tiny random-weight SenseVoice, Moonshine and zipformer of ``tests/asr_support``
+(only the plumbing cost means anything there) and also real models when ``--asr-model`` (one or
+more) or ``$GLASSES_SENSEVOICE_DIR`` names them.
 """
 
 from __future__ import annotations
@@ -286,14 +287,14 @@ def bench_asr(
     num_threads: int,
 ) -> dict[str, Any]:
     """Stream ``audio`` through VAD, segmenter and transcriber as the daemon does; time decodes."""
-    from glasses.perception.asr import SenseVoiceConfig, SenseVoiceRecognizer
+    from glasses.perception.asr import RecognizerConfig, inspect_folder, load_recognizer
     from glasses.perception.segmenter import Segmenter, SpeechEnded
-    from glasses.perception.transcriber import StreamingTranscriber
+    from glasses.perception.transcriber import transcriber_for
     from glasses.perception.vad import SileroVad
 
-    recognizer = SenseVoiceRecognizer(SenseVoiceConfig(model_dir, num_threads=num_threads))
+    recognizer = load_recognizer(RecognizerConfig(model_dir, num_threads=num_threads))
     recognizer.recognize(audio[voiced[0][0] : voiced[0][1]])  # warm-up
-    transcriber = StreamingTranscriber(recognizer)
+    transcriber = transcriber_for(recognizer)
     vad, segmenter = SileroVad(), Segmenter()
     finals: list[dict[str, Any]] = []
     partial_s = 0.0
@@ -318,15 +319,16 @@ def bench_asr(
                 )
             segment = segmenter.open_segment()
             if segment is not None:
-                started = time.perf_counter()
-                if transcriber.partial(*segment) is not None:
-                    partial_s += time.perf_counter() - started
-                    partial_audio_s += len(segment[1]) / RATE
+                started = time.perf_counter()  # every call: a streaming model decodes in each
+                made = transcriber.partial(*segment) is not None
+                partial_s += time.perf_counter() - started
+                partial_audio_s += len(segment[1]) / RATE if made else 0.0
     if not finals:
         return {"label": label, "error": "no utterance ended"}
     decodes = [f["decode_s"] for f in finals]
     return {
         "label": label,
+        "kind": inspect_folder(model_dir).kind,
         "utterances": len(finals),
         "rtf_final": sum(decodes) / sum(f["audio_s"] for f in finals),
         "decode_median_ms": statistics.median(decodes) * 1000,
@@ -400,8 +402,11 @@ regenerate this section). All inputs are made at run time:
   `OcrEngine` with `max_side_px=960` (the frame shrunk to 960x540 before anything runs). **accuracy** = characters
   of the sign text recovered in order (difflib matching blocks, spaces ignored) / characters
   on the signs; deterministic. **det / cls / rec** = rapidocr's own per-stage timings.
-- **ASR**: the same audio through VAD, segmenter and `StreamingTranscriber` (partials every
-  0.2 s while speech is open, a final decode at each `SpeechEnded`) with `SenseVoiceRecognizer`.
+- **ASR**: the same audio through VAD, segmenter and the transcriber the model calls for:
+  SenseVoice and Moonshine re-decode the open utterance every 0.2 s of new speech
+  (`StreamingTranscriber`), a streaming zipformer is fed each 20 ms chunk once
+  (`OnlineTranscriber`); a final decode at each `SpeechEnded`. **partials** = time in the
+  transcriber's `partial` per second of audio streamed (the share of one core partials take).
   **RTF final** = final decode wall time / utterance audio; **endpointing** = stream time from
   the voice's last sample to the window that ended the segment (the segmenter waits
   `min_silence_s` = 0.5 s); **end of speech -> final text** = endpointing + final decode.
@@ -458,21 +463,22 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"| {ratio} |"
             )
     out.append("")
-    out.append("### ASR (SenseVoice through sherpa-onnx, fed by VAD and segmenter)\n")
+    out.append("### ASR (sherpa-onnx, fed by VAD and segmenter)\n")
     out.append(
-        "| model | utterances | RTF final | decode median / max ms "
-        "| endpointing median ms | end of speech -> final text median ms | RTF partials |"
+        "| model | kind | utterances | RTF final | final decode median / max ms "
+        "| endpointing median ms | end of speech -> final text median ms "
+        "| partials: CPU s per s of audio |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|")
     for asr in report["asr"]:
         if "error" in asr:
-            out.append(f"| {asr['label']} | {asr['error']} | | | | | |")
+            out.append(f"| {asr['label']} | | {asr['error']} | | | | | |")
             continue
         out.append(
-            f"| {asr['label']} | {asr['utterances']} | {asr['rtf_final']:.3f} "
+            f"| {asr['label']} | {asr['kind']} | {asr['utterances']} | {asr['rtf_final']:.3f} "
             f"| {asr['decode_median_ms']:.0f} / {asr['decode_max_ms']:.0f} "
             f"| {asr['endpoint_median_ms']:.0f} | {asr['eos_to_final_median_ms']:.0f} "
-            f"| {asr['rtf_partials']:.3f} |"
+            f"| {asr['partial_decode_s_per_audio_s']:.4f} |"
         )
     if "asr_note" in report:
         out.append(f"\nNo real model in this run: {report['asr_note']}.")
@@ -504,11 +510,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     asr_note = ""
     if report["asr"] and "endpoint_median_ms" in report["asr"][0]:
         endpoint = report["asr"][0]["endpoint_median_ms"]
-        asr_note = f"""The tiny ASR model's RTF is sherpa-onnx's fbank, the ONNX call and the decoding loop, not
-SenseVoice's encoder: a real model is far slower. End of speech -> final text is then dominated
+        asr_note = f"""The tiny ASR models' times are sherpa-onnx's fbank, the ONNX calls and the decoding loops,
+not a real encoder: real models are far slower. End of speech -> final text is then dominated
 by the segmenter's endpointing ({endpoint:.0f} ms: `min_silence_s` plus window granularity)
-until a real model's decode time is added; rerun with `$GLASSES_SENSEVOICE_DIR` set to
-measure it."""
+until a real model's decode time is added; rerun with `--asr-model DIR` (or
+`$GLASSES_SENSEVOICE_DIR`) to measure one. What the tiny models do show is the shape of the
+costs: re-decoding partials grows with the utterance, streaming ones do not, and a streaming
+model's final decode is only the last chunk and the tail padding."""
     out.append(
         f"""
 Reading the numbers: the VAD is {vad["per_window_us"]:.0f} us of CPU per 32 ms window, far
@@ -545,7 +553,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer passes and phrases (smoke)")
     parser.add_argument("--json", type=Path, help="write the raw numbers here")
-    parser.add_argument("--asr-model", type=Path, help="a SenseVoice folder (else the env var)")
+    parser.add_argument(
+        "--asr-model",
+        type=Path,
+        action="append",
+        help="a speech model folder (SenseVoice, Moonshine, zipformer); repeat for several "
+        "(default: $GLASSES_SENSEVOICE_DIR)",
+    )
     parser.add_argument("--asr-threads", type=int, default=2)
     parser.add_argument("--skip", action="append", default=[], choices=["vad", "ocr", "asr"])
     parser.add_argument("--write", type=Path, help="replace the section between the markers")
@@ -575,21 +589,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["asr"] = []
         if "asr" not in args.skip:
             sys.path.insert(0, str(ROOT / "tests"))
+            from asr_support.tiny_moonshine import build_tiny_moonshine
             from asr_support.tiny_sensevoice import build_tiny_sensevoice
+            from asr_support.tiny_zipformer import build_tiny_zipformer
 
-            tiny = build_tiny_sensevoice(workdir / "tiny", language="en")
-            label = "tiny random-weight test model (plumbing cost only; text is meaningless)"
-            report["asr"].append(bench_asr(label, tiny, audio, voiced, args.asr_threads))
+            tiny = {
+                "SenseVoice": build_tiny_sensevoice(workdir / "sv", language="en"),
+                "Moonshine": build_tiny_moonshine(workdir / "moon").path,
+                "zipformer": build_tiny_zipformer(workdir / "zip", script="latin").path,
+            }
+            for name, folder in tiny.items():
+                label = f"tiny random-weight {name} (plumbing only)"
+                report["asr"].append(bench_asr(label, folder, audio, voiced, args.asr_threads))
             real = args.asr_model or (
-                Path(os.environ["GLASSES_SENSEVOICE_DIR"])
+                [Path(os.environ["GLASSES_SENSEVOICE_DIR"])]
                 if os.environ.get("GLASSES_SENSEVOICE_DIR")
-                else None
+                else []
             )
-            if real is not None:
+            for folder in real:
                 report["asr"].append(
-                    bench_asr(f"SenseVoice `{real.name}`", real, audio, voiced, args.asr_threads)
+                    bench_asr(f"`{folder.name}`", folder, audio, voiced, args.asr_threads)
                 )
-            else:
+            if not real:
                 report["asr_note"] = "`$GLASSES_SENSEVOICE_DIR` unset, no `--asr-model`"
     report["load"] = f"{load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after"
     ocr = report.get("ocr")

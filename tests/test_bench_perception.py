@@ -33,7 +33,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
         text=True,
         timeout=600,
         cwd=ROOT,
-        env={**os.environ, "GLASSES_SENSEVOICE_DIR": ""},  # the tiny model only
+        env={**os.environ, "GLASSES_SENSEVOICE_DIR": ""},  # the tiny models only
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout, json.loads(out.read_text())
@@ -71,9 +71,10 @@ def test_prints_command_and_three_tables(quick_run: tuple[str, dict]) -> None:
     ]
     assert all(len(row) == len(ocr[0]) for row in ocr)
     asr = table(stdout, "### ASR")
-    assert asr[0][:3] == ["model", "utterances", "RTF final"]
-    assert "random-weight" in asr[2][0]
-    assert len(asr[0]) == len(asr[2])
+    assert asr[0][:4] == ["model", "kind", "utterances", "RTF final"]
+    assert [row[1] for row in asr[2:]] == ["sensevoice", "moonshine", "transducer"]
+    assert all("random-weight" in row[0] and len(row) == len(asr[0]) for row in asr[2:])
+    assert all(entry["utterances"] == 2 for entry in report["asr"])
     assert report["vad"]["utterances_found"] == report["vad"]["utterances_expected"] == 2
     assert "Goals:" in stdout
 

@@ -16,10 +16,10 @@ from glasses.errors import GlassesError
 from glasses.perception.asr import (
     MODEL_ENV,
     Recognition,
-    SenseVoiceConfig,
+    RecognizerConfig,
     SenseVoiceRecognizer,
     default_model_dir,
-    find_model_files,
+    inspect_folder,
     parse_language,
 )
 from glasses.perception.segmenter import SpeechEnded
@@ -134,13 +134,18 @@ def test_pipeline_transcribes_each_segment_of_real_speech() -> None:
 def test_model_folder_checks_name_what_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(GlassesError, match="glasses models pull sensevoice"):
-        find_model_files(tmp_path / "absent")
+    with pytest.raises(GlassesError, match=r"not found: .*glasses models pull sensevoice"):
+        inspect_folder(tmp_path / "absent")
+    with pytest.raises(GlassesError, match="not a speech model folder: it holds none of Sen"):
+        inspect_folder(tmp_path)
     (tmp_path / "model.int8.onnx").write_bytes(b"")
-    with pytest.raises(GlassesError, match=r"no tokens\.txt"):
-        find_model_files(tmp_path)
+    with pytest.raises(GlassesError, match=r"incomplete .*SenseVoice .* without tokens\.txt"):
+        inspect_folder(tmp_path)
     (tmp_path / "tokens.txt").write_text("<blk> 0\n")
-    assert find_model_files(tmp_path) == (tmp_path / "model.int8.onnx", tmp_path / "tokens.txt")
+    (tmp_path / "model.onnx").write_bytes(b"")  # the int8 file wins
+    folder = inspect_folder(tmp_path)
+    assert folder.kind == "sensevoice" and folder.tokens == tmp_path / "tokens.txt"
+    assert folder.parts == {"model": tmp_path / "model.int8.onnx"}
     monkeypatch.setenv(MODEL_ENV, str(tmp_path))
     assert default_model_dir() == tmp_path
     monkeypatch.delenv(MODEL_ENV)
@@ -153,7 +158,7 @@ def test_a_broken_model_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "model.onnx").write_bytes(b"\x00" * 100)
     (tmp_path / "tokens.txt").write_text("<blk> 0\n")
     with pytest.raises(GlassesError, match="cannot load SenseVoice"):
-        SenseVoiceRecognizer(SenseVoiceConfig(tmp_path))
+        SenseVoiceRecognizer(RecognizerConfig(tmp_path))
 
 
 @pytest.mark.skipif(
@@ -163,7 +168,7 @@ def test_a_broken_model_file_is_a_clear_error(tmp_path: Path) -> None:
 )
 def test_sensevoice_recognises_synthesised_english() -> None:
     pytest.importorskip("sherpa_onnx")
-    recognizer = SenseVoiceRecognizer(SenseVoiceConfig(Path(os.environ[MODEL_ENV])))
+    recognizer = SenseVoiceRecognizer(RecognizerConfig(Path(os.environ[MODEL_ENV])))
     heard = recognizer.recognize(
         np.concatenate([silence(0.3), phrase("Hello, how are you today?"), silence(0.3)])
     )

@@ -43,10 +43,10 @@ from glasses import cli
 from glasses.errors import GlassesError
 from glasses.perception.asr import (
     MODEL_ENV,
-    SenseVoiceConfig,
+    RecognizerConfig,
     SenseVoiceRecognizer,
     check_sensevoice_files,
-    find_model_files,
+    inspect_folder,
     onnx_metadata,
 )
 from glasses.perception.segmenter import SpeechEnded
@@ -77,7 +77,7 @@ def zh(models: dict[str, Path]) -> Path:
 
 @pytest.fixture(scope="module")
 def recognizer(zh: Path) -> SenseVoiceRecognizer:
-    return SenseVoiceRecognizer(SenseVoiceConfig(zh))
+    return SenseVoiceRecognizer(RecognizerConfig(zh))
 
 
 @pytest.fixture(scope="module")
@@ -190,9 +190,9 @@ def test_recognizer_loads_the_folder_and_transcribes_speech(
     if variant not in models:
         pytest.skip("onnxruntime (its quantiser builds the int8 model) is not installed")
     folder = models[variant]
-    model, _ = find_model_files(folder)
+    model = inspect_folder(folder).main_file
     assert model.name == ("model.int8.onnx" if variant.endswith("int8") else "model.onnx")
-    heard = SenseVoiceRecognizer(SenseVoiceConfig(folder, num_threads=1)).recognize(speech)
+    heard = SenseVoiceRecognizer(RecognizerConfig(folder, num_threads=1)).recognize(speech)
     assert heard.language == "zh"  # "<|zh|>" from the first query frame
     assert len(heard.text) >= 5 and heard.text == heard.text.strip()
     assert share(heard.text, HAN) > 0.8  # the zh query biases the model to CJK pieces
@@ -208,9 +208,9 @@ def test_the_language_setting_reaches_the_model(
     zh: Path, recognizer: SenseVoiceRecognizer, speech: np.ndarray
 ) -> None:
     auto = recognizer.recognize(speech)
-    english = SenseVoiceRecognizer(SenseVoiceConfig(zh, language="en")).recognize(speech)
-    japanese = SenseVoiceRecognizer(SenseVoiceConfig(zh, language="ja")).recognize(speech)
-    cantonese = SenseVoiceRecognizer(SenseVoiceConfig(zh, language="yue")).recognize(speech)
+    english = SenseVoiceRecognizer(RecognizerConfig(zh, language="en")).recognize(speech)
+    japanese = SenseVoiceRecognizer(RecognizerConfig(zh, language="ja")).recognize(speech)
+    cantonese = SenseVoiceRecognizer(RecognizerConfig(zh, language="yue")).recognize(speech)
     assert [h.language for h in (auto, english, japanese, cantonese)] == ["zh", "en", "ja", "yue"]
     assert share(english.text, set("abcdefghijklmnopqrstuvwxyz")) > 0.8 and " " in english.text
     assert share(japanese.text, KANA) > 0.8
@@ -218,15 +218,15 @@ def test_the_language_setting_reaches_the_model(
 
 
 def test_itn_setting_reaches_the_model(zh: Path, long_speech: np.ndarray) -> None:
-    with_itn = SenseVoiceRecognizer(SenseVoiceConfig(zh, use_itn=True)).recognize(long_speech)
-    without = SenseVoiceRecognizer(SenseVoiceConfig(zh, use_itn=False)).recognize(long_speech)
+    with_itn = SenseVoiceRecognizer(RecognizerConfig(zh, use_itn=True)).recognize(long_speech)
+    without = SenseVoiceRecognizer(RecognizerConfig(zh, use_itn=False)).recognize(long_speech)
     assert PUNCT & set(with_itn.text)  # <|withitn|>: punctuation allowed
     assert not PUNCT & set(without.text)  # <|woitn|>: none, as real SenseVoice
     assert with_itn.language == without.language == "zh"
 
 
 def test_no_speech_is_no_language(models: dict[str, Path], speech: np.ndarray) -> None:
-    heard = SenseVoiceRecognizer(SenseVoiceConfig(models["nospeech"])).recognize(speech)
+    heard = SenseVoiceRecognizer(RecognizerConfig(models["nospeech"])).recognize(speech)
     assert heard.language == ""  # "<|nospeech|>" is not a language for translation to use
 
 
@@ -235,7 +235,7 @@ def test_decoding_is_deterministic_and_follows_the_audio(
 ) -> None:
     first = recognizer.recognize(speech)
     assert recognizer.recognize(speech) == first
-    assert SenseVoiceRecognizer(SenseVoiceConfig(zh)).recognize(speech) == first  # a new load
+    assert SenseVoiceRecognizer(RecognizerConfig(zh)).recognize(speech) == first  # a new load
     assert recognizer.recognize(phrase("Good morning everybody")).text != first.text
     assert recognizer.recognize(speech * 0.5).language == "zh"
     # 8 kHz audio is resampled by sherpa and still understood as speech.
@@ -345,17 +345,20 @@ def test_corrupted_model_is_an_error_naming_the_file(zh: Path, tmp_path: Path) -
     data = bytearray(model.read_bytes())
     model.write_bytes(bytes(data[:-1000]))  # truncated
     with pytest.raises(GlassesError, match=f"cannot load SenseVoice from {model}"):
-        SenseVoiceRecognizer(SenseVoiceConfig(folder))
+        SenseVoiceRecognizer(RecognizerConfig(folder))
     model.write_bytes(b"\x0f\xff" * 8 + bytes(data[16:]))  # a garbled header
     with pytest.raises(GlassesError, match=f"cannot load SenseVoice from {model}"):
-        SenseVoiceRecognizer(SenseVoiceConfig(folder))
+        SenseVoiceRecognizer(RecognizerConfig(folder))
 
 
 def test_missing_tokens_is_an_error_naming_the_folder(zh: Path, tmp_path: Path) -> None:
     folder = copy_folder(zh, tmp_path / "m")
     (folder / "tokens.txt").unlink()
-    with pytest.raises(GlassesError, match=rf"{folder} is not a SenseVoice folder: no tokens\.txt"):
-        SenseVoiceRecognizer(SenseVoiceConfig(folder))
+    with pytest.raises(
+        GlassesError,
+        match=rf"{folder} is an incomplete speech model: SenseVoice .* without tokens\.txt",
+    ):
+        SenseVoiceRecognizer(RecognizerConfig(folder))
 
 
 def test_tokens_of_another_model_are_an_error_at_load(zh: Path, tmp_path: Path) -> None:
@@ -363,7 +366,7 @@ def test_tokens_of_another_model_are_an_error_at_load(zh: Path, tmp_path: Path) 
     folder = copy_folder(zh, tmp_path / "m")
     write_tokens(folder / "tokens.txt", VOCAB[:20])
     with pytest.raises(GlassesError, match=rf"{len(VOCAB) - 20} of them are not in tokens\.txt"):
-        SenseVoiceRecognizer(SenseVoiceConfig(folder))
+        SenseVoiceRecognizer(RecognizerConfig(folder))
 
 
 @pytest.mark.parametrize(
@@ -394,9 +397,9 @@ def test_another_kind_of_model_does_not_kill_the_process(zh: Path, tmp_path: Pat
     script = (
         "import sys; from pathlib import Path\n"
         "from glasses.errors import GlassesError\n"
-        "from glasses.perception.asr import SenseVoiceConfig, SenseVoiceRecognizer\n"
+        "from glasses.perception.asr import RecognizerConfig, SenseVoiceRecognizer\n"
         "try:\n"
-        "    SenseVoiceRecognizer(SenseVoiceConfig(Path(sys.argv[1])))\n"
+        "    SenseVoiceRecognizer(RecognizerConfig(Path(sys.argv[1])))\n"
         "except GlassesError as exc:\n"
         "    print(exc); sys.exit(3)\n"
     )

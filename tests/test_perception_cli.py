@@ -14,7 +14,7 @@ from perception_support.speech import two_phrases, write_wav
 
 from glasses import cli
 from glasses.extras import MissingExtraError
-from glasses.perception.asr import MODEL_ENV, Recognition
+from glasses.perception.asr import MODEL_ENV
 
 
 @pytest.fixture(autouse=True)
@@ -117,21 +117,16 @@ def test_listen_with_a_recogniser_prints_transcripts_with_language(
     tmp_path: Path,
     two_phrases_wav: Path,
 ) -> None:
-    import glasses.perception.asr as asr
+    pytest.importorskip("sherpa_onnx")
+    from asr_support.tiny_sensevoice import build_tiny_sensevoice
 
-    class Fake:
-        def __init__(self, config: asr.SenseVoiceConfig) -> None:
-            assert config.model_dir == tmp_path
-
-        def recognize(self, samples: np.ndarray, sample_rate_hz: int = 16_000) -> Recognition:
-            return Recognition(f"{len(samples) / sample_rate_hz:.1f} seconds of speech", "en")
-
-    monkeypatch.setattr(asr, "SenseVoiceRecognizer", Fake)
-    monkeypatch.setenv(MODEL_ENV, str(tmp_path))  # the default folder comes from the environment
+    folder = build_tiny_sensevoice(tmp_path / "sensevoice", language="ko")
+    monkeypatch.setenv(MODEL_ENV, str(folder))  # the default folder comes from the environment
     code, out, err = run(capsys, "listen", "--file", str(two_phrases_wav))
     assert code == 0 and "models pull" not in err
     rows = out.splitlines()
-    assert len(rows) == 2 and all("[en]" in r and r.endswith("seconds of speech") for r in rows)
+    assert len(rows) == 2 and all("[ko]" in r for r in rows)
+    assert all(any("\uac00" <= ch <= "\ud7af" for ch in r) for r in rows)  # Hangul text
 
 
 def test_listen_errors(

@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--hold", action="store_true", help="stay up after the walk until Ctrl-C")
     p.add_argument("--llm-model", metavar="DIR", help="language model folder or name")
-    p.add_argument("--asr-model", metavar="DIR", help="SenseVoice folder")
+    p.add_argument("--asr-model", metavar="DIR", help="speech model folder or name")
     p.set_defaults(handler=run)
 
 

@@ -13,7 +13,7 @@ def register(subparsers: Any) -> None:
         "doctor", help="check that this machine has what glasses needs", description=__doc__
     )
     parser.add_argument("--model", metavar="DIR", help="LLM model folder or name to check")
-    parser.add_argument("--asr-model", type=Path, metavar="DIR", help="SenseVoice model folder")
+    parser.add_argument("--asr-model", type=Path, metavar="DIR", help="speech model folder")
     parser.add_argument("--vad-model", type=Path, metavar="FILE", help="silero_vad.onnx")
     parser.add_argument(
         "--display", metavar="URL", help="display link to try (/dev/ttyACM0, socket://H:P)"

@@ -16,8 +16,9 @@ def register(subparsers: Any) -> None:
         "listen",
         help="find speech in a recording or from a microphone; transcribe it with a model",
         description="Segment speech with Silero VAD and print each utterance with its times. "
-        "With a SenseVoice model folder (--asr-model, or $GLASSES_SENSEVOICE_DIR) each "
-        "utterance is transcribed and its language named.",
+        "With a speech model (--asr-model, $GLASSES_SENSEVOICE_DIR, or one pulled with "
+        "glasses models pull: sensevoice, moonshine-tiny or zipformer-zh-en) each utterance "
+        "is transcribed and its language named.",
     )
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--file", type=Path, metavar="F", help="audio file (WAV, FLAC, OGG)")
@@ -31,7 +32,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--asr-model",
         metavar="DIR|NAME",
-        help="sherpa-onnx SenseVoice folder, or a name from  glasses models list",
+        help="sherpa-onnx model folder (SenseVoice, Moonshine or streaming zipformer), or a "
+        "name from  glasses models list",
     )
     parser.add_argument("--realtime", action="store_true", help="play the file at real speed")
     parser.add_argument("--partials", action="store_true", help="also print partial transcripts")
@@ -107,10 +109,10 @@ def _listen(args: argparse.Namespace) -> int:
 
 
 def _transcriber(model_dir: Path) -> Any:
-    from glasses.perception.asr import SenseVoiceConfig, SenseVoiceRecognizer
-    from glasses.perception.transcriber import StreamingTranscriber
+    from glasses.perception.asr import RecognizerConfig, load_recognizer
+    from glasses.perception.transcriber import transcriber_for
 
-    return StreamingTranscriber(SenseVoiceRecognizer(SenseVoiceConfig(model_dir)))
+    return transcriber_for(load_recognizer(RecognizerConfig(model_dir)))
 
 
 def _source(args: argparse.Namespace) -> Any:

@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-audio", action="store_true", help="do not listen (audio.source=off)")
     p.add_argument("--camera", metavar="SRC", help="camera.source: 0, picamera2, an image, ...")
     p.add_argument("--llm-model", metavar="DIR", help="language model folder or name (llm.model)")
-    p.add_argument("--asr-model", metavar="DIR", help="SenseVoice folder (asr.model_dir)")
+    p.add_argument("--asr-model", metavar="DIR", help="speech model folder or name (asr.model_dir)")
     p.add_argument("--log-json", action="store_true", help="JSON log lines (log.format=json)")
     p.add_argument("--check", action="store_true", help="validate the settings, print, exit")
     p.add_argument(

@@ -22,7 +22,7 @@ SENSEVOICE_ENV = "GLASSES_SENSEVOICE_DIR"
 @dataclass(frozen=True)
 class DoctorOptions:
     llm_model: str | None = None  # folder or name; None: any valid LLM in the models folder
-    asr_model: Path | None = None  # SenseVoice folder; None: $GLASSES_SENSEVOICE_DIR or pulled
+    asr_model: Path | None = None  # speech model folder; None: $GLASSES_SENSEVOICE_DIR or pulled
     vad_model: Path | None = None  # silero_vad.onnx; None: the one in the silero-vad wheel
     display: str | None = None  # display URL (device path, socket://...); None: not checked
     baud: int = 921600
@@ -73,11 +73,10 @@ def _vad(path: Path | None) -> str:
 
 def _asr(path: Path | None) -> str:
     from glasses.llm.model_folder import models_dir
-    from glasses.perception.asr import default_model_dir, find_model_files
+    from glasses.perception.asr import default_model_dir, inspect_folder
 
-    folder = path or default_model_dir() or models_dir() / SENSEVOICE_NAME
-    model, _ = find_model_files(folder)
-    return str(model)
+    folder = inspect_folder(path or default_model_dir() or models_dir() / SENSEVOICE_NAME)
+    return f"{folder.main_file} ({folder.kind})"
 
 
 def _asr_runtime() -> str:

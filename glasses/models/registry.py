@@ -155,6 +155,24 @@ REGISTRY: tuple[ModelSpec, ...] = (
         purpose="speech recognition (sherpa-onnx Moonshine tiny int8): English, low latency",
     ),
     ModelSpec(
+        name="zipformer-zh-en",
+        kind="asr",
+        repo="csukuangfj/sherpa-onnx-streaming-zipformer-bilingual-zh-en-2023-02-20",
+        # "add int8 models": the int8 encoder and joiner sit beside the float decoder, which is
+        # small and what sherpa-onnx's own examples pair with them.
+        revision="2593e24a11dd3e49598925eafbe859d546895201",
+        files=(
+            ModelFile("encoder-epoch-99-avg-1.int8.onnx"),
+            ModelFile("decoder-epoch-99-avg-1.onnx"),
+            ModelFile("joiner-epoch-99-avg-1.int8.onnx"),
+            ModelFile("tokens.txt"),
+        ),
+        approx_size_bytes=199_300_000,
+        license="Apache-2.0",
+        purpose="speech recognition (sherpa-onnx streaming zipformer, int8): Mandarin and "
+        "English mixed, text while speaking",
+    ),
+    ModelSpec(
         name="silero-vad",
         kind="vad",
         repo="onnx-community/silero-vad",

@@ -16,7 +16,7 @@ from glasses.perception.segmenter import (
     SpeechEnded,
     SpeechStarted,
 )
-from glasses.perception.transcriber import StreamingTranscriber, Transcript
+from glasses.perception.transcriber import Transcriber, Transcript
 from glasses.perception.vad import SileroVad, VadConfig
 from glasses.sources.audio import AudioChunk
 
@@ -36,7 +36,7 @@ class SpeechPipeline:
         *,
         vad: SileroVad | None = None,
         segmenter: Segmenter | None = None,
-        transcriber: StreamingTranscriber | None = None,
+        transcriber: Transcriber | None = None,
         partials: bool = True,
         vad_config: VadConfig | None = None,
         segmenter_config: SegmenterConfig | None = None,
@@ -68,6 +68,8 @@ class SpeechPipeline:
         """Start a new stream (the models stay loaded)."""
         self.vad.reset()
         self.segmenter.reset()
+        if self.transcriber is not None:
+            self.transcriber.reset()
         self._expected = None
 
     def flush(self) -> list[SpeechEvent]:

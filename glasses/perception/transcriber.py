@@ -1,10 +1,11 @@
-"""Partial and final transcripts from an offline recogniser, without flicker.
+"""Partial and final transcripts of each utterance, without flicker.
 
-While an utterance is open its audio is re-decoded every ``partial_interval_s`` of new speech;
-each decode may revise the end of the previous one.  The screen shows the *stable prefix* (the
-part the last ``stable_window`` partials agree on) as settled text and the rest as tentative,
-so words do not jump around.  The final transcript is decoded once from the whole utterance.
-Time is data here too (sample counts), so all of this is tested with a fake recogniser.
+With an offline recogniser the open utterance is re-decoded every ``partial_interval_s`` of
+new speech; each decode may revise the end of the previous one.  With a streaming recogniser
+only the new audio is fed, and the text so far comes back at once.  Either way the screen shows
+the *stable prefix* (the part the last ``stable_window`` partials agree on) as settled text and
+the rest as tentative, so words do not jump around, and the final transcript is the whole
+utterance's.  Time is data here too (sample counts), so all of this is tested without a clock.
 """
 
 from __future__ import annotations
@@ -12,8 +13,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from glasses.perception.asr import Recognizer
+from glasses.perception.asr.recognition import (
+    Recognition,
+    Recognizer,
+    RecognizerStream,
+    StreamingRecognizer,
+)
 from glasses.perception.segmenter import SpeechEnded
 from glasses.sources.audio import SAMPLE_RATE_HZ, FloatArray
 
@@ -79,8 +86,20 @@ class TranscriberConfig:
     sample_rate_hz: int = SAMPLE_RATE_HZ
 
 
-class StreamingTranscriber:
+class Transcriber(Protocol):
     """Feed it the open segment as it grows (``partial``) and each ended one (``final``)."""
+
+    def partial(self, start_sample: int, samples: FloatArray) -> Transcript | None: ...
+
+    def final(self, ended: SpeechEnded) -> Transcript: ...
+
+    def reset(self) -> None:
+        """A new audio stream: sample positions start again."""
+        ...
+
+
+class StreamingTranscriber:
+    """Partials by re-decoding the open segment with an offline recogniser."""
 
     def __init__(self, recognizer: Recognizer, config: TranscriberConfig | None = None) -> None:
         self.recognizer = recognizer
@@ -113,9 +132,12 @@ class StreamingTranscriber:
             sample_rate_hz=c.sample_rate_hz,
         )
 
-    def final(self, ended: SpeechEnded) -> Transcript:
+    def reset(self) -> None:
         self._segment_start = None
         self._partials.clear()
+
+    def final(self, ended: SpeechEnded) -> Transcript:
+        self.reset()
         heard = self.recognizer.recognize(ended.samples, ended.sample_rate_hz)
         return Transcript(
             heard.text,
@@ -126,3 +148,85 @@ class StreamingTranscriber:
             is_final=True,
             sample_rate_hz=ended.sample_rate_hz,
         )
+
+
+class OnlineTranscriber:
+    """Partials from a streaming recogniser, fed only the audio it has not heard yet.
+
+    The recogniser hears each sample once: when a segment is cut short (split at a pause
+    for length), the audio its stream already took stays in that segment's final text and
+    the next segment's stream starts after it, so no word is transcribed twice.
+    """
+
+    def __init__(
+        self, recognizer: StreamingRecognizer, config: TranscriberConfig | None = None
+    ) -> None:
+        self.recognizer = recognizer
+        self.config = config or TranscriberConfig()
+        self._stream: RecognizerStream | None = None
+        self._segment_start: int | None = None
+        self._heard_until = 0  # absolute sample index the current stream has heard up to
+        self._decoded_samples = 0
+        self._partials: deque[str] = deque(maxlen=max(1, self.config.stable_window))
+
+    def reset(self) -> None:
+        self._stream = None
+        self._segment_start = None
+        self._heard_until = 0
+        self._partials.clear()
+
+    def _feed(self, start_sample: int, samples: FloatArray) -> Recognition:
+        if self._stream is None or start_sample != self._segment_start:
+            self._stream = self.recognizer.open_stream(self.config.sample_rate_hz)
+            self._segment_start = start_sample
+            self._heard_until = max(self._heard_until, start_sample)
+            self._decoded_samples = 0
+            self._partials.clear()
+        skip = max(0, self._heard_until - start_sample)
+        fresh = samples[skip:]
+        self._heard_until = start_sample + max(skip, len(samples))
+        return self._stream.accept(fresh)
+
+    def partial(self, start_sample: int, samples: FloatArray) -> Transcript | None:
+        c = self.config
+        heard = self._feed(start_sample, samples)
+        n = len(samples)
+        if n - self._decoded_samples < round(c.partial_interval_s * c.sample_rate_hz):
+            return None
+        self._decoded_samples = n
+        self._partials.append(heard.text)
+        return Transcript(
+            heard.text,
+            stable_prefix(list(self._partials), self._partials.maxlen or 1),
+            heard.language,
+            start_sample,
+            start_sample + n,
+            is_final=False,
+            sample_rate_hz=c.sample_rate_hz,
+        )
+
+    def final(self, ended: SpeechEnded) -> Transcript:
+        self._feed(ended.start_sample, ended.samples)
+        assert self._stream is not None
+        heard = self._stream.finish()
+        self._stream = None
+        self._segment_start = None
+        self._partials.clear()
+        return Transcript(
+            heard.text,
+            heard.text,
+            heard.language,
+            ended.start_sample,
+            ended.end_sample,
+            is_final=True,
+            sample_rate_hz=ended.sample_rate_hz,
+        )
+
+
+def transcriber_for(
+    recognizer: Recognizer | StreamingRecognizer, config: TranscriberConfig | None = None
+) -> Transcriber:
+    """The transcriber that suits the recogniser: streaming if it can, else re-decoding."""
+    if isinstance(recognizer, StreamingRecognizer):
+        return OnlineTranscriber(recognizer, config)
+    return StreamingTranscriber(recognizer, config)

@@ -20,7 +20,7 @@ from glasses.llm.backend import ChatBackend
 from glasses.llm.generator import GenerationOptions
 from glasses.llm.sampling import SamplingConfig
 from glasses.modes.base import ASR_HINT, LLM_HINT, ModeOptions
-from glasses.perception.asr import Recognizer
+from glasses.perception.asr import Recognizer, StreamingRecognizer
 from glasses.pipeline.vision import TextReader
 from glasses.sources.audio import AudioSource
 from glasses.sources.camera import ThreadedCamera
@@ -39,7 +39,7 @@ class Parts:
     """Opens the audio source; called again after the device failed."""
     vad: Any = None
     """A ``SileroVad`` (needs the audio extra and the silero-vad wheel)."""
-    recognizer: Recognizer | None = None
+    recognizer: Recognizer | StreamingRecognizer | None = None
     backend: ChatBackend | None = None
     camera: Callable[[], ThreadedCamera] | None = None
     """Opens the camera; called at the first capture and after the camera went away."""
@@ -86,15 +86,15 @@ def add_vad(parts: Parts) -> None:
 
 def add_recognizer(s: Settings, parts: Parts) -> None:
     from glasses.models.store import resolve_model_dir
-    from glasses.perception.asr import SenseVoiceConfig, SenseVoiceRecognizer, default_model_dir
+    from glasses.perception.asr import RecognizerConfig, default_model_dir, load_recognizer
 
     model_dir = resolve_model_dir(s.asr.model_dir) if s.asr.model_dir else default_model_dir()
     if model_dir is None:
         parts.notes.append(f"no speech model, captions show speech activity only: {ASR_HINT}")
         return
     try:
-        config = SenseVoiceConfig(model_dir, s.asr.threads, s.asr.language)
-        parts.recognizer = SenseVoiceRecognizer(config)
+        config = RecognizerConfig(model_dir, s.asr.threads, s.asr.language)
+        parts.recognizer = load_recognizer(config)
     except (GlassesError, ImportError) as exc:
         parts.notes.append(f"no speech recognition ({exc})")
 
@@ -195,13 +195,13 @@ def speech_pipeline(s: Settings, parts: Parts) -> SpeechPipeline:
     """VAD, segmenter and (if there is a recogniser) the streaming transcriber."""
     from glasses.perception.segmenter import SegmenterConfig
     from glasses.perception.speech import SpeechPipeline
-    from glasses.perception.transcriber import StreamingTranscriber
+    from glasses.perception.transcriber import transcriber_for
 
     a = s.audio
     config = SegmenterConfig(
         threshold=a.vad_threshold, min_silence_s=a.min_silence_s, max_utterance_s=a.max_utterance_s
     )
-    asr = StreamingTranscriber(parts.recognizer) if parts.recognizer is not None else None
+    asr = transcriber_for(parts.recognizer) if parts.recognizer is not None else None
     return SpeechPipeline(vad=parts.vad, segmenter_config=config, transcriber=asr)
 
 
