@@ -196,7 +196,7 @@ def check_error(folder: Path, message: str) -> None:
 def test_transducer_files_sherpa_would_die_on_are_refused(
     folders: dict[str, Path], tmp_path: Path
 ) -> None:
-    from asr_support.tiny_sensevoice import with_metadata
+    from asr_support.onnx_build import with_metadata
 
     src = folders["zipformer-han"]
     folder = copy(src, tmp_path / "z")
@@ -223,7 +223,7 @@ def test_transducer_files_sherpa_would_die_on_are_refused(
 
 def test_a_missing_key_does_not_end_the_process(folders: dict[str, Path], tmp_path: Path) -> None:
     # sherpa-onnx calls exit() on missing metadata: without the check the interpreter dies.
-    from asr_support.tiny_sensevoice import with_metadata
+    from asr_support.onnx_build import with_metadata
 
     folder = copy(folders["zipformer2-latin"], tmp_path / "z")
     with_metadata(next(folder.glob("encoder*")), next(folder.glob("encoder*")), num_heads=None)

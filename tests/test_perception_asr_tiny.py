@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from asr_support.onnx_build import with_metadata
 from asr_support.tiny_sensevoice import (
     BLANK,
     EMOTION_TAGS,
@@ -33,7 +34,6 @@ from asr_support.tiny_sensevoice import (
     build_tiny_sensevoice,
     build_tiny_sensevoice_model,
     metadata,
-    with_metadata,
     write_tokens,
 )
 from perception_support.cli import only_present_commands

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from asr_support.onnx_build import with_metadata
 from asr_support.tiny_zipformer import (
     BLANK,
     CHUNK_FRAMES,
@@ -32,7 +33,6 @@ from asr_support.tiny_zipformer import (
     build_tiny_zipformer,
     file_name,
     with_input_order,
-    with_metadata,
 )
 from perception_support.speech import have_espeak, noise, phrase, silence, tone
 

@@ -98,29 +98,33 @@ class Transcriber(Protocol):
         ...
 
 
-class StreamingTranscriber:
-    """Partials by re-decoding the open segment with an offline recogniser."""
+class _Partials:
+    """What both transcribers track per open segment: when a partial is due, and the recent
+    partials whose common prefix is stable."""
 
-    def __init__(self, recognizer: Recognizer, config: TranscriberConfig | None = None) -> None:
-        self.recognizer = recognizer
+    def __init__(self, config: TranscriberConfig | None) -> None:
         self.config = config or TranscriberConfig()
         self._segment_start: int | None = None
         self._decoded_samples = 0
         self._partials: deque[str] = deque(maxlen=max(1, self.config.stable_window))
 
-    def partial(self, start_sample: int, samples: FloatArray) -> Transcript | None:
-        """A new partial when enough new audio arrived since the last one, else None."""
+    def _new_segment(self, start_sample: int) -> bool:
+        if start_sample == self._segment_start:
+            return False
+        self._segment_start = start_sample
+        self._decoded_samples = 0
+        self._partials.clear()
+        return True
+
+    def _due(self, n: int, minimum_s: float) -> bool:
         c = self.config
-        if start_sample != self._segment_start:
-            self._segment_start = start_sample
-            self._decoded_samples = 0
-            self._partials.clear()
-        n = len(samples)
         interval = round(c.partial_interval_s * c.sample_rate_hz)
-        if n < round(c.min_partial_s * c.sample_rate_hz) or n - self._decoded_samples < interval:
-            return None
+        if n < round(minimum_s * c.sample_rate_hz) or n - self._decoded_samples < interval:
+            return False
         self._decoded_samples = n
-        heard = self.recognizer.recognize(samples, c.sample_rate_hz)
+        return True
+
+    def _partial(self, heard: Recognition, start_sample: int, n: int) -> Transcript:
         self._partials.append(heard.text)
         return Transcript(
             heard.text,
@@ -129,28 +133,50 @@ class StreamingTranscriber:
             start_sample,
             start_sample + n,
             is_final=False,
-            sample_rate_hz=c.sample_rate_hz,
+            sample_rate_hz=self.config.sample_rate_hz,
         )
 
-    def reset(self) -> None:
+    def _forget(self) -> None:
         self._segment_start = None
         self._partials.clear()
 
+
+def _final(heard: Recognition, ended: SpeechEnded) -> Transcript:
+    return Transcript(
+        heard.text,
+        heard.text,
+        heard.language,
+        ended.start_sample,
+        ended.end_sample,
+        is_final=True,
+        sample_rate_hz=ended.sample_rate_hz,
+    )
+
+
+class StreamingTranscriber(_Partials):
+    """Partials by re-decoding the open segment with an offline recogniser."""
+
+    def __init__(self, recognizer: Recognizer, config: TranscriberConfig | None = None) -> None:
+        super().__init__(config)
+        self.recognizer = recognizer
+
+    def partial(self, start_sample: int, samples: FloatArray) -> Transcript | None:
+        """A new partial when enough new audio arrived since the last one, else None."""
+        self._new_segment(start_sample)
+        if not self._due(len(samples), self.config.min_partial_s):
+            return None
+        heard = self.recognizer.recognize(samples, self.config.sample_rate_hz)
+        return self._partial(heard, start_sample, len(samples))
+
+    def reset(self) -> None:
+        self._forget()
+
     def final(self, ended: SpeechEnded) -> Transcript:
-        self.reset()
-        heard = self.recognizer.recognize(ended.samples, ended.sample_rate_hz)
-        return Transcript(
-            heard.text,
-            heard.text,
-            heard.language,
-            ended.start_sample,
-            ended.end_sample,
-            is_final=True,
-            sample_rate_hz=ended.sample_rate_hz,
-        )
+        self._forget()
+        return _final(self.recognizer.recognize(ended.samples, ended.sample_rate_hz), ended)
 
 
-class OnlineTranscriber:
+class OnlineTranscriber(_Partials):
     """Partials from a streaming recogniser, fed only the audio it has not heard yet.
 
     The recogniser hears each sample once: when a segment is cut short (split at a pause
@@ -161,66 +187,36 @@ class OnlineTranscriber:
     def __init__(
         self, recognizer: StreamingRecognizer, config: TranscriberConfig | None = None
     ) -> None:
+        super().__init__(config)
         self.recognizer = recognizer
-        self.config = config or TranscriberConfig()
         self._stream: RecognizerStream | None = None
-        self._segment_start: int | None = None
         self._heard_until = 0  # absolute sample index the current stream has heard up to
-        self._decoded_samples = 0
-        self._partials: deque[str] = deque(maxlen=max(1, self.config.stable_window))
 
     def reset(self) -> None:
+        self._forget()
         self._stream = None
-        self._segment_start = None
         self._heard_until = 0
-        self._partials.clear()
 
-    def _feed(self, start_sample: int, samples: FloatArray) -> Recognition:
-        if self._stream is None or start_sample != self._segment_start:
-            self._stream = self.recognizer.open_stream(self.config.sample_rate_hz)
-            self._segment_start = start_sample
+    def _feed(self, start_sample: int, samples: FloatArray) -> tuple[RecognizerStream, Recognition]:
+        stream = self._stream
+        if self._new_segment(start_sample) or stream is None:
+            stream = self._stream = self.recognizer.open_stream(self.config.sample_rate_hz)
             self._heard_until = max(self._heard_until, start_sample)
-            self._decoded_samples = 0
-            self._partials.clear()
         skip = max(0, self._heard_until - start_sample)
-        fresh = samples[skip:]
         self._heard_until = start_sample + max(skip, len(samples))
-        return self._stream.accept(fresh)
+        return stream, stream.accept(samples[skip:])
 
     def partial(self, start_sample: int, samples: FloatArray) -> Transcript | None:
-        c = self.config
-        heard = self._feed(start_sample, samples)
-        n = len(samples)
-        if n - self._decoded_samples < round(c.partial_interval_s * c.sample_rate_hz):
+        _, heard = self._feed(start_sample, samples)  # every call: it decodes as audio arrives
+        if not self._due(len(samples), 0.0):
             return None
-        self._decoded_samples = n
-        self._partials.append(heard.text)
-        return Transcript(
-            heard.text,
-            stable_prefix(list(self._partials), self._partials.maxlen or 1),
-            heard.language,
-            start_sample,
-            start_sample + n,
-            is_final=False,
-            sample_rate_hz=c.sample_rate_hz,
-        )
+        return self._partial(heard, start_sample, len(samples))
 
     def final(self, ended: SpeechEnded) -> Transcript:
-        self._feed(ended.start_sample, ended.samples)
-        assert self._stream is not None
-        heard = self._stream.finish()
+        stream, _ = self._feed(ended.start_sample, ended.samples)
+        self._forget()
         self._stream = None
-        self._segment_start = None
-        self._partials.clear()
-        return Transcript(
-            heard.text,
-            heard.text,
-            heard.language,
-            ended.start_sample,
-            ended.end_sample,
-            is_final=True,
-            sample_rate_hz=ended.sample_rate_hz,
-        )
+        return _final(stream.finish(), ended)
 
 
 def transcriber_for(

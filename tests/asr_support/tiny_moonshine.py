@@ -66,13 +66,14 @@ tests can tell a correctly driven model from one that merely produced something:
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from asr_support.onnx_build import GraphBuilder, quantize_int8
 
 if TYPE_CHECKING:
     import onnx
@@ -232,7 +233,7 @@ def build_tiny_moonshine(out_dir: Path, seed: int = 0, *, int8: bool = True) -> 
     for part in PART_NAMES:
         path = out_dir / names[part]
         if int8 and part != "preprocessor":  # export-onnx.py keeps the preprocessor float
-            _quantize(models[part], path)
+            quantize_int8(models[part], path, extra_options={"MatMulConstBOnly": True})
         else:
             onnx.save(models[part], str(path))
         paths[part] = path
@@ -340,34 +341,8 @@ def make_weights(seed: int) -> Weights:
 # --- graphs ----------------------------------------------------------------------------------
 
 
-class _Graph:
-    """A small helper around ``onnx.helper``: named constants and nodes with fresh names."""
-
-    def __init__(self) -> None:
-        self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
-        self._count = 0
-
-    def fresh(self, hint: str) -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
-
-    def const(self, value: Any, dtype: Any = np.float32, name: str | None = None) -> str:
-        from onnx import numpy_helper
-
-        name = name or self.fresh("const")
-        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
-
-    def ints(self, *values: int) -> str:
-        return self.const(list(values), np.int64)
-
-    def op(self, op_type: str, *inputs: str, out: str | None = None, **attrs: Any) -> str:
-        from onnx import helper
-
-        name = out or self.fresh(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, list(inputs), [name], **attrs))
-        return name
+class _Graph(GraphBuilder):
+    """The graph helper with GELU and the Moonshine graph signatures."""
 
     def gelu(self, x: str) -> str:
         half = self.op("Mul", x, self.const(0.5))
@@ -627,27 +602,3 @@ def typical_frame(preprocessor: onnx.ModelProto, encoder: onnx.ModelProto, seed:
         frames.append(out[out[:, -1] > 0.5])
     mean: np.ndarray = np.concatenate(frames).mean(axis=0)
     return mean
-
-
-def _quantize(model: onnx.ModelProto, path: Path) -> None:
-    """Weights of MatMuls (with a constant B) to QInt8, as ``export-onnx.py`` quantises."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        onnx.save(model, str(fp32))
-        quantize_dynamic(
-            fp32,
-            path,
-            op_types_to_quantize=["MatMul"],
-            weight_type=QuantType.QInt8,
-            extra_options={"MatMulConstBOnly": True},
-        )
-    quantized = onnx.load(str(path))
-    if {p.key: p.value for p in quantized.metadata_props} != {
-        p.key: p.value for p in model.metadata_props
-    }:  # keep the metadata whatever the quantiser does with it
-        del quantized.metadata_props[:]
-        quantized.metadata_props.extend(model.metadata_props)
-        onnx.save(quantized, str(path))

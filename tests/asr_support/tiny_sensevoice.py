@@ -35,13 +35,14 @@ that glasses drives the model correctly rather than just that something came out
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from asr_support.onnx_build import quantize_int8
 
 if TYPE_CHECKING:
     import onnx
@@ -154,7 +155,7 @@ def build_tiny_sensevoice_model(
     model = make_model(seed, language=language, emotion=emotion, event=event)
     if int8:
         path = out_dir / "model.int8.onnx"
-        _quantize(model, path)
+        quantize_int8(model, path, unsigned=True)  # as export-onnx.py makes model.int8.onnx
     else:
         import onnx
 
@@ -338,39 +339,3 @@ def make_model(seed: int, *, language: str, emotion: str, event: str) -> onnx.Mo
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model, full_check=True)
     return model
-
-
-def _quantize(model: onnx.ModelProto, path: Path) -> None:
-    """MatMul weights to QUInt8, as ``export-onnx.py`` makes ``model.int8.onnx``."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        onnx.save(model, str(fp32))
-        quantize_dynamic(fp32, path, op_types_to_quantize=["MatMul"], weight_type=QuantType.QUInt8)
-    quantized = onnx.load(str(path))
-    if {p.key: p.value for p in quantized.metadata_props} != {
-        p.key: p.value for p in model.metadata_props
-    }:  # keep the metadata whatever the quantiser does with it
-        del quantized.metadata_props[:]
-        quantized.metadata_props.extend(model.metadata_props)
-        onnx.save(quantized, str(path))
-
-
-def with_metadata(src: Path, dst: Path, **changes: str | None) -> Path:
-    """A copy of the model at ``src`` with metadata keys set, or removed where ``None``."""
-    import onnx
-
-    model = onnx.load(str(src))
-    meta = {p.key: p.value for p in model.metadata_props}
-    for key, value in changes.items():
-        if value is None:
-            meta.pop(key, None)
-        else:
-            meta[key] = value
-    del model.metadata_props[:]
-    for key, value in meta.items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(dst))
-    return dst

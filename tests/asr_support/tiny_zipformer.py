@@ -78,13 +78,14 @@ What the weights do (chosen, not trained), so tests can tell a correct driver fr
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from asr_support.onnx_build import GraphBuilder, quantize_int8
 
 if TYPE_CHECKING:
     import onnx
@@ -179,7 +180,11 @@ def build_tiny_zipformer(
     for part, model in models.items():
         paths[part] = out_dir / file_name(part, int8)
         if int8:
-            _quantize(model, paths[part], ["MatMul", "Gather"] if part == "decoder" else ["MatMul"])
+            quantize_int8(
+                model,
+                paths[part],
+                op_types=("MatMul", "Gather") if part == "decoder" else ("MatMul",),
+            )
         else:
             import onnx
 
@@ -243,37 +248,8 @@ def make_weights(seed: int, *, script: str) -> Weights:
 # --- graph building ---------------------------------------------------------------------------
 
 
-class _Graph:
-    """Nodes and initializers with generated names."""
-
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[onnx.TensorProto] = []
-        self._count = 0
-
-    def _name(self, hint: str) -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
-
-    def const(self, value: Any, dtype: Any = np.float32, name: str | None = None) -> str:
-        from onnx import numpy_helper
-
-        name = name or self._name("const")
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
-
-    def ints(self, *values: int) -> str:
-        return self.const(list(values), np.int64)
-
-    def op(self, op_type: str, *inputs: str, out: str | None = None, **attrs: Any) -> str:
-        from onnx import helper
-
-        name = out or self._name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, list(inputs), [name], **attrs))
-        return name
-
-    def slice(self, x: str, axis: int, start: int, end: int, out: str | None = None) -> str:
-        return self.op("Slice", x, self.ints(start), self.ints(end), self.ints(axis), out=out)
+class _Graph(GraphBuilder):
+    """The graph helper with the encoder's shift registers."""
 
     def keep_last(self, old: str, new: str, axis: int, length: int, out: str) -> str:
         """The last ``length`` steps of ``old`` followed by ``new`` (a shift register)."""
@@ -593,7 +569,7 @@ def _model(
     import onnx
     from onnx import helper
 
-    graph = helper.make_graph(g.nodes, name, inputs, outputs, initializer=g.inits)
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, initializer=g.initializers)
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="glasses-tests"
     )
@@ -604,43 +580,7 @@ def _model(
     return model
 
 
-def _quantize(model: onnx.ModelProto, path: Path, op_types: list[str]) -> None:
-    """Weights to QInt8, as icefall's export makes the ``.int8.onnx`` files."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        onnx.save(model, str(fp32))
-        quantize_dynamic(fp32, path, op_types_to_quantize=op_types, weight_type=QuantType.QInt8)
-    quantized = onnx.load(str(path))
-    if {p.key: p.value for p in quantized.metadata_props} != {
-        p.key: p.value for p in model.metadata_props
-    }:  # keep the metadata whatever the quantiser does with it
-        del quantized.metadata_props[:]
-        quantized.metadata_props.extend(model.metadata_props)
-        onnx.save(quantized, str(path))
-
-
 # --- damaged copies, for tests of what happens when a folder is wrong ---------------------------
-
-
-def with_metadata(src: Path, dst: Path, **changes: str | None) -> Path:
-    """A copy of the model at ``src`` with metadata keys set, or removed where ``None``."""
-    import onnx
-
-    model = onnx.load(str(src))
-    meta = {p.key: p.value for p in model.metadata_props}
-    for key, value in changes.items():
-        if value is None:
-            meta.pop(key, None)
-        else:
-            meta[key] = value
-    del model.metadata_props[:]
-    for key, value in meta.items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(dst))
-    return dst
 
 
 def with_input_order(src: Path, dst: Path, order: Sequence[str]) -> Path:
