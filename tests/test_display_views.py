@@ -57,6 +57,19 @@ def test_caption_segments_join_by_script() -> None:
     assert normalise_text(text) == text  # so layout offsets index it directly
 
 
+def test_the_settled_prefix_of_a_partial_is_drawn_like_final_text() -> None:
+    view = CaptionView().with_final("final words").with_partial("maybe these", stable="maybe ")
+    assert view.joined() == ("final words maybe these", len("final words maybe"))
+    runs = LAYOUT.scene(Screen(view)).runs
+    assert [(run.text.strip(), run.ink) for run in runs] == [
+        ("final words maybe", Ink.TEXT),
+        ("these", Ink.PARTIAL),
+    ]
+    # A "stable" text that is not a prefix (the recogniser changed its mind) settles nothing.
+    assert view.with_partial("may be these", stable="maybe ").settled == 0
+    assert view.with_final("maybe these").settled == 0
+
+
 def test_final_replaces_partial_and_history_is_bounded() -> None:
     view = CaptionView().with_partial("hel").with_partial("hello wor")
     assert view.partial == "hello wor"

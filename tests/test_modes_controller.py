@@ -91,6 +91,8 @@ def test_captions_partial_then_final() -> None:
     c = make()
     c.handle(PartialTranscript("hel", "", "en"))
     assert body(c) == CaptionView(partial="hel")
+    c.handle(PartialTranscript("hello ☃wor", "hello ", "en"))  # the settled prefix is kept
+    assert body(c) == CaptionView(partial="hello wor", settled=len("hello"))
     c.handle(final("hello ☃world"))
     assert body(c) == CaptionView(final=("hello world",))
     c.handle(UserInput(Intent.ACTION))  # press clears

@@ -75,6 +75,34 @@ def test_read_from_a_camera_source(
     assert code == 0 and words(out.splitlines()[0]) == "西湖WestLake"
 
 
+def test_watch_prints_each_sign_once_while_it_stays_in_view(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sign_png: Path
+) -> None:
+    import shutil
+
+    import cv2
+
+    other = tmp_path / "other.png"
+    cv2.imwrite(str(other), draw([[(40, "北站 North Station")]], size=(640, 320)))
+    folder = tmp_path / "walk"
+    folder.mkdir()
+    # Looking at one sign for 12 frames, then turning to another for 14.
+    for i in range(26):
+        shutil.copy(sign_png if i < 12 else other, folder / f"{i:03d}.png")
+    code, out, err = run(capsys, "read", "--camera", str(folder), "--watch", "--fps", "20")
+    assert code == 0, err
+    assert [words(line) for line in out.splitlines()] == [
+        "西湖WestLake",
+        "出口EXIT",
+        "北站NorthStation",
+    ]
+    code, out, _ = run(capsys, "read", "--camera", str(folder), "--watch", "--fps", "20", "--json")
+    updates = [json.loads(line) for line in out.splitlines()]
+    assert [len(u["lines"]) for u in updates] == [2, 1] and updates[0]["frame"] < 12 <= updates[1][
+        "frame"
+    ]
+
+
 def test_read_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "read", str(tmp_path / "missing.png"))
     assert code == 2 and "image not found" in err
@@ -83,6 +111,8 @@ def test_read_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     assert code == 2 and "cannot read" in err
     code, _, err = run(capsys, "read", "--camera", "7")
     assert code == 2 and "no camera 7" in err
+    code, _, err = run(capsys, "read", str(tmp_path / "missing.png"), "--watch")
+    assert code == 2 and "--watch reads from a camera" in err
     blank = tmp_path / "blank.png"
     import cv2
 

@@ -15,7 +15,8 @@ def register(subparsers: Any) -> None:
         "read",
         help="read the text in an image or in front of a camera",
         description="Recognise text (Chinese and English, PP-OCR) and print it in reading "
-        "order, one row per line.  With --camera, waits for a still, sharp frame first.",
+        "order, one row per line.  With --camera, waits for a still, sharp frame first; with "
+        "--camera and --watch, keeps reading and prints each line the first time it is seen.",
     )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("image", nargs="?", metavar="IMAGE", help="image file (PNG, JPEG, ...)")
@@ -39,6 +40,18 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="with --camera: wait at most S seconds for a still frame (default 5)",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="with --camera: read every still, sharp frame until Ctrl-C (or the end of a file) "
+        "and print each line once, not again while it stays in view",
+    )
+    parser.add_argument(
+        "--fps",
+        type=float,
+        metavar="N",
+        help="play an image folder at N frames per second (default 5)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -48,9 +61,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_side < 32:
         raise GlassesError(f"--max-side must be at least 32 pixels, got {args.max_side}")
+    if args.watch and args.camera is None:
+        raise GlassesError("--watch reads from a camera: add --camera N (or a video or folder)")
+    if args.fps is not None and args.fps <= 0:
+        raise GlassesError(f"--fps must be positive, got {args.fps:g}")
     try:
-        image = _camera_image(args) if args.camera is not None else _file_image(args.image)
         engine = OcrEngine(OcrConfig(max_side_px=args.max_side, min_confidence=args.min_confidence))
+        if args.watch:
+            return _watch(args, engine)
+        image = _camera_image(args) if args.camera is not None else _file_image(args.image)
     except MissingExtraError as exc:
         raise GlassesError(str(exc)) from exc
     result = engine.recognize(image)
@@ -73,7 +92,7 @@ def _camera_image(args: argparse.Namespace) -> Any:
     from glasses.sources.camera_backends import open_camera
     from glasses.sources.still import wait_for_still_frame
 
-    with open_camera(args.camera) as camera:
+    with open_camera(args.camera, fps=args.fps) as camera:
         still = wait_for_still_frame(camera, timeout_s=args.timeout)
     if still is None:
         raise GlassesError(f"camera {args.camera} delivered no frame within {args.timeout:g} s")
@@ -84,3 +103,60 @@ def _camera_image(args: argparse.Namespace) -> Any:
             file=sys.stderr,
         )
     return still.frame.image
+
+
+def _watch(args: argparse.Namespace, engine: Any) -> int:
+    """Still frames go to the OCR worker (newest wins); lines not seen lately are printed."""
+    from glasses.perception.ocr_worker import OcrUpdate, OcrWorker
+    from glasses.perception.text_dedup import TextDeduplicator
+    from glasses.sources.camera import CameraLostError
+    from glasses.sources.camera_backends import open_camera
+    from glasses.sources.frame_select import SharpFrameSelector, thumbnail_gray
+
+    printed = 0
+
+    def show(update: OcrUpdate) -> None:
+        nonlocal printed
+        if not update.new_lines:
+            return
+        printed += len(update.new_lines)
+        if args.json:
+            lines = [
+                {"text": line.text, "confidence": round(line.confidence, 4)}
+                for line in update.new_lines
+            ]
+            print(json.dumps({"frame": update.frame_index, "lines": lines}, ensure_ascii=False))
+        else:
+            print("\n".join(line.text for line in update.new_lines))
+        sys.stdout.flush()
+
+    selector = SharpFrameSelector()
+    worker = OcrWorker(engine, dedup=TextDeduplicator())
+    try:
+        with open_camera(args.camera, fps=args.fps) as camera:
+            last = -1
+            while True:
+                while (update := worker.get(0)) is not None:
+                    show(update)
+                frame = camera.wait_newer(last, 0.2)
+                if frame is None:
+                    if camera.stats().finished:
+                        break
+                    continue
+                last = frame.index
+                if selector.push(frame.index, thumbnail_gray(frame.image)) is not None:
+                    worker.submit(frame)
+    except CameraLostError as exc:
+        raise GlassesError(f"camera {args.camera}: {exc}") from exc
+    except KeyboardInterrupt:  # Ctrl-C ends watching normally
+        pass
+    finally:
+        worker.wait_idle(30.0)
+        while (update := worker.get(0)) is not None:
+            show(update)
+        worker.close()
+    if worker.last_error is not None:
+        print(f"glasses: OCR failed on some frames: {worker.last_error}", file=sys.stderr)
+    if printed == 0 and not args.json:
+        print("glasses: no text found", file=sys.stderr)
+    return 0

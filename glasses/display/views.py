@@ -82,16 +82,22 @@ class CaptionView:
     final: tuple[str, ...] = ()
     partial: str = ""
     max_lines: int = 3
+    settled: int = 0
+    """How many characters of ``partial`` the recogniser has settled: drawn like final text,
+    so only the tentative rest changes (and moves pixels) as it is revised."""
 
-    def with_partial(self, text: str) -> CaptionView:
-        """Replace the partial hypothesis (recognisers revise it as they hear more)."""
-        return replace(self, partial=normalise_text(text))
+    def with_partial(self, text: str, stable: str = "") -> CaptionView:
+        """Replace the partial hypothesis (recognisers revise it as they hear more);
+        ``stable`` is its settled prefix, if the recogniser says one."""
+        text, stable = normalise_text(text), normalise_text(stable)
+        settled = len(stable) if stable and text.startswith(stable) else 0
+        return replace(self, partial=text, settled=settled)
 
     def with_final(self, text: str) -> CaptionView:
         """Commit a finished segment; it replaces the partial one."""
         text = normalise_text(text)
         if not text:
-            return replace(self, partial="")
+            return replace(self, partial="", settled=0)
         kept = [*self.final, text]
         total = sum(len(s) for s in kept)
         while len(kept) > 1 and total > CAPTION_HISTORY_CHARS:
@@ -102,14 +108,15 @@ class CaptionView:
         return CaptionView(max_lines=self.max_lines)
 
     def joined(self) -> tuple[str, int]:
-        """The normalised caption text and the offset where the partial part starts."""
+        """The normalised caption text and the offset where its tentative part starts (the
+        partial's unsettled rest)."""
         text = ""
         for segment in self.final:
             text += _joiner(text, segment) + segment
         if not self.partial:
             return text, len(text)
         text += _joiner(text, self.partial)
-        return text + self.partial, len(text)
+        return text + self.partial, len(text) + self.settled
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ class CaptionsMode(ModeLogic):
     def handle(self, msg: Message) -> list[Message]:
         c = self.captions
         if isinstance(msg, PartialTranscript):
-            self.captions = c.with_partial(self.ctx.layout.clean(msg.text))
+            clean = self.ctx.layout.clean
+            self.captions = c.with_partial(clean(msg.text), clean(msg.stable))
         elif isinstance(msg, FinalTranscript):
             self.captions = c.with_final(self.ctx.layout.clean(msg.text))
         elif isinstance(msg, SpeechActivity) and not self.ctx.has_asr:

@@ -1,8 +1,8 @@
 """Text recognition with rapidocr-onnxruntime (PP-OCR det + cls + rec; models ship in its wheel).
 
 The engine is created once (loading three ONNX sessions takes a fraction of a second) and
-called from one thread at a time: :class:`~glasses.perception.ocr_worker.OcrWorker` owns it in
-the live pipeline.  Frames are shrunk to ``max_side_px`` first: detection time grows with pixel
+called from one thread at a time: the daemon's ``OcrStage`` calls it on its own worker thread,
+and ``glasses read --watch`` through :class:`~glasses.perception.ocr_worker.OcrWorker`.  Frames are shrunk to ``max_side_px`` first: detection time grows with pixel
 count, and signs read from a worn camera are large in the frame anyway.
 
 Speed: rapidocr's default detection input is "shortest side at least 736 px", which *enlarges* a
