@@ -106,6 +106,7 @@ def test_open_segment_is_visible_only_once_confirmed() -> None:
         segmenter.push(w)
     start, samples = segmenter.open_segment() or (None, None)
     assert start == 0 and samples is not None and len(samples) == 5 * W
+    assert not samples.flags.writeable  # a view of the segmenter's buffer, not to be changed
 
 
 @settings(max_examples=60, deadline=None)

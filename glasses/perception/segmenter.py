@@ -112,10 +112,17 @@ class Segmenter:
         return self._state
 
     def open_segment(self) -> tuple[int, FloatArray] | None:
-        """The confirmed utterance so far (a copy), for partial recognition."""
+        """The confirmed utterance so far, for partial recognition.
+
+        A read-only view of the segmenter's buffer, valid until the next ``push``, ``flush`` or
+        ``reset`` (copy it to keep it): it is asked for after every audio chunk, and copying up
+        to ``max_utterance_s`` of audio each time would cost more than the VAD.
+        """
         if self._state != "speech":
             return None
-        return self._seg_start, self._buffer[: self._fill].copy()
+        view = self._buffer[: self._fill]
+        view.flags.writeable = False
+        return self._seg_start, view
 
     def push(self, window: VadWindow) -> list[SegmentEvent]:
         events: list[SegmentEvent] = []
