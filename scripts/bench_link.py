@@ -21,6 +21,9 @@ with an emulated baud rate): from ``DisplayLink.show`` until ``wait_presented`` 
 device acknowledged the PRESENT). Every repetition first shows ``before`` (untimed), so every
 timed update really sends. CPU times (``time.thread_time``) of the compositor and the
 renderer are measured apart from the link, in this process.
+
+Two of these updates on a wire that loses bytes: ``scripts/bench_link_noisy.py`` (it imports
+the cases and helpers from this module).
 """
 
 from __future__ import annotations
@@ -389,6 +392,8 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
+        "nice": os.nice(0),
+        "date": time.strftime("%Y-%m-%d"),
     }
 
 
