@@ -6,7 +6,7 @@ from __future__ import annotations
 from firmware_bridge.frame_size import MIN_PAYLOAD, SAMPLE_FRAMES, FrameSizeGovernor
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq, ArqConfig
-from firmware_bridge.protocol.frame import FrameDecoder, FrameError
+from firmware_bridge.protocol.frame import Frame, FrameDecoder, FrameError
 
 
 def frames(data: list[bytes]) -> list[m.Message]:
@@ -29,6 +29,43 @@ def test_a_nak_is_repeated_for_a_frame_lost_again_but_not_flooded() -> None:
     assert len(naks[0]) == 1 and naks[1] == []  # one NAK per burst...
     again = receiver.receive(later[2], 0.02)[1]  # type: ignore[arg-type]
     assert frames(again) == [m.Nak(0, m.Reason.OUT_OF_SEQUENCE)]  # ...and again later
+
+
+BYTE_TIME_S = 10 / 921_600
+
+
+def nak_for(seq: int) -> Frame:
+    payload = m.encode_payload(m.Nak(seq, m.Reason.BAD_CRC))
+    return Frame(type=m.MsgType.NAK, seq=0, ack=seq, payload=payload)
+
+
+def sent_window(n: int = 8) -> Arq:
+    arq = Arq(ArqConfig(byte_time_s=BYTE_TIME_S))
+    for _ in range(n):
+        arq.queue(m.Blit(0, 0, 8, 1, m.Encoding.RAW, bytes(200)))
+    assert len(arq.poll(0.0)) == n  # 222 bytes each: 2.4 ms of wire
+    return arq
+
+
+def test_a_nak_for_a_frame_sent_once_is_obeyed_however_early_it_comes() -> None:
+    # A line faster than the model (a UART burst, a USB adapter) delivers the NAK before the
+    # model says the frame has even left; it is still news, and waiting costs a timeout.
+    arq = sent_window()
+    arq.receive(nak_for(0), 0.0005)
+    assert len(arq.poll(0.0006)) == 8 and arq.stats.retransmits == 8
+
+
+def test_a_stale_nak_for_a_resent_frame_is_ignored_but_not_one_that_may_be_fresh() -> None:
+    arq = sent_window()
+    arq.receive(nak_for(0), 0.0005)
+    assert len(arq.poll(0.0006)) == 8  # gone back: the copies queue behind the first window
+    head_arrives_s = 9 * 222 * BYTE_TIME_S  # behind the 8 first copies: ~21.7 ms
+    # Old copies still draining draw NAKs that answer them, not the resent head: ignored.
+    arq.receive(nak_for(0), head_arrives_s - 0.010)
+    assert arq.poll(head_arrives_s - 0.010) == []
+    # Within line_lead_s (5 ms) of when the resent head can have arrived, the NAK may be news.
+    arq.receive(nak_for(0), head_arrives_s - 0.004)
+    assert len(arq.poll(head_arrives_s - 0.004)) == 8 and arq.stats.retransmits == 16
 
 
 def test_acknowledged_progress_drops_the_timeout_backoff() -> None:

@@ -63,6 +63,10 @@ class ArqConfig:
     """While newer frames keep arriving and the expected one does not, its NAK is repeated at
     most this often: on a noisy wire the NAK or the resent frame is lost too, and waiting for
     the sender's timeout instead costs far more."""
+    line_lead_s: float = 0.005
+    """How far the line may run ahead of the wire model (a USB-serial adapter or a UART that
+    sends a buffered burst at once, a clock faster than nominal): a NAK for a resent frame
+    that arrives this much before the model says the frame can have arrived still counts."""
     wire_margin: float = 1.25
     """The deadline counts the wire time this many times over: a line runs somewhat slower
     than its nominal rate (UART clock error, drivers, a busy simulator), and over a window of
@@ -71,6 +75,8 @@ class ArqConfig:
     def __post_init__(self) -> None:
         if self.byte_time_s < 0:
             raise ValueError(f"byte_time_s must not be negative, got {self.byte_time_s}")
+        if self.line_lead_s < 0:
+            raise ValueError(f"line_lead_s must not be negative, got {self.line_lead_s}")
         if self.wire_margin < 1:
             raise ValueError(f"wire_margin must be at least 1, got {self.wire_margin}")
 
@@ -268,10 +274,14 @@ class Arq:
             self.stats.naks_received += 1
             # A NAK caused by frames sent before our last go-back arrives before the resent
             # head can have reached the peer: going back again for it only duplicates frames.
+            # Only a resent head can be NAKed stale; for a first copy the NAK is news. The
+            # wire model may lag the line by up to ``line_lead_s``: a NAK ignored wrongly
+            # costs a whole timeout, one accepted wrongly only a few resent frames.
+            head = self._in_flight[0] if self._in_flight else None
             if (
                 msg.reason in (Reason.OUT_OF_SEQUENCE, Reason.BAD_CRC)
-                and self._in_flight
-                and now_s >= self._in_flight[0].on_wire_s
+                and head is not None
+                and (not head.retransmitted or now_s >= head.on_wire_s - self.config.line_lead_s)
             ):
                 self._go_back = True
         return [msg], []
