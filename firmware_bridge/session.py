@@ -171,7 +171,7 @@ class LinkSession:
             arq.queue(self._commands.pop())
             self._queued_no += 1
         if self._frame_size is not None:
-            limit = self._frame_size.judge(arq.stats.frames_sent, arq.stats.retransmits)
+            limit = self._frame_size.judge(arq.stats.delivered, arq.stats.recoveries)
             if limit is not None:
                 log.info("display link: screen frames now up to %d bytes of payload", limit)
                 self.screen.limit_payload(limit)
@@ -273,7 +273,7 @@ class LinkSession:
         # A reconnect keeps what was learnt of the wire; a new device only caps it.
         known = self._frame_size.current if self._frame_size is not None else ack.max_payload
         self._frame_size = FrameSizeGovernor(ack.max_payload, min(known, ack.max_payload))
-        self._frame_size.judge(self.arq.stats.frames_sent, self.arq.stats.retransmits)
+        self._frame_size.count_from(self.arq.stats.delivered, self.arq.stats.recoveries)
         if self._frame_size.current < ack.max_payload:
             self.screen.limit_payload(self._frame_size.current)
 

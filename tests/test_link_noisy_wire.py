@@ -3,7 +3,9 @@ PING round trips for the timeout, and frames shrunk to what gets through. Time i
 
 from __future__ import annotations
 
-from firmware_bridge.frame_size import MIN_PAYLOAD, SAMPLE_FRAMES, FrameSizeGovernor
+import pytest
+
+from firmware_bridge.frame_size import MIN_PAYLOAD, FrameSizeGovernor, loss_interval
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq, ArqConfig
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, FrameError
@@ -106,14 +108,49 @@ def test_largest_payload_counts_frames_in_flight_and_waiting() -> None:
 
 def test_frames_shrink_on_a_lossy_wire_and_grow_back_on_a_clean_one() -> None:
     governor = FrameSizeGovernor(device_max=4096)
-    sent = retransmits = 0
+    delivered = lost = 0
     limits = []
-    for _ in range(12):  # most frames need sending again
-        sent, retransmits = sent + SAMPLE_FRAMES, retransmits + SAMPLE_FRAMES // 2
-        limits.append(governor.judge(sent, retransmits))
+    for _ in range(40):  # a frame that never gets through: three losses in a row halve it
+        lost += 1
+        limits.append(governor.judge(delivered, lost))
     assert [x for x in limits if x] == [2048, 1024, 512, 256, 128, 64, MIN_PAYLOAD]
-    assert governor.judge(sent + 1, retransmits) is None  # too few frames to judge
-    for _ in range(8):  # a clean wire
-        sent += SAMPLE_FRAMES
-        governor.judge(sent, retransmits)
-    assert governor.current == 4096
+    assert limits[:3] == [None, None, 2048]
+    grown = []
+    for _ in range(3000):  # a clean wire: enough deliveries without a loss double it back
+        delivered += 1
+        grown.append(governor.judge(delivered, lost))
+    assert [x for x in grown if x] == [96, 192, 384, 768, 1536, 3072, 4096]
+
+
+def test_a_size_that_loses_one_frame_in_ten_is_kept() -> None:
+    # Go-back-N resends a window per loss; judging by resent frames would count this wire
+    # several times worse and shrink the frames to the minimum, which is slower.
+    governor = FrameSizeGovernor(device_max=4096, current=96)
+    delivered = lost = 0
+    for _ in range(200):
+        delivered, lost = delivered + 9, lost + 1
+        assert governor.judge(delivered, lost) is None
+    assert governor.current == 96
+    for _ in range(60):  # then one frame in three
+        delivered, lost = delivered + 2, lost + 1
+        governor.judge(delivered, lost)
+    assert governor.current < 96
+
+
+@pytest.mark.parametrize(("lost", "trials"), [(0, 10), (3, 3), (10, 100), (1, 1000)])
+def test_the_loss_interval_holds_the_observed_rate(lost: int, trials: int) -> None:
+    low, high = loss_interval(lost, trials)
+    assert 0.0 <= low <= lost / trials <= high <= 1.0
+    assert loss_interval(lost * 10, trials * 10)[1] - loss_interval(lost * 10, trials * 10)[0] < (
+        high - low
+    )  # more evidence, a narrower interval
+
+
+def test_the_arq_counts_deliveries_and_recoveries() -> None:
+    arq = sent_window(4)
+    arq.receive(nak_for(0), 0.001)
+    arq.poll(0.001)  # a go-back: one recovery, four resent frames
+    arq.poll(10.0)  # nothing acknowledged: a timeout, another recovery
+    assert (arq.stats.delivered, arq.stats.recoveries, arq.stats.retransmits) == (0, 2, 8)
+    arq.receive(nak_for(2), 10.01)  # its header acknowledges frames 0 and 1
+    assert arq.stats.delivered == 2

@@ -85,6 +85,8 @@ class ArqConfig:
 class ArqStats:
     frames_sent: int = 0
     frames_received: int = 0
+    delivered: int = 0  # sequenced frames acknowledged by the peer
+    recoveries: int = 0  # go-backs and timeouts: each a loss of (at least) one frame
     retransmits: int = 0
     duplicates: int = 0
     out_of_sequence: int = 0
@@ -210,6 +212,7 @@ class Arq:
             if not self._go_back:
                 self._rto_s = min(self._rto_s * 2, self.config.max_rto_s)  # back off
             self._go_back = False
+            self.stats.recoveries += 1
             for item in self._in_flight:
                 item.retransmitted = True
                 # Re-encoded so the old frame carries the current acknowledgement.
@@ -312,6 +315,7 @@ class Arq:
         while self._in_flight and seq_diff(ack, self._in_flight[0].seq) > 0:
             item = self._in_flight.popleft()
             progressed = True
+            self.stats.delivered += 1
             if not item.retransmitted:
                 # From its last byte, so the RTO learns the turnaround and not frame sizes.
                 # (Below 0 if the line is faster than byte_time_s says, e.g. USB-CDC.)
