@@ -134,7 +134,12 @@ def test_page_shows_what_the_glasses_show(
     first_id = present(link, sim, first)
 
     page.goto(sim.web + "/")
-    assert page.locator("#profile").inner_text(timeout=WAIT_S * 1000)  # the page is live
+    # The page is live once its script has filled in the device (inner_text would not wait
+    # for that: the element is there, empty, before the first status arrives).
+    page.wait_for_function(
+        "() => document.getElementById('profile').textContent.trim() !== ''",
+        timeout=WAIT_S * 1000,
+    )
     shown = page_picture(page, first_id)
     assert shown.shape == (geometry.height_px, geometry.width_px)
     assert np.array_equal(shown, sim.screen())
@@ -146,7 +151,10 @@ def test_page_shows_what_the_glasses_show(
     assert second_id != first_id
     shown = page_picture(page, second_id)
     assert np.array_equal(shown, second * 17) and not np.array_equal(shown, first * 17)
-    assert page.locator("#session").inner_text().startswith("yes")
+    page.wait_for_function(
+        "() => document.getElementById('session').textContent.startsWith('yes')",
+        timeout=WAIT_S * 1000,
+    )
 
 
 def wait_event(link: DisplayLink, kind: m.EventKind) -> m.Event:
