@@ -65,11 +65,13 @@ def run(args: argparse.Namespace) -> int:
         raise GlassesError("--watch reads from a camera: add --camera N (or a video or folder)")
     if args.fps is not None and args.fps <= 0:
         raise GlassesError(f"--fps must be positive, got {args.fps:g}")
+    config = OcrConfig(max_side_px=args.max_side, min_confidence=args.min_confidence)
     try:
-        engine = OcrEngine(OcrConfig(max_side_px=args.max_side, min_confidence=args.min_confidence))
         if args.watch:
-            return _watch(args, engine)
+            return _watch(args, OcrEngine(config))
+        # The image first: a wrong path is reported without loading the OCR models.
         image = _camera_image(args) if args.camera is not None else _file_image(args.image)
+        engine = OcrEngine(config)
     except MissingExtraError as exc:
         raise GlassesError(str(exc)) from exc
     result = engine.recognize(image)

@@ -14,7 +14,7 @@ import numpy as np
 
 from glasses.errors import GlassesError
 from glasses.extras import require
-from glasses.perception.asr.folders import PULL_HINT, AsrFolder, check_tokens_cover
+from glasses.perception.asr.folders import PULL_HINT, AsrFolder, check_tokens_cover, inspect_folder
 from glasses.perception.asr.onnx_metadata import onnx_metadata
 from glasses.perception.asr.recognition import Recognition, RecognizerConfig
 from glasses.sources.audio import SAMPLE_RATE_HZ, FloatArray
@@ -88,8 +88,6 @@ class SenseVoiceRecognizer:
     """One sherpa-onnx ``OfflineRecognizer``, created once; ``recognize`` is not thread-safe."""
 
     def __init__(self, config: RecognizerConfig, folder: AsrFolder | None = None) -> None:
-        from glasses.perception.asr.folders import inspect_folder
-
         self.config = config
         folder = folder or inspect_folder(config.model_dir)
         if folder.kind != "sensevoice":
