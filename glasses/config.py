@@ -24,6 +24,7 @@ from glasses.errors import GlassesError
 PROFILES: Final = ("pi5", "jetson-orin")
 MODES: Final = ("captions", "translate", "read", "assist")
 LANGUAGE_CODES: Final = ("zh", "yue", "en", "ja", "ko", "fr", "de", "es", "it", "pt", "ru", "vi")
+PROVIDERS: Final = ("auto", "tensorrt", "cuda", "cpu")  # ONNX Runtime execution providers
 
 
 class ConfigError(GlassesError):
@@ -60,6 +61,7 @@ class AsrSettings:
     threads: int = _s(2, "Threads for speech recognition.", minimum=1, maximum=16)
     language: str = _s("auto", "Language spoken, or `auto` to let the model identify it.", choices=("auto", "zh", "en", "ja", "ko", "yue"))
     partials: bool = _s(True, "Show text while an utterance is still being spoken.")
+    providers: tuple[str, ...] = _s(("cpu",), "Where speech recognition runs, in preference order: `cuda`, `cpu`, or `auto` (CUDA if there). CUDA needs a sherpa-onnx built with it (the PyPI wheel is CPU-only); a GPU that is missing falls back to the CPU with a warning. Silero VAD always runs on the CPU.", choices=PROVIDERS)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class OcrSettings:
     threads: int = _s(2, "Threads for text recognition.", minimum=1, maximum=16)
     max_side_px: int = _s(1280, "Frames are shrunk to this longest side before reading.", minimum=320, maximum=4096)
     min_confidence: float = _s(0.5, "Text recognised with less confidence is left out.", minimum=0.0, maximum=1.0)
+    providers: tuple[str, ...] = _s(("cpu",), "Where text recognition runs, in preference order: `cuda`, `cpu`, or `auto` (CUDA if this onnxruntime has it; rapidocr has no TensorRT). A GPU that is missing falls back to the CPU with a warning.", choices=PROVIDERS)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class LlmSettings:
     model: str = _s("qwen3-0.6b-int4", "Model folder, or a name under `$GLASSES_MODELS_DIR`; empty: no language model (the modes show what they can without one).")
     variant: str = _s("", "Optimum file variant, e.g. `q4` for `onnx/model_q4.onnx`; empty: `model.onnx`.")
     threads: int = _s(0, "ONNX Runtime threads; 0: one per physical core.", minimum=0, maximum=64)
+    providers: tuple[str, ...] = _s(("cpu",), "ONNX Runtime execution providers in preference order: `tensorrt`, `cuda`, `cpu`, or `auto` (TensorRT, then CUDA, whichever this onnxruntime has). The CPU is always the last resort; a GPU that is missing or fails to start falls back to it with a warning (on a Jetson: `scripts/install.sh --ort-wheel`). `glasses status` shows what each model really runs on.", choices=PROVIDERS)
     context_tokens: int = _s(2048, "KV cache size in tokens (memory grows with it).", minimum=256, maximum=32768)
     max_new_tokens: int = _s(160, "Longest reply in tokens.", minimum=8, maximum=2048)
     temperature: float = _s(0.0, "Sampling temperature; 0 is greedy (the same input gives the same reply).", minimum=0.0, maximum=2.0)
@@ -193,6 +197,8 @@ def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any], origin: 
         return ConfigError(f"{origin}: {key} must be {wanted}, got {value!r}")
 
     kind = type(default)
+    if kind is tuple and isinstance(value, str):  # --set llm.providers=cuda
+        value = [value]
     if kind is tuple:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
@@ -241,6 +247,13 @@ def build_settings(data: Mapping[str, Any], origin: str = "config") -> Settings:
         raise ConfigError(
             f"{origin}: modes.start must be one of modes.enabled ({', '.join(settings.modes.enabled)}), got {settings.modes.start!r}"
         )
+    for section in ("llm", "ocr", "asr"):
+        providers = getattr(settings, section).providers
+        if ("auto" in providers and len(providers) > 1) or "cpu" in providers[:-1]:
+            raise ConfigError(
+                f"{origin}: {section}.providers must be auto alone, or a list with cpu (if any) "
+                f"last, got {list(providers)!r}"
+            )
     source = settings.audio.source
     if source not in ("mic", "off") and not source.startswith(("mic:", "file:")):
         raise ConfigError(

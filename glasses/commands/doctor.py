@@ -1,11 +1,17 @@
 """``glasses doctor``: check fonts, models, the display port, microphones, cameras, the CPU
-and ONNX Runtime, and say how to fix what is missing.  Exits 1 if any check FAILs."""
+and ONNX Runtime, and what each model runs on (the ``providers`` settings of ``--config`` and
+``--profile``, else of the installed /etc/glasses/glasses.toml, against this machine), and say
+how to fix what is missing.  Exits 1 if any check FAILs."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 from typing import Any
+
+from glasses.config import PROFILES
+
+INSTALLED_CONFIG = Path("/etc/glasses/glasses.toml")  # written by scripts/install.sh
 
 
 def register(subparsers: Any) -> None:
@@ -23,13 +29,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-probe", action="store_true", help="do not open the display port or cameras"
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=f"settings to check (default: {INSTALLED_CONFIG})",
+    )
+    parser.add_argument("--profile", choices=PROFILES, help="device profile")
     parser.add_argument("--json", action="store_true", help="machine-readable report")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from glasses.config import load_settings
     from glasses.doctor import DoctorOptions, exit_code, gather, render_table, run_checks, to_json
 
+    config = args.config
+    if config is None and args.profile is None and INSTALLED_CONFIG.is_file():
+        config = INSTALLED_CONFIG
+    s = load_settings(config, args.profile)
     options = DoctorOptions(
         llm_model=args.model,
         asr_model=args.asr_model,
@@ -38,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         baud=args.baud,
         remote=args.remote,
         probe_devices=not args.no_probe,
+        providers={"llm": s.llm.providers, "ocr": s.ocr.providers, "asr": s.asr.providers},
     )
     checks = run_checks(gather(options))
     print(to_json(checks) if args.json else render_table(checks))

@@ -1,5 +1,6 @@
-"""``glasses status``: what the running daemon is doing — mode, peripherals, per-stage latency,
-queue drops, CPU and memory — read from the status file it rewrites every second.
+"""``glasses status``: what the running daemon is doing — mode, peripherals, what each model
+runs on, per-stage latency, queue drops, CPU and memory — read from the status file it rewrites
+every second.
 
 Exit status: 0 while the daemon runs, 1 if the file is from a daemon that stopped, 2 if there
 is no status file."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 
+from glasses.accel import ModelAccel
 from glasses.doctor.report import Check, fail, ok, warn
 
 MIN_PYTHON = (3, 10)
@@ -51,6 +52,7 @@ class Facts:
     audio_error: str = ""
     cameras: tuple[str, ...] = ()
     remote: Found = field(default_factory=lambda: Found(configured=False))
+    accel: tuple[ModelAccel, ...] = ()  # what each model asks for and runs on; (): not looked
 
 
 def cpu_flags(cpuinfo: str) -> frozenset[str]:
@@ -168,6 +170,22 @@ def check_remote(found: Found) -> Check | None:
     return warn("remote model", found.error, "is the server running and reachable?")
 
 
+def check_providers(accel: tuple[ModelAccel, ...]) -> Check | None:
+    """``llm cuda, ocr cuda, asr cpu, vad cpu``: WARN when a model asked for a GPU it cannot
+    have (VAD is always on the CPU: too small to gain)."""
+    if not accel:
+        return None
+    parts = [
+        f"{a.model} {a.runs_on}"
+        + (f" (asked {', '.join(a.asked)}: {a.problem})" if a.problem else "")
+        for a in accel
+    ]
+    fixes = list(dict.fromkeys(a.fix for a in accel if a.fix))
+    if any(a.problem for a in accel):
+        return warn("providers", ", ".join(parts), "; ".join(fixes))
+    return ok("providers", ", ".join(parts))
+
+
 def run_checks(facts: Facts) -> list[Check]:
     checks = [
         check_python(facts.python_version),
@@ -181,5 +199,5 @@ def run_checks(facts: Facts) -> list[Check]:
         check_audio(facts),
         check_cameras(facts.cameras),
     ]
-    remote = check_remote(facts.remote)
-    return [*checks, *([remote] if remote else [])]
+    optional = (check_providers(facts.accel), check_remote(facts.remote))
+    return [*checks, *(c for c in optional if c)]

@@ -10,9 +10,10 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from glasses.accel import doctor_accel
 from glasses.doctor.checks import Facts, Found, cpu_flags
 
 SENSEVOICE_NAME = "sensevoice"  # its name in the model store
@@ -28,6 +29,8 @@ class DoctorOptions:
     baud: int = 921600
     remote: str | None = None  # remote API base URL to probe; None: not checked
     probe_devices: bool = True  # open the display port and cameras (False: only list them)
+    # The providers settings of llm, ocr and asr ({"llm": ("cuda",), ...}); empty: not checked.
+    providers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _found(probe: Callable[[], str], *, configured: bool = True) -> Found:
@@ -194,4 +197,5 @@ def gather(options: DoctorOptions) -> Facts:
         audio_error=audio_error,
         cameras=_cameras(options.probe_devices),
         remote=_found(lambda: _remote(options.remote or ""), configured=bool(options.remote)),
+        accel=doctor_accel(options.providers, providers) if options.providers else (),
     )

@@ -23,7 +23,9 @@ class SessionConfig:
 
     intra_op_threads: int = 0  # 0 lets ORT use one thread per physical core
     inter_op_threads: int = 1
-    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    # In preference order: "auto", "tensorrt", "cuda", "cpu" (the ``llm.providers`` setting) or
+    # onnxruntime names; the CPU is always added last (glasses.accel).
+    providers: tuple[str, ...] = ("cpu",)
     graph_optimization: GraphOptimization = "all"
     # Compute type ORT uses when it fuses QDQ int4 weights into MatMulNBits (4 = int8 activations,
     # the fast path on ARM and x86).  Pre-quantised MatMulNBits nodes carry their own

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glasses.accel import short_name
 from glasses.llm.chat_template import ChatMessage, ChatPrompt, ChatTemplate
 from glasses.llm.config import EngineConfig
 from glasses.llm.errors import ContextOverflowError, LlmError, TokenizerMismatchError
@@ -94,6 +95,11 @@ class LlmEngine:
         stop_ids = {*folder.eos_token_ids, self.template.im_end_id}
         self.stop_token_ids = frozenset(stop_ids)
         self.default_sampling = SamplingConfig.from_generation_config(folder.generation_defaults)
+
+    @property
+    def provider(self) -> str:
+        """The execution provider the model really runs on: ``cuda``, ``tensorrt``, ``cpu``."""
+        return short_name(self._session.get_providers()[0])
 
     @staticmethod
     def _create_session(folder: ModelFolder, config: EngineConfig) -> Any:

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from glasses.accel import resolve_providers, runs_on, with_options
 from glasses.extras import require
 from glasses.llm.config import SessionConfig
 from glasses.llm.errors import CorruptModelError, LlmError, ModelFileError, UnsupportedModelError
@@ -45,13 +46,10 @@ def session_options(config: SessionConfig) -> Any:
 
 
 def available_providers(config: SessionConfig) -> list[str]:
-    """The configured providers this onnxruntime build has, CPU always last as the fallback."""
-    have = set(onnxruntime().get_available_providers())
-    chosen = [p for p in config.providers if p in have and p != "CPUExecutionProvider"]
-    missing = [p for p in config.providers if p not in have]
-    if missing:
-        log.warning("onnxruntime lacks %s; using %s", ", ".join(missing), chosen or "CPU only")
-    return [*chosen, "CPUExecutionProvider"]
+    """The configured providers this onnxruntime build has, CPU always last as the fallback
+    (a warning names a GPU asked for but missing, and what to install)."""
+    available = onnxruntime().get_available_providers()
+    return list(resolve_providers("llm", config.providers, available).providers)
 
 
 def create_session(path: Path, config: SessionConfig, model_bytes: bytes | None = None) -> Any:
@@ -65,12 +63,15 @@ def create_session(path: Path, config: SessionConfig, model_bytes: bytes | None 
         options.add_session_config_entry(
             "session.model_external_initializers_file_folder_path", str(path.parent)
         )
+    providers = available_providers(config)
     try:
-        return ort.InferenceSession(
-            model, sess_options=options, providers=available_providers(config)
+        session = ort.InferenceSession(
+            model, sess_options=options, providers=with_options(providers)
         )
     except Exception as exc:
         raise _classify(exc, path) from exc
+    runs_on("llm", providers, session)  # warns when a GPU asked for did not initialise
+    return session
 
 
 def _classify(exc: Exception, path: Path) -> LlmError:

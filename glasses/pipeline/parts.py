@@ -44,6 +44,9 @@ class Parts:
     camera: Callable[[], ThreadedCamera] | None = None
     """Opens the camera; called at the first capture and after the camera went away."""
     ocr: TextReader | None = None
+    providers: dict[str, str] = field(default_factory=dict)
+    """What each loaded model really runs on, e.g. ``{"llm": "cuda", "vad": "cpu"}`` (for the
+    status file: ``glasses status``)."""
     notes: list[str] = field(default_factory=list)
     """What is missing, what that costs, and the command that fixes it."""
 
@@ -79,6 +82,7 @@ def add_vad(parts: Parts) -> None:
         from glasses.perception.vad import SileroVad
 
         parts.vad = SileroVad()
+        parts.providers["vad"] = "cpu"  # always: a window is ~0.1 ms of work (glasses.accel)
     except (GlassesError, ImportError) as exc:
         parts.audio = None
         parts.notes.append(f"not listening: {exc}")
@@ -93,8 +97,13 @@ def add_recognizer(s: Settings, parts: Parts) -> None:
         parts.notes.append(f"no speech model, captions show speech activity only: {ASR_HINT}")
         return
     try:
-        config = RecognizerConfig(model_dir, s.asr.threads, s.asr.language)
+        from glasses.accel import SHERPA_GPU_FIX, resolve_providers, sherpa_available
+
+        # sherpa-onnx does not say what it registered: what it is given is what it runs on.
+        plan = resolve_providers("asr", s.asr.providers, sherpa_available(), SHERPA_GPU_FIX)
+        config = RecognizerConfig(model_dir, s.asr.threads, s.asr.language, provider=plan.primary)
         parts.recognizer = load_recognizer(config)
+        parts.providers["asr"] = plan.primary
     except (GlassesError, ImportError) as exc:
         parts.notes.append(f"no speech recognition ({exc})")
 
@@ -136,11 +145,13 @@ def _local_backend(s: Settings, parts: Parts) -> ChatBackend | None:
 
         folder = resolve_model_dir(s.llm.model)
         config = EngineConfig(
-            session=SessionConfig(intra_op_threads=s.llm.threads),
+            session=SessionConfig(intra_op_threads=s.llm.threads, providers=s.llm.providers),
             variant=s.llm.variant or pulled_variant(folder),
             max_context_tokens=s.llm.context_tokens,
         )
-        return LocalBackend(LlmEngine.load(folder, config))
+        engine = LlmEngine.load(folder, config)
+        parts.providers["llm"] = engine.provider
+        return LocalBackend(engine)
     except (GlassesError, ImportError) as exc:
         hint = "" if LLM_HINT in str(exc) else f": {LLM_HINT}"
         parts.notes.append(f"no language model ({exc}){hint}")
@@ -156,8 +167,11 @@ def add_camera(
     try:
         from glasses.perception.ocr import OcrConfig, OcrEngine
 
-        config = OcrConfig(s.ocr.max_side_px, s.ocr.min_confidence, s.ocr.threads)
-        parts.ocr = OcrEngine(config)
+        config = OcrConfig(
+            s.ocr.max_side_px, s.ocr.min_confidence, s.ocr.threads, providers=s.ocr.providers
+        )
+        engine = OcrEngine(config)
+        parts.ocr, parts.providers["ocr"] = engine, engine.provider
     except (GlassesError, ImportError) as exc:
         parts.notes.append(f"not reading ({exc})")
         return

@@ -3,8 +3,8 @@
 
 It lives in the runtime directory (``$XDG_RUNTIME_DIR/glasses/status.json``, else
 ``/tmp/glasses-<uid>/status.json``) and is replaced atomically, so a reader never sees half of
-it. It holds the mode, the peripherals, the channels' fill and drops, per-stage latency
-histograms, CPU time and peak memory.
+it. It holds the mode, the peripherals, what each model runs on (``cuda``, ``cpu``...), the
+channels' fill and drops, per-stage latency histograms, CPU time and peak memory.
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ def format_status(status: dict[str, Any]) -> str:
     peripherals = status.get("peripherals", {})
     if peripherals:
         lines.append("peripherals: " + ", ".join(f"{k} {v}" for k, v in peripherals.items()))
+    providers = status.get("providers", {})
+    if providers:
+        lines.append("models run on: " + ", ".join(f"{k} {v}" for k, v in providers.items()))
     usage = status.get("process", {})
     lines.append(f"cpu {usage.get('cpu_s', 0)} s, peak rss {usage.get('peak_rss_mb', 0)} MB")
     latency = status.get("metrics", {}).get("latency", {})

@@ -93,6 +93,7 @@ class MoonshineRecognizer:
                 cached_decoder=str(folder.parts["cached_decoder"]),
                 tokens=str(folder.tokens),
                 num_threads=config.num_threads,
+                provider=config.provider,
             )
         except Exception as exc:  # sherpa raises RuntimeError on files it cannot load
             raise GlassesError(f"cannot load Moonshine from {folder.root}: {exc}") from exc

@@ -31,6 +31,9 @@ class RecognizerConfig:
     the others use it as the answer when their own guess (from the script) is unsure."""
     use_itn: bool = True
     """Inverse text normalisation (digits, punctuation), where the model offers it."""
+    provider: str = "cpu"
+    """sherpa-onnx's execution provider: ``cpu`` or ``cuda`` (a sherpa-onnx built with CUDA;
+    :func:`glasses.accel.sherpa_available` says whether this one is)."""
 
 
 class Recognizer(Protocol):

@@ -105,6 +105,7 @@ class SenseVoiceRecognizer:
                 model=str(model),
                 tokens=str(tokens),
                 num_threads=config.num_threads,
+                provider=config.provider,
                 language=language,
                 use_itn=config.use_itn,
             )

@@ -173,6 +173,7 @@ class StreamingTransducerRecognizer:
                 decoder=str(folder.parts["decoder"]),
                 joiner=str(folder.parts["joiner"]),
                 num_threads=config.num_threads,
+                provider=config.provider,
                 sample_rate=SAMPLE_RATE_HZ,
                 feature_dim=80,
                 decoding_method="greedy_search",
