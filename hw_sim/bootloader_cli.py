@@ -66,11 +66,11 @@ def firmware_config(args: argparse.Namespace, profile: Profile) -> FirmwareConfi
         return None
     from firmware_bridge.update.image import ImageFormatError, parse_image
     from firmware_bridge.update.signature import ImageRejected, TrustedKey, verify_image
-    from glasses.extras import MissingExtraError
+    from glasses.extras import ExtraImportError
 
     try:
         from hw_sim.mcu import FirmwareConfig
-    except MissingExtraError as exc:
+    except ExtraImportError as exc:
         raise ValueError(str(exc)) from None
     try:
         pems = tuple(path.read_bytes() for path in args.bootloader_key)

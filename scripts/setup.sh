@@ -9,6 +9,16 @@ case "$mode" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
 apt_pkgs=()
+# A shared library the loader finds (ldconfig is in /sbin, often off a user's PATH; awk reads all
+# of its output, so no broken pipe trips pipefail).
+has_lib() {
+  PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null |
+    awk -v lib="$1" '$1 == lib { found = 1 } END { exit !found }'
+}
+# The OpenCV wheel that rapidocr-onnxruntime (OCR) pulls in loads these when imported; a minimal
+# Debian / Raspberry Pi OS / Ubuntu lacks them ("libGL.so.1: cannot open shared object file").
+has_lib libGL.so.1 || apt_pkgs+=(libgl1)
+has_lib libgthread-2.0.so.0 || apt_pkgs+=(libglib2.0-0)
 # A font that covers Chinese, Japanese and Korean; found through fontconfig.
 if ! { command -v fc-list >/dev/null && fc-list :lang=zh-cn file | grep -q .; }; then
   apt_pkgs+=(fontconfig fonts-noto-cjk)
@@ -39,8 +49,6 @@ if [ "$mode" = test ]; then
 else
   .venv/bin/python -m pip install -q -e ".[audio,llm,models,ocr]"
 fi
-# The Silero VAD model ships inside this wheel; --no-deps because it declares torch.
-.venv/bin/python -m pip install -q --no-deps "silero-vad>=5.1"
 
 # The LLM cross-checks against independent references (transformers, the real onnxruntime-genai
 # model builder, the real Optimum exporter) need torch: on CI (CI=true) or when asked with

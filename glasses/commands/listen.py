@@ -49,11 +49,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glasses.extras import MissingExtraError
+    from glasses.extras import ExtraImportError
 
     try:
         return _listen(args)
-    except MissingExtraError as exc:
+    except ExtraImportError as exc:  # not installed, or installed but failing to import
         raise GlassesError(str(exc)) from exc
 
 

@@ -71,7 +71,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_engine(args: argparse.Namespace) -> LlmEngine:
-    from glasses.extras import MissingExtraError
+    from glasses.extras import ExtraImportError
 
     try:
         from glasses.llm import EngineConfig, LlmEngine, SessionConfig
@@ -83,7 +83,7 @@ def load_engine(args: argparse.Namespace) -> LlmEngine:
             max_context_tokens=args.context,
         )
         return LlmEngine.load(resolve_model_dir(args.model), config)
-    except MissingExtraError as exc:  # an ImportError, which the CLI would not report
+    except ExtraImportError as exc:  # an ImportError, which the CLI would not report
         raise GlassesError(str(exc)) from exc
 
 

@@ -47,11 +47,11 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     """Missing extras and disk errors become messages (the CLI prints only GlassesError)."""
 
     def run(args: argparse.Namespace) -> int:
-        from glasses.extras import MissingExtraError
+        from glasses.extras import ExtraImportError
 
         try:
             return handler(args)
-        except (MissingExtraError, OSError) as exc:
+        except (ExtraImportError, OSError) as exc:
             raise GlassesError(str(exc)) from exc
 
     return run

@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glasses.extras import MissingExtraError
+    from glasses.extras import ExtraImportError
     from glasses.perception.ocr import OcrConfig, OcrEngine
 
     if args.max_side < 32:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         # The image first: a wrong path is reported without loading the OCR models.
         image = _camera_image(args) if args.camera is not None else _file_image(args.image)
         engine = OcrEngine(config)
-    except MissingExtraError as exc:
+    except ExtraImportError as exc:  # not installed, or installed but failing to import
         raise GlassesError(str(exc)) from exc
     result = engine.recognize(image)
     if args.json:

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 from glasses.accel import ModelAccel
 from glasses.doctor.report import Check, fail, ok, warn
+from glasses.extras import install_fix
 
 MIN_PYTHON = (3, 10)
 LLM_PULL = "glasses models pull qwen3-0.6b-int4"
 ASR_PULL = "glasses models pull sensevoice"
-VAD_FIX = "pip install --no-deps silero-vad  (or: glasses models pull silero-vad)"
+VAD_FIX = "pip install 'glasses[audio]'  (or: glasses models pull silero-vad)"
 JETSON_ORT_FIX = (
     "install the onnxruntime-gpu wheel built for your JetPack "
     "(scripts/install.sh --ort-wheel PATH_OR_URL)"
@@ -91,7 +92,8 @@ def check_cpu(machine: str, flags: frozenset[str], board: str) -> Check:
 
 def check_onnxruntime(facts: Facts) -> Check:
     if facts.ort_providers is None:
-        return fail("onnxruntime", f"not usable: {facts.ort_error}", "pip install 'glasses[llm]'")
+        error = facts.ort_error  # installed but failing to import: the fix its message names
+        return fail("onnxruntime", f"not usable: {error}", install_fix(error, "llm"))
     providers = ", ".join(p.removesuffix("ExecutionProvider") for p in facts.ort_providers)
     if facts.jetson and "CUDAExecutionProvider" not in facts.ort_providers:
         return warn("onnxruntime", f"CPU only on a Jetson ({providers})", JETSON_ORT_FIX)
@@ -120,7 +122,7 @@ def check_vad_model(found: Found) -> Check:
 
 def check_asr(found: Found, runtime_error: str) -> Check:
     if runtime_error:
-        return fail("asr", f"sherpa-onnx: {runtime_error}", "pip install 'glasses[asr]'")
+        return fail("asr", f"sherpa-onnx: {runtime_error}", install_fix(runtime_error, "asr"))
     if found.where:
         return ok("asr", found.where)
     if not found.configured:

@@ -24,7 +24,7 @@ SENSEVOICE_ENV = "GLASSES_SENSEVOICE_DIR"
 class DoctorOptions:
     llm_model: str | None = None  # folder or name; None: any valid LLM in the models folder
     asr_model: Path | None = None  # speech model folder; None: $GLASSES_SENSEVOICE_DIR or pulled
-    vad_model: Path | None = None  # silero_vad.onnx; None: the one in the silero-vad wheel
+    vad_model: Path | None = None  # silero_vad.onnx; None: the installed one (locate_model)
     display: str | None = None  # display URL (device path, socket://...); None: not checked
     baud: int = 921600
     remote: str | None = None  # remote API base URL to probe; None: not checked
@@ -83,9 +83,16 @@ def _asr(path: Path | None) -> str:
 
 
 def _asr_runtime() -> str:
-    import importlib.util
+    """Empty when sherpa-onnx imports; else "not installed", or why its import fails."""
+    from glasses.extras import ExtraImportError, MissingExtraError, require
 
-    return "" if importlib.util.find_spec("sherpa_onnx") else "not installed"
+    try:
+        require("sherpa_onnx", "asr", purpose="speech recognition")
+    except MissingExtraError:
+        return "not installed"
+    except ExtraImportError as exc:  # installed, but e.g. a system library is missing
+        return str(exc)
+    return ""
 
 
 def _display(url: str, baud: int, probe: bool) -> tuple[Found, int | None]:
@@ -155,11 +162,12 @@ def _remote(url: str) -> str:
 
 
 def _ort() -> tuple[tuple[str, ...] | None, str]:
-    try:
-        import onnxruntime
+    from glasses.extras import require
 
+    try:
+        onnxruntime = require("onnxruntime", "llm", purpose="the models")
         return tuple(onnxruntime.get_available_providers()), ""
-    except Exception as exc:
+    except Exception as exc:  # not installed, or why its import fails (and the fix)
         return None, str(exc)
 
 

