@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from glasses.errors import GlassesError
 
-PROFILES: Final = ("pi5", "jetson-orin")
+PROFILES: Final = ("pi5", "jetson-orin", "pi4")
 MODES: Final = ("captions", "translate", "read", "assist")
 LANGUAGE_CODES: Final = ("zh", "yue", "en", "ja", "ko", "fr", "de", "es", "it", "pt", "ru", "vi")
 PROVIDERS: Final = ("auto", "tensorrt", "cuda", "cpu")  # ONNX Runtime execution providers
@@ -40,7 +40,7 @@ def _s(default: Any, doc: str, **limits: Any) -> Any:
 # fmt: off
 @dataclass(frozen=True)
 class DisplaySettings:
-    url: str = _s("/dev/ttyACM0", "Port of the display MCU: `/dev/ttyACM0` (USB), `/dev/serial0` (Pi UART), `/dev/ttyTHS1` (Jetson UART), a simulator pty or `socket://host:port`.")
+    url: str = _s("/dev/ttyACM0", "Port of the display MCU: `/dev/ttyACM0` (USB); the header UART, pins 8/10: `/dev/ttyAMA0` on a Pi 5, `/dev/serial0` on a Pi 4 (with `dtoverlay=disable-bt`), `/dev/ttyTHS1` on a Jetson Orin with JetPack 6 (`glasses doctor` checks it); a simulator pty or `socket://host:port`.")
     baud: int = _s(921600, "UART speed in bit/s (USB-CDC and ptys ignore it).", minimum=1200)
     font: str = _s("", "Font file; empty: a CJK-capable system font found through fontconfig.")
     font_size_px: int = _s(0, "Body text size; 0 sizes it from the display (about six lines).", minimum=0, maximum=200)

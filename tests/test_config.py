@@ -89,7 +89,7 @@ def test_cross_checks_and_file_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the configuration"):
         load_settings(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="profile must be one of pi5, jetson-orin"):
-        load_settings(profile="pi4")
+        load_settings(profile="pi3")
     with pytest.raises(ConfigError, match=r"\[llm\] must be a table"):
         build_settings({"llm": 3})
 

@@ -169,13 +169,14 @@ def test_install_script_dry_run(platform: str) -> None:
     assert "/etc/systemd/system/glasses.service" in commands
 
 
-@pytest.mark.parametrize("profile", ["pi5", "jetson-orin"])
+@pytest.mark.parametrize("profile", ["pi5", "jetson-orin", "pi4"])
 def test_installed_settings_load(tmp_path: Path, profile: str) -> None:
     """The glasses.toml the installer writes is valid for the daemon's settings loader."""
     config = pytest.importorskip("glasses.config")
     script = INSTALL.read_text()
     template = script.split("<<TOML\n", 1)[1].split("\nTOML\n", 1)[0]
-    for name, value in (("profile", profile), ("STATE_DIR", "/var/lib/glasses"), ("VENV", "/v")):
+    values = {"profile": profile, "STATE_DIR": "/var/lib/glasses", "VENV": "/v", "uart_hint": "x"}
+    for name, value in values.items():
         template = template.replace(f"${name}", value)
     path = tmp_path / "glasses.toml"
     path.write_text(template)
@@ -195,6 +196,9 @@ def test_systemd_unit(tmp_path: Path) -> None:
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         "PrivateTmp=yes",
+        # nvargus-daemon's socket (Jetson CSI cameras) from the host's /tmp; "-": absent on a Pi
+        "BindPaths=-/tmp/argus_socket",
+        "After=nvargus-daemon.service",
     ):
         assert line in text.splitlines(), line
     assert "ReadWritePaths=/var/lib/glasses /var/cache/glasses" in text

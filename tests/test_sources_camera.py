@@ -190,3 +190,18 @@ def test_wait_for_still_frame_picks_the_sharp_frame_of_a_clip(sign: np.ndarray) 
     assert still is not None
     assert not still.chosen  # only the newest frame was available: it is the fallback
     assert still.frame.index == len(images) - 1
+
+
+def test_nvargus_without_gstreamer_names_the_install_fix() -> None:
+    """PyPI's OpenCV has no GStreamer: the error says what scripts/install.sh does about it."""
+    import re
+
+    from glasses.sources.camera_backends import gstreamer_reader, nvargus_pipeline
+
+    if re.search(r"GStreamer:\s*YES", cv2.getBuildInformation()):
+        pytest.skip("this OpenCV has GStreamer")
+    with pytest.raises(GlassesError) as error:
+        gstreamer_reader(nvargus_pipeline())
+    message = str(error.value)
+    assert "sudo apt install nvidia-opencv" in message and "scripts/install.sh" in message
+    assert "--system-site-packages" in message and "uninstalls opencv-python" in message

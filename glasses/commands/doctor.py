@@ -48,12 +48,15 @@ def run(args: argparse.Namespace) -> int:
     if config is None and args.profile is None and INSTALLED_CONFIG.is_file():
         config = INSTALLED_CONFIG
     s = load_settings(config, args.profile)
+    # The settings' display port (the installed file's, on the glasses' computer) unless one is
+    # given: the serial port check then judges the port the daemon will open.
+    from_settings = args.display is None and (config is not None or args.profile is not None)
     options = DoctorOptions(
         llm_model=args.model,
         asr_model=args.asr_model,
         vad_model=args.vad_model,
-        display=args.display,
-        baud=args.baud,
+        display=s.display.url if from_settings else args.display,
+        baud=s.display.baud if from_settings else args.baud,
         remote=args.remote,
         probe_devices=not args.no_probe,
         providers={"llm": s.llm.providers, "ocr": s.ocr.providers, "asr": s.asr.providers},

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glasses.config import PROFILES
 from glasses.errors import GlassesError
 
 log = logging.getLogger("glasses.run")
@@ -38,7 +39,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
-    p.add_argument("--profile", choices=("pi5", "jetson-orin"), help="device profile")
+    p.add_argument("--profile", choices=PROFILES, help="device profile")
     p.add_argument(
         "--set",
         dest="overrides",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from glasses.accel import ModelAccel
 from glasses.doctor.report import Check, fail, ok, warn
+from glasses.doctor.serial import SerialFacts, check_serial_port
 from glasses.extras import install_fix
 
 MIN_PYTHON = (3, 10)
@@ -53,6 +54,7 @@ class Facts:
     audio_error: str = ""
     cameras: tuple[str, ...] = ()
     remote: Found = field(default_factory=lambda: Found(configured=False))
+    serial: SerialFacts = field(default_factory=SerialFacts)  # the board's header UART
     accel: tuple[ModelAccel, ...] = ()  # what each model asks for and runs on; (): not looked
 
 
@@ -198,6 +200,7 @@ def run_checks(facts: Facts) -> list[Check]:
         check_vad_model(facts.vad_model),
         check_asr(facts.asr_model, facts.asr_runtime_error),
         check_display(facts),
+        *filter(None, [check_serial_port(facts.board, facts.jetson, facts.serial)]),
         check_audio(facts),
         check_cameras(facts.cameras),
     ]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from glasses.accel import doctor_accel
 from glasses.doctor.checks import Facts, Found, cpu_flags
+from glasses.doctor.serial import SerialFacts
 
 SENSEVOICE_NAME = "sensevoice"  # its name in the model store
 SENSEVOICE_ENV = "GLASSES_SENSEVOICE_DIR"
@@ -171,6 +172,56 @@ def _ort() -> tuple[tuple[str, ...] | None, str]:
         return None, str(exc)
 
 
+SERIAL_TTY_PREFIXES = ("ttyAMA", "ttyS", "ttyTHS", "ttyTCU", "ttyACM", "ttyUSB")
+
+
+def read_serial(root: Path, url: str = "", baud: int = 921600) -> SerialFacts:
+    """The serial ports of this board as files show them under ``root`` ("/"; tests build a
+    tree): /dev links and ttys, each UART's device-tree node, the Pi's config.txt, consoles."""
+    links: dict[str, str] = {}
+    for name in ("serial0", "serial1"):
+        with contextlib.suppress(OSError):
+            links[name] = os.path.basename(os.readlink(root / "dev" / name))
+    ttys: list[str] = []
+    with contextlib.suppress(OSError):
+        ttys = [p.name for p in (root / "dev").iterdir() if p.name.startswith(SERIAL_TTY_PREFIXES)]
+    ttys.sort(key=lambda n: (n.rstrip("0123456789"), len(n), n))
+    nodes: dict[str, str] = {}
+    for tty in ttys:
+        with contextlib.suppress(OSError):
+            device = root / "sys" / "class" / "tty" / tty / "device"
+            nodes[tty] = os.path.basename(os.readlink(device))
+    config = ""
+    for path in ("boot/firmware/config.txt", "boot/config.txt"):  # bookworm, then older
+        config = config or _read(str(root / path))
+    cmdline = _read(str(root / "proc" / "cmdline")).split()
+    wants: list[str] = []
+    with contextlib.suppress(OSError):
+        wants = os.listdir(root / "etc" / "systemd" / "system" / "getty.target.wants")
+    return SerialFacts(
+        url=url,
+        baud=baud,
+        links=links,
+        ttys=tuple(ttys),
+        uart_nodes=nodes,
+        boot_config=tuple(
+            line.strip()
+            for line in config.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ),
+        consoles=tuple(
+            a.removeprefix("console=").split(",")[0] for a in cmdline if a.startswith("console=")
+        ),
+        gettys=tuple(
+            sorted(
+                w.removeprefix("serial-getty@").removesuffix(".service")
+                for w in wants
+                if w.startswith("serial-getty@")
+            )
+        ),
+    )
+
+
 def gather(options: DoctorOptions) -> Facts:
     board = _read("/proc/device-tree/model")
     providers, ort_error = _ort()
@@ -206,4 +257,5 @@ def gather(options: DoctorOptions) -> Facts:
         cameras=_cameras(options.probe_devices),
         remote=_found(lambda: _remote(options.remote or ""), configured=bool(options.remote)),
         accel=doctor_accel(options.providers, providers) if options.providers else (),
+        serial=read_serial(Path("/"), options.display or "", options.baud),
     )

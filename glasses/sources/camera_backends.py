@@ -143,8 +143,11 @@ def gstreamer_reader(pipeline: str) -> VideoCaptureReader:
     cv2 = cv2_module()
     if not _has_gstreamer(cv2):
         raise GlassesError(
-            "this OpenCV has no GStreamer support (the pip wheels lack it): on a Jetson use "
-            "JetPack's python3-opencv, with a venv made with --system-site-packages"
+            f"this OpenCV ({getattr(cv2, '__file__', '?')}) has no GStreamer support; PyPI's "
+            "opencv-python never has. On a Jetson: sudo apt install nvidia-opencv, then run "
+            "sudo bash scripts/install.sh again (it makes the venv with "
+            "--system-site-packages and uninstalls opencv-python from it, so JetPack's cv2 "
+            "is the one imported)"
         )
     return VideoCaptureReader(pipeline, api=cv2.CAP_GSTREAMER, live=True)
 
