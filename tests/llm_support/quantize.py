@@ -17,10 +17,17 @@ ACCURACY_LEVEL = 4
 
 
 def quantize_int4(model: onnx.ModelProto) -> onnx.ModelProto:
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
-    quantizer = MatMulNBitsQuantizer(
-        model, bits=4, block_size=BLOCK_SIZE, is_symmetric=True, accuracy_level=ACCURACY_LEVEL
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import (
+            MatMulNBitsQuantizer as Quantizer,
+        )
+    except ModuleNotFoundError:  # onnxruntime < 1.22 (scripts/check_floors.sh): its older name
+        from onnxruntime.quantization.matmul_4bits_quantizer import (
+            MatMul4BitsQuantizer as Quantizer,
+        )
+    # 4 bits is the default (1.22 and 1.23 take no ``bits`` argument).
+    quantizer = Quantizer(
+        model, block_size=BLOCK_SIZE, is_symmetric=True, accuracy_level=ACCURACY_LEVEL
     )
     quantizer.process()
     out: onnx.ModelProto = quantizer.model.model

@@ -111,3 +111,18 @@ def exact_int4_supported() -> bool:
     """Whether :func:`quantize_activations` matches this machine's MatMulNBits kernels: it
     follows MLAS's x86 int8 path; ARM builds (KleidiAI) quantise activations per row."""
     return platform.machine().lower() in ("x86_64", "amd64")
+
+
+# The first onnxruntime whose x86 int8 path rounds activations exactly as quantize_activations
+# does. Older ones (checked down to 1.21, scripts/check_floors.sh) flip a few roundings: ~1 logit
+# on the Qwen3 int4 models, which only the logits-to-1e-3 comparison notices (greedy generation
+# still agrees with the reference).
+EXACT_INT4_LOGITS_SINCE = (1, 30)
+
+
+def exact_int4_logits_supported() -> bool:
+    """:func:`exact_int4_supported`, and an onnxruntime that rounds like the reference."""
+    import onnxruntime
+
+    release = onnxruntime.__version__.split("+")[0].split(".")[:2]
+    return exact_int4_supported() and tuple(map(int, release)) >= EXACT_INT4_LOGITS_SINCE
