@@ -72,17 +72,23 @@ def sim_process(tmp_path: Path) -> Iterator[Callable[..., SimulatorProcess]]:
 
 @pytest.fixture(scope="session")
 def rapid_ocr() -> Any:
-    """One ``RapidOCR`` engine (PP-OCR det + cls + rec) for the whole session."""
+    """One ``RapidOCR`` engine (PP-OCR det + cls + rec) for the whole session, decoding word
+    spaces as ``glasses read`` does (``glasses.perception.ocr_spaces``)."""
     rapidocr = pytest.importorskip(
         "rapidocr_onnxruntime", reason="the OCR checks need rapidocr-onnxruntime (test extra)"
     )
-    return rapidocr.RapidOCR()
+    from glasses.perception import ocr_spaces
+
+    engine = rapidocr.RapidOCR()
+    assert ocr_spaces.install(engine)
+    return engine
 
 
 @pytest.fixture(scope="session")
 def ocr_read(rapid_ocr: Any) -> Callable[..., str]:
     """``ocr_read(grey_image, scale=2)``: the text RapidOCR reads in a screen picture (bright
-    text on black), lines joined, spaces removed (PP-OCR drops or adds them between scripts).
+    text on black), its lines joined with nothing between them (a word wrapped on a small
+    screen reads whole), spaces kept: they are part of what the screen shows.
     The picture is inverted and enlarged: the recogniser is trained on dark print on paper."""
     import numpy as np
     from PIL import Image, ImageOps
@@ -91,6 +97,6 @@ def ocr_read(rapid_ocr: Any) -> Callable[..., str]:
         paper = ImageOps.invert(image.convert("L"))
         paper = paper.resize((paper.width * scale, paper.height * scale), Image.Resampling.LANCZOS)
         result, _ = rapid_ocr(np.asarray(paper.convert("RGB")))
-        return "".join(text for _box, text, _score in result or []).replace(" ", "")
+        return "".join(text for _box, text, _score in result or [])
 
     return read

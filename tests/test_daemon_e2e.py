@@ -202,6 +202,27 @@ def test_read_mode_reads_the_sign_and_shows_the_model_version(
         assert r.daemon.peripherals["camera"] == "up"
 
 
+def test_read_mode_without_a_model_shows_the_sign_as_read_with_its_spaces(
+    sim: SimulatorProcess, renderer: Renderer, vad: Any
+) -> None:
+    from perception_support.signs import ocr_engine
+
+    from glasses.modes.base import LLM_HINT
+    from glasses.pipeline.media import sign_image
+
+    # ``glasses demo``'s sign: long rows mixing Chinese and English, which PP-OCR's recogniser
+    # read as "西湖游船WestLakeboats" before its space scores were decoded.
+    rows = ("西湖游船 West Lake boats", "票价 55元 Tickets 55 yuan", "出口 Exit B")
+    sign = sign_image(rows)
+    camera = lambda: ThreadedCamera(LoopingImageReader(sign, fps=30.0))  # noqa: E731
+    with rig(sim, vad, "read", camera=camera, ocr=ocr_engine()) as r:
+        r.press("press")
+        assert r.daemon.controller.ctx.last_read_text == "\n".join(rows)
+        shown = "西湖游船 West Lake boats\n票价 55元 Tickets 55 yuan\n出口 Exit B\n"
+        page = RendererLayout(renderer).page_view(f"{shown}(untranslated; {LLM_HINT})")
+        r.expect(renderer, Screen(page, status(Mode.READ, LlmSource.NONE)))
+
+
 def test_assistant_answers_a_spoken_question_paged_by_button(
     sim: SimulatorProcess, renderer: Renderer, vad: Any, engine: Any
 ) -> None:

@@ -68,3 +68,4 @@ def test_show_mixed_text_reads_back_with_ocr(
     read = ocr_read(png, scale)
     missing = [word for word in WORDS if word not in read]
     assert not missing, f"OCR read {read!r}, missing {missing}"
+    assert TEXT in read  # spaces between the scripts and the words drawn, as sent

@@ -7,17 +7,26 @@ import time
 
 import numpy as np
 import pytest
-from perception_support.signs import blur, draw, ocr_engine, perspective, rotate, words
+from perception_support.signs import blur, draw, ocr_engine, perspective, rotate
 
+from glasses.perception import ocr_spaces
 from glasses.perception.ocr import OcrResult
 from glasses.perception.ocr_worker import OcrWorker
 from glasses.perception.text_dedup import DedupConfig, TextDeduplicator, normalise
-from glasses.perception.text_layout import TextLine, estimate_skew_deg, group_rows, reading_order
+from glasses.perception.text_layout import (
+    TextLine,
+    estimate_skew_deg,
+    group_rows,
+    reading_order,
+    row_text,
+)
+from glasses.pipeline.media import sign_image
 from glasses.sources.camera import Frame
 
 
 def rows_text(result: OcrResult) -> list[str]:
-    return [words("".join(line.text for line in row)) for row in result.rows]
+    """Each row as ``OcrResult.text`` has it (what read mode puts on the screen), spaces kept."""
+    return [row_text(row) for row in result.rows]
 
 
 # -- real recognition ---------------------------------------------------------------------------
@@ -25,14 +34,14 @@ def rows_text(result: OcrResult) -> list[str]:
 
 def test_exit_sign() -> None:
     result = ocr_engine().recognize(draw([[(60, "出口 EXIT")]], size=(640, 360), font_px=64))
-    assert rows_text(result) == ["出口EXIT"]
+    assert rows_text(result) == ["出口 EXIT"]
     assert all(line.confidence > 0.8 for line in result.lines)
 
 
 def test_two_line_sign_in_reading_order() -> None:
     image = draw([[(40, "西湖 West Lake")], [(40, "出口 EXIT")]], size=(640, 320))
     result = ocr_engine().recognize(image)
-    assert rows_text(result) == ["西湖WestLake", "出口EXIT"]
+    assert rows_text(result) == ["西湖 West Lake", "出口 EXIT"]
     first = result.lines[0]
     assert first.box[0][1] < 100 and first.box[0][0] < 100  # boxes in image pixels
 
@@ -45,14 +54,14 @@ def test_skewed_two_column_menu_reads_row_by_row() -> None:
     ]
     image = rotate(draw(menu, size=(800, 420), font_px=48, top=40), 7.0)
     result = ocr_engine().recognize(image)
-    assert rows_text(result) == ["咖啡Coffee18", "绿茶Greentea12", "蛋糕Cake25"]
+    assert rows_text(result) == ["咖啡 Coffee 18", "绿茶 Green tea 12", "蛋糕 Cake 25"]
 
 
 def test_perspective_and_slight_blur_still_read() -> None:
     image = blur(
         perspective(draw([[(40, "西湖 West Lake")], [(40, "出口 EXIT")]], size=(640, 320))), 1.2
     )
-    assert rows_text(ocr_engine().recognize(image)) == ["西湖WestLake", "出口EXIT"]
+    assert rows_text(ocr_engine().recognize(image)) == ["西湖 West Lake", "出口 EXIT"]
 
 
 def test_large_frames_are_shrunk_but_boxes_stay_in_frame_pixels() -> None:
@@ -62,13 +71,99 @@ def test_large_frames_are_shrunk_but_boxes_stay_in_frame_pixels() -> None:
     big = cv2.resize(small, (2080, 1170), interpolation=cv2.INTER_CUBIC)
     result = ocr_engine().recognize(big)
     assert result.scale == pytest.approx(1280 / 2080)
-    assert rows_text(result) == ["出口EXIT"]
+    assert rows_text(result) == ["出口 EXIT"]
     xs = [x for line in result.lines for x, _ in line.box]
     assert max(xs) > 1000  # coordinates were scaled back to the 2080-pixel frame
 
 
+MIXED_SIGN = ("西湖游船 West Lake boats", "票价 55元 Tickets 55 yuan", "出口 Exit B")
+
+
+@pytest.mark.parametrize("width_px", [960, 1400])
+def test_mixed_chinese_english_sign_keeps_its_spaces(width_px: int) -> None:
+    # The demo's sign: on these long mixed rows the recogniser's blank outscores its space
+    # class in every gap, and plain greedy decoding read "西湖游船WestLakeboats".
+    result = ocr_engine().recognize(sign_image(MIXED_SIGN, width_px=width_px))
+    assert result.text == "\n".join(MIXED_SIGN)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [lambda i: i, lambda i: blur(i, 1.2), perspective, lambda i: rotate(i, 5.0)],
+    ids=["sharp", "blurred", "perspective", "rotated"],
+)
+def test_mixed_sign_drawn_smaller_and_distorted_keeps_its_spaces(transform) -> None:
+    image = draw([[(40, row)] for row in MIXED_SIGN], size=(960, 400), font_px=56)
+    assert rows_text(ocr_engine().recognize(transform(image))) == list(MIXED_SIGN)
+
+
+def test_no_spaces_invented_where_the_sign_has_none() -> None:
+    rows = ("第3站WiFi密码8888", "营业时间9:00-21:00", "请走B出口55元")
+    image = draw([[(40, row)] for row in rows], size=(960, 400), font_px=56)
+    assert rows_text(ocr_engine().recognize(image)) == list(rows)
+
+
 def test_blank_image_has_no_text() -> None:
     assert ocr_engine().recognize(np.full((200, 300, 3), 255, dtype=np.uint8)).rows == ()
+
+
+# -- word spaces from the recogniser's scores (pure) -------------------------------------------
+
+CHARS = ["blank", "西", "湖", "W", "e", "s", "t", "L", "a", "5", "元", " "]
+
+
+def ctc(columns: list[tuple[str, float]]) -> np.ndarray:
+    """One row of softmax output: each column's winner (``"_"`` for blank) and the space
+    class's probability there; the rest of the column goes to the winner."""
+    probs = np.zeros((1, len(columns), len(CHARS)), dtype=np.float32)
+    for t, (winner, space) in enumerate(columns):
+        probs[0, t, -1] = space
+        probs[0, t, 0 if winner == "_" else CHARS.index(winner)] += 1.0 - space
+    return probs
+
+
+def gap(space: float) -> list[tuple[str, float]]:
+    return [("_", 0.0), ("_", space), ("_", 0.0)]
+
+
+def decode(columns: list[tuple[str, float]]) -> str:
+    return ocr_spaces.decode_with_spaces(ctc(columns), CHARS, len(CHARS) - 1)[0][0]
+
+
+def test_a_gap_the_space_class_scores_becomes_a_space() -> None:
+    west = [("W", 0), ("_", 0), ("e", 0), ("s", 0), ("_", 0), ("t", 0)]
+    lake = [("L", 0), ("_", 0), ("a", 0)]
+    assert decode(
+        [("西", 0), ("西", 0), *gap(0.01), ("湖", 0), *gap(0.006), *west, *gap(0.05), *lake]
+    ) == ("西湖 West La")
+    # Below the bars: a word does not split (0.02 between letters), nor a number and its unit.
+    assert decode([*west, *gap(0.02), *lake]) == "WestLa"
+    assert decode([("5", 0), *gap(0.004), ("元", 0)]) == "5元"
+    # Chinese is set solid: no space between two Han characters, however the gap scores.
+    assert decode([("西", 0), *gap(0.5), ("湖", 0)]) == "西湖"
+
+
+def test_spaces_the_recogniser_emits_are_kept_once() -> None:
+    assert decode([("t", 0), ("_", 0.2), (" ", 0.9), (" ", 0.9), ("_", 0.3), ("L", 0)]) == "t L"
+
+
+def test_confidence_is_rapidocrs() -> None:
+    pytest.importorskip("rapidocr_onnxruntime")
+    from rapidocr_onnxruntime.ch_ppocr_rec.utils import CTCLabelDecode
+
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=(3, 40, len(CHARS) - 1)) * 3
+    logits[:, :, 0] += 2.5  # mostly blank, as real output is
+    probs = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)
+    probs = np.concatenate([probs, np.zeros((3, 40, 1))], axis=2).astype(np.float32)
+    theirs = CTCLabelDecode(character=CHARS[1:-1])(probs)
+    ours = ocr_spaces.decode_with_spaces(probs, CHARS, len(CHARS) - 1)
+    assert [t for t, _ in ours] == [t for t, _ in theirs]  # no space class: same text
+    assert [c for _, c in ours] == pytest.approx([c for _, c in theirs])
+
+
+def test_the_engine_decodes_with_spaces() -> None:
+    assert ocr_engine().spaces_restored
 
 
 # -- reading order (pure) -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from glasses.accel import CUDA, TENSORRT, resolve_providers, runs_on
 from glasses.errors import GlassesError
 from glasses.extras import require
+from glasses.perception import ocr_spaces
 from glasses.perception.text_layout import Quad, TextLine, group_rows, row_text
 
 
@@ -104,6 +105,8 @@ class OcrEngine:
             )
         except Exception as exc:  # missing model files in a broken install, ORT load errors
             raise GlassesError(f"cannot start the OCR engine: {exc}") from exc
+        # Word spaces the recogniser scores but blank outscores ("西湖游船WestLakeboats").
+        self.spaces_restored = ocr_spaces.install(self._engine)
         # The detector's session (three quarters of the time) says what OCR really runs on.
         det = getattr(getattr(self._engine, "text_det", None), "infer", None)
         session = getattr(det, "session", None)

@@ -66,11 +66,6 @@ def blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma)
 
 
-def words(text: str) -> str:
-    """Text without spaces: PP-OCR drops the space between CJK and Latin ("西湖West Lake")."""
-    return "".join(text.split())
-
-
 @functools.lru_cache(maxsize=1)
 def ocr_engine():  # -> OcrEngine, shared by every test module in the session
     pytest.importorskip("rapidocr_onnxruntime")
