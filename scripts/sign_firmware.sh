@@ -30,7 +30,7 @@ case "$1" in
     echo "private key: $2.pem  (keep offline)  public key: $2.pub.pem" >&2
     ;;
   sign)
-    [ $# -ge 6 ] && [ $# -le 7 ] || usage
+    if [ $# -lt 6 ] || [ $# -gt 7 ]; then usage; fi
     key=$2 version=$3 board=$4 input=$5 output=$6 slot=${7:-65536}
     # --pad-header: the build has no room reserved for the header, imgtool prepends it.
     # --public-key-format hash: the image names its key by SHA-256 (KEYHASH TLV).

@@ -143,11 +143,14 @@ INSTALL = ROOT / "scripts" / "install.sh"
 UNIT = ROOT / "scripts" / "glasses.service"
 
 
-def test_install_script_is_valid_bash() -> None:
-    subprocess.run(["bash", "-n", str(INSTALL)], check=True)
+@pytest.mark.parametrize(
+    "script", sorted((ROOT / "scripts").glob("*.sh")), ids=lambda path: path.name
+)
+def test_shell_scripts_are_valid_bash(script: Path) -> None:
+    subprocess.run(["bash", "-n", str(script)], check=True)
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck is not installed (apt install shellcheck)")
-    result = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True)
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
