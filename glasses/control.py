@@ -9,7 +9,8 @@
 A request becomes the same message a button makes (``UserInput(NEXT_MODE)``) or ``SetMode``,
 routed into the control queue, so the modes see no difference. The reply says the request was
 queued and which mode the controller is in once it has handled it. Only this user can connect:
-the socket is 0600 in a 0700 directory.
+the socket is 0600 in a 0700 directory; a directory of another user's, or one others may write
+into, is refused (glasses.pipeline.status.private_dir).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Final
 from glasses.display.views import Mode
 from glasses.errors import GlassesError
 from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
+from glasses.pipeline.status import private_dir
 
 NEXT: Final = "next"
 MODE_NAMES: Final = tuple(mode.value.lower() for mode in Mode)
@@ -74,7 +76,9 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> ControlServer:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Listen; OSError (UnsafeDirectory, ControlPathTaken) if the place is not safe to use:
+        the daemon then runs without its control channel."""
+        private_dir(self.path.parent)
         _remove_stale(self.path)
         self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
         # The directory is 0700 already; the mode on the socket itself also guards a socket put
@@ -141,6 +145,10 @@ class ControlServer:
             await asyncio.sleep(_POLL_S)
 
 
+class ControlPathTaken(OSError):
+    """Something that is not a socket sits where the control socket goes."""
+
+
 def _remove_stale(path: Path) -> None:
     """Remove a socket left by a daemon that died; refuse to take over a live one."""
     try:
@@ -148,7 +156,11 @@ def _remove_stale(path: Path) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(mode):
-        raise GlassesError(f"{path} exists and is not a socket: not starting the control channel")
+        # Never removed: it is not ours to delete (a file of the user's, or planted).
+        raise ControlPathTaken(
+            f"{path} exists and is not a socket: not starting the control channel "
+            "(move that file away to use `glasses mode`)"
+        )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         try:
             probe.connect(str(path))

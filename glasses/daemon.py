@@ -58,7 +58,7 @@ from glasses.pipeline.metrics import Metrics
 from glasses.pipeline.parts import Parts, generation_options, mode_options, speech_pipeline
 from glasses.pipeline.peripherals import run_display_events, run_microphone
 from glasses.pipeline.stage import Stage
-from glasses.pipeline.status import process_usage, write_status
+from glasses.pipeline.status import UnsafeDirectory, process_usage, write_status
 from glasses.pipeline.vision import CaptureStage, OcrStage
 from glasses.pipeline.worker import Worker
 
@@ -263,5 +263,8 @@ class Daemon:
             return
         try:
             write_status(self.status_path, self.snapshot())
+        except UnsafeDirectory as exc:  # will not change by itself: said once, not every second
+            log.warning("no status file: %s", exc)
+            self.status_path = None
         except OSError as exc:  # status is a convenience: say so, keep the glasses working
             log.warning("cannot write the status file %s: %s", self.status_path, exc)

@@ -11,18 +11,28 @@
 #   scripts/sign_firmware.sh verify PUB.pem IMG
 #       imgtool's own check of an image: format, hash and signature
 #
-# IMGTOOL picks the imgtool to run (default: imgtool on PATH; `pip install imgtool`).
+# IMGTOOL picks the imgtool to run (default: the project's .venv/bin/imgtool, else imgtool on
+# PATH; install it with  .venv/bin/pip install -e '.[sign]').
 set -euo pipefail
-IMGTOOL="${IMGTOOL:-imgtool}"
+venv_imgtool="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/imgtool"
+if [ -z "${IMGTOOL:-}" ]; then
+  if [ -x "$venv_imgtool" ]; then IMGTOOL=$venv_imgtool; else IMGTOOL=imgtool; fi
+fi
 BOARD_TLV=0xa0
 HEADER_BYTES=32
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+fail() { echo "sign_firmware.sh: $*" >&2; exit 1; }
+need_file() { [ -f "$1" ] || fail "$1: no such file ($2)"; }
 [ $# -ge 1 ] || usage
+if ! command -v "$IMGTOOL" >/dev/null; then
+  fail "imgtool (MCUboot's signing tool) not found: install it with  .venv/bin/pip install -e '.[sign]'"
+fi
 
 case "$1" in
   keygen)
     [ $# -eq 2 ] || usage
+    mkdir -p -- "$(dirname -- "$2")"
     umask 077  # the private key is readable by its owner only
     "$IMGTOOL" keygen --key "$2.pem" --type ecdsa-p256
     "$IMGTOOL" getpub --key "$2.pem" --encoding pem --output "$2.pub.pem"
@@ -32,6 +42,9 @@ case "$1" in
   sign)
     if [ $# -lt 6 ] || [ $# -gt 7 ]; then usage; fi
     key=$2 version=$3 board=$4 input=$5 output=$6 slot=${7:-65536}
+    need_file "$key" "the private key: make one with  bash $0 keygen keys/NAME"
+    need_file "$input" "the application binary to sign"
+    mkdir -p -- "$(dirname -- "$output")"
     # --pad-header: the build has no room reserved for the header, imgtool prepends it.
     # --public-key-format hash: the image names its key by SHA-256 (KEYHASH TLV).
     "$IMGTOOL" sign --key "$key" --public-key-format hash --version "$version" \
@@ -41,6 +54,8 @@ case "$1" in
     ;;
   verify)
     [ $# -eq 3 ] || usage
+    need_file "$2" "the public key"
+    need_file "$3" "the image"
     "$IMGTOOL" verify --key "$2" "$3"
     ;;
   *) usage ;;

@@ -23,6 +23,7 @@ from glasses.control import ControlServer, DaemonControls, control_socket_path, 
 from glasses.display.views import Mode
 from glasses.errors import GlassesError
 from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
+from glasses.pipeline.status import UnsafeDirectory, private_dir, write_status
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0
@@ -68,6 +69,57 @@ def test_requests_become_the_buttons_messages() -> None:
 def test_no_daemon_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(GlassesError, match="is `glasses run` running"):
         send_request(tmp_path / "status.sock", {"mode": "next"})
+
+
+# -- where the socket and the status file go -------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o1777, 0o770, 0o702])
+def test_a_directory_others_may_write_into_is_refused(tmp_path: Path, mode: int) -> None:
+    shared = tmp_path / "glasses-0"
+    shared.mkdir()
+    shared.chmod(mode)
+    server = ControlServer(
+        shared / "status.sock", DaemonControls(FakeDaemon((Mode.CAPTIONS,)), time.monotonic)
+    )
+    with pytest.raises(UnsafeDirectory, match=r"writable by other users .*chmod 700"):
+        asyncio.run(server.start())
+    with pytest.raises(UnsafeDirectory, match="writable by other users"):
+        write_status(shared / "status.json", {"state": "running"})
+    assert sorted(shared.iterdir()) == []
+
+
+def test_a_directory_of_another_user_is_refused(tmp_path: Path) -> None:
+    mine = tmp_path / "glasses-1000"
+    assert private_dir(mine) == mine and stat.S_IMODE(mine.stat().st_mode) == 0o700
+    with pytest.raises(UnsafeDirectory, match=rf"belongs to uid {os.getuid()}, not to this user"):
+        private_dir(mine, uid=os.getuid() + 1)
+    if os.getuid() == 0:  # root can hand the directory to someone else, as an attacker would
+        os.chown(mine, 4321, -1)
+        with pytest.raises(UnsafeDirectory, match="belongs to uid 4321"):
+            write_status(mine / "status.json", {"state": "running"})
+
+
+def test_a_file_planted_at_the_socket_path_does_not_stop_the_daemon(tmp_path: Path) -> None:
+    from glasses.commands.run import _serve
+
+    planted = tmp_path / "status.sock"
+    planted.write_text("not a socket")
+
+    class Daemon(FakeDaemon):
+        ran = False
+
+        def clock(self) -> float:
+            return 0.0
+
+        async def run(self, stop: asyncio.Event) -> None:
+            self.ran = True
+
+    daemon = Daemon((Mode.CAPTIONS,))
+    with pytest.raises(OSError, match="exists and is not a socket"):
+        asyncio.run(ControlServer(planted, DaemonControls(daemon, daemon.clock)).start())
+    asyncio.run(_serve(daemon, planted))  # logs a warning, runs without `glasses mode`
+    assert daemon.ran and planted.read_text() == "not a socket"
 
 
 # -- against `glasses run` -----------------------------------------------------------------------

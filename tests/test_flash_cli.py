@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -151,6 +152,8 @@ REFUSALS = {
     "downgrade": "older than the running 1.0.0",
     "raw_binary": "not an MCUboot image",
     "no_board": "does not say which board",
+    # HELLO_ACK carries one byte per version part: 1.1.300 could never be seen running.
+    "big_revision": "version 1.1.300 does not fit the firmware version the glasses report",
 }
 
 
@@ -175,6 +178,8 @@ def refused_image(kit: Kit, kind: str) -> Path:
         sign(body, kit.key, "0.9.0", out)
     elif kind == "raw_binary":
         out.write_bytes(body)
+    elif kind == "big_revision":
+        sign(body, kit.key, "1.1.300", out)
     else:
         sign(body, kit.key, "1.1.0", out, board=None)
     return out
@@ -284,3 +289,88 @@ def test_power_cuts_in_the_simulator_process_and_the_flash_resumes(
     # entry starts the upload over, any later one resumes at the last entry.
     assert ("resumes at" in log) == (smp_units > 1_000), log
     assert slots(capsys, sim, kit.key.public)[0][:4] == ["0", "1.2.0", "active", "confirmed"]
+
+
+@pytest.mark.parametrize("step", ["health check", "confirm", "confirm in SMP"])
+def test_a_port_lost_after_the_upload_is_one_line_and_the_next_run_finishes(
+    step: str,
+    kit: Kit,
+    start_sim: Start,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The port goes away (PortLostError, as the transport raises it when the cable is pulled)
+    during the health check, at the start of the confirm step, or right after the glasses
+    acknowledged ENTER_BOOTLOADER for the confirmation (they are left in SMP)."""
+    from firmware_bridge.errors import PortLostError
+    from glasses.firmware import device as device_module
+    from glasses.firmware.display_probe import DisplayProbe
+    from glasses.firmware.flasher import Flasher
+
+    armed = {"on": False}
+
+    def lose(url: str) -> NoReturn:
+        armed["on"] = False
+        raise PortLostError(f"{url}: read failed: [Errno 5] Input/output error")
+
+    class LossyProbe(DisplayProbe):
+        def _send(self, msg: object, seq: int = 0) -> None:
+            if armed["on"] and step != "confirm in SMP":
+                lose(self.url)
+            super()._send(msg, seq)  # type: ignore[arg-type]
+
+        def enter_bootloader(self, idle_timeout_s: int, timeout_s: float) -> bool:
+            accepted = super().enter_bootloader(idle_timeout_s, timeout_s)
+            if armed["on"] and accepted:
+                lose(self.url)
+            return accepted
+
+    real_health, real_confirm = Flasher._check_health, Flasher._confirm
+
+    async def check_health(self: Flasher) -> None:
+        armed["on"] = step == "health check"
+        await real_health(self)
+
+    async def confirm(self: Flasher) -> None:
+        armed["on"] = step != "health check"
+        await real_confirm(self)
+
+    sim, key = start_sim(), ["--key", str(kit.key.public)]
+    image = str(kit.image("1.1.0"))
+    with monkeypatch.context() as patch:
+        patch.setattr(device_module, "DisplayProbe", LossyProbe)
+        patch.setattr(Flasher, "_check_health", check_health)
+        patch.setattr(Flasher, "_confirm", confirm)
+        code, out, err = flash(capsys, sim, image, *key)
+    assert code == 2 and out == "" and "Traceback" not in err
+    message = err.splitlines()[-1]
+    assert message.startswith("glasses: error: lost the glasses"), err
+    assert "the port went away" in message and "not confirmed" in message
+    assert "run the same command again" in message
+    code, out, err = flash(capsys, sim, image, *key)
+    assert code == 0, err
+    if step == "confirm in SMP":
+        # Left in SMP, the test image cannot be health-checked: MCUboot reverts it at the
+        # reset, then it is installed again.
+        assert "unconfirmed test image (1.1.0); resetting" in err and "flashed 1.1.0" in out
+    else:
+        assert "1.1.0 was running on test; confirmed it" in err
+    assert slots(capsys, sim, kit.key.public)[0][:4] == ["0", "1.1.0", "active", "confirmed"]
+
+
+def test_an_image_the_bootloader_does_not_boot_is_reported_as_seen(
+    kit: Kit, start_sim: Start, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The host trusts a key the bootloader does not: the glasses come back with the previous
+    version, and the message says so, without guessing why."""
+    other = make_key(tmp_path, "host-only")
+    image = tmp_path / "other-1.1.0.img"
+    sign(build_app(2000, seed=5), other, "1.1.0", image)
+    sim = start_sim()
+    keys = ["--key", str(kit.key.public), "--key", str(other.public)]
+    code, out, err = flash(capsys, sim, str(image), *keys)
+    assert code == 2 and out == ""
+    message = err.splitlines()[-1]
+    assert "the glasses run 1.0.0 again, not 1.1.0" in message, err
+    assert "did not boot the new image and kept the previous firmware" in message
+    assert "signature" not in message and "hash" not in message

@@ -22,7 +22,7 @@ from glasses.models.download import (
     RemoteFile,
     pull,
 )
-from glasses.models.manifest import MANIFEST_NAME, file_digests, read_manifest
+from glasses.models.manifest import MANIFEST_NAME, ManifestError, file_digests, read_manifest
 from glasses.models.registry import ModelFile, ModelSpec
 from glasses.models.store import WORK_DIR_NAME
 from glasses.models.verify import verify_folder
@@ -289,3 +289,32 @@ def test_cli_errors_are_messages(
     assert "glasses models pull test-model" in capsys.readouterr().err
     assert main(["models", "verify"]) == 0
     assert "no models in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("entry", ["../outside.bin", "sub/../../outside.bin", "/etc/hostname"])
+def test_verify_stays_inside_the_model_folder(
+    entry: str,
+    cli: tuple[Path, CopyDownloader],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """A manifest that names a file outside its folder is refused, naming the entry; the file
+    outside is never read (it would otherwise be hashed, and `ok` if the digest matched)."""
+    root, _ = cli
+    assert main(["models", "pull", "test-model"]) == 0
+    folder = root / "test-model"
+    (root / "outside.bin").write_bytes(b"secret")
+    (folder / "sub").mkdir()
+    digests = file_digests(folder / entry)  # / with an absolute entry gives the entry
+    data = json.loads((folder / MANIFEST_NAME).read_text())
+    data["files"].append(
+        {"path": entry, "size_bytes": digests.size_bytes, "sha256": digests.sha256, "source": "x"}
+    )
+    (folder / MANIFEST_NAME).write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["models", "verify", "test-model"]) == 2
+    err = capsys.readouterr().err
+    assert f"file entry {entry!r} is not inside the model folder" in err
+    assert "Traceback" not in err
+    with pytest.raises(ManifestError, match="not inside the model folder"):
+        read_manifest(folder)

@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
+from firmware_bridge.errors import PortLostError
 from glasses.firmware.device import Device, DeviceInfo, FlashSettings
 from glasses.firmware.preflight import CheckedImage, FlashFailed, check_target
 from glasses.firmware.smp_session import SlotState
@@ -31,12 +33,16 @@ def _interruptions() -> tuple[type[BaseException], ...]:
     from smpclient.exceptions import SMPBadSequence
     from smpclient.transport import SMPTransportDisconnected
 
-    return (TimeoutError, OSError, SMPTransportDisconnected, SMPBadSequence)
+    # PortLostError: the display-protocol exchanges (HELLO, PING, ENTER_BOOTLOADER) lost the
+    # port, e.g. the cable was pulled or the pty went away.
+    return (TimeoutError, OSError, PortLostError, SMPTransportDisconnected, SMPBadSequence)
 
 
 def _brief(exc: BaseException, timeout_s: float) -> str:
     if isinstance(exc, TimeoutError):  # smpclient's message holds the whole request
         return f"no SMP answer within {timeout_s:g} s"
+    if isinstance(exc, PortLostError):
+        return f"the port went away: {str(exc)[:100]}"
     return f"{type(exc).__name__}: {str(exc)[:100]}"
 
 
@@ -57,11 +63,20 @@ class Flasher:
         self.progress = progress
         self.device = Device(settings)
         self.resumed_at: int | None = None
+        self.previous: tuple[int, int, int] | None = None  # the version before the update
+        self.confirm_sent = False  # the SMP confirm request went out (it may have taken effect)
 
     async def run(self) -> FlashResult:
         s, device = self.settings, self.device
-        info = await device.probe(s.hello_timeout_s)
+        try:
+            info = await device.probe(s.hello_timeout_s)
+        except PortLostError as exc:
+            raise FlashFailed(
+                f"lost the glasses before anything was sent ({_brief(exc, s.smp_timeout_s)}); "
+                "nothing changed on them: check the cable and run the same command again"
+            ) from None
         check_target(self.image, info.board, info.version, s.allow_downgrade)
+        self.previous = info.version
         self.report(
             f"{s.port}: {info.board} runs {_VERSION.format(*info.version)}; installing "
             f"{self.image.version} signed by {self.image.key.source}"
@@ -74,22 +89,31 @@ class Flasher:
                 if attempt == s.attempts:
                     raise FlashFailed(f"the upload failed {attempt} times, last: {why}") from None
                 self.report(f"interrupted ({why}); resuming, attempt {attempt + 1} of {s.attempts}")
-                info = await device.probe(s.boot_timeout_s)
+                info = await self._reprobe()
                 continue
             if outcome == _AGAIN:
-                info = await device.probe(s.boot_timeout_s)
+                info = await self._reprobe()
                 check_target(self.image, info.board, info.version, s.allow_downgrade)
+                self.previous = info.version
                 continue
             if outcome == _RUNNING:
                 return FlashResult(str(self.image.version), None, already_running=True)
+            step = "during the health check"
             try:
                 await self._check_health()
+                step = "while confirming it"
                 await self._confirm()
             except _interruptions() as exc:
+                why, version = _brief(exc, s.smp_timeout_s), self.image.version
+                if self.confirm_sent:
+                    raise FlashFailed(
+                        f"lost the glasses after confirming {version} ({why}): run the same "
+                        "command again to check that they run it"
+                    ) from None
                 raise FlashFailed(
-                    f"lost the glasses after the upload ({_brief(exc, s.smp_timeout_s)}); the new "
-                    "image is not confirmed: run the same command again to check and confirm "
-                    "it, or reset the glasses to go back to the previous firmware"
+                    f"lost the glasses {step} of {version} after the upload ({why}); it runs on "
+                    "test and is not confirmed: run the same command again to check and confirm "
+                    "it (a reset before then brings back the previous firmware)"
                 ) from None
             return FlashResult(str(self.image.version), self.resumed_at, already_running=False)
         raise FlashFailed("the glasses kept running an unconfirmed test image; power-cycle them")
@@ -126,6 +150,16 @@ class Flasher:
         self.report("uploaded; the glasses reboot into the new image on test")
         return _INSTALLED
 
+    async def _reprobe(self) -> DeviceInfo:
+        """The device again, after an interruption or a reset during the upload."""
+        try:
+            return await self.device.probe(self.settings.boot_timeout_s)
+        except PortLostError as exc:
+            raise FlashFailed(
+                f"lost the glasses during the update ({_brief(exc, self.settings.smp_timeout_s)});"
+                " nothing new is confirmed on them: run the same command again, it resumes"
+            ) from None
+
     @staticmethod
     def _primary(slots: list[SlotState]) -> SlotState:
         primary = next((s for s in slots if s.slot == 0), None)
@@ -146,10 +180,18 @@ class Flasher:
                 f"the new firmware {self.image.version} hung at start: its watchdog reset the "
                 f"glasses and the bootloader reverted them to {running}, which runs again"
             )
-        if came.ack.fw_version != expected:
+        if came.ack.fw_version == self.previous and came.ack.fw_version != expected:
             raise FlashFailed(
-                f"the glasses still run {running}: their bootloader refused {self.image.version} "
-                "(its hash or signature check failed on the device)"
+                f"after the reset the glasses run {running} again, not {self.image.version}: "
+                "their bootloader did not boot the new image and kept the previous firmware "
+                "(`glasses flash --list` shows the slots)"
+            )
+        if came.ack.fw_version != expected:
+            await self._revert(
+                f"after the reset the glasses report version {running}, expected "
+                f"{self.image.version}",
+                True,
+                came.ack.fw_version,
             )
         if not came.pong:
             await self._revert(
@@ -157,13 +199,16 @@ class Flasher:
             )
         self.report(f"health check passed: {self.image.version} answers HELLO and PING")
 
-    async def _revert(self, why: str, listening: bool) -> NoReturn:
-        """The new image failed its health check: get the old one back, then fail."""
+    async def _revert(
+        self, why: str, listening: bool, reported: tuple[int, int, int] | None = None
+    ) -> NoReturn:
+        """The new image failed its health check: get the old one back, then fail.
+        ``reported``: the version the new image reported, if not its own."""
         self.report(f"{why}; not confirming it, so the bootloader reverts it at the next reset")
         if listening:
             await self.device.display_reset()
         ack = (await self.device.hello_ping(self.settings.revert_wait_s)).ack
-        if ack is not None and ack.fw_version != self.image.version.triple:
+        if ack is not None and ack.fw_version not in (self.image.version.triple, reported):
             old = _VERSION.format(*ack.fw_version)
             raise FlashFailed(
                 f"{why}; the bootloader reverted the glasses to {old}, which runs again"
@@ -181,6 +226,7 @@ class Flasher:
         async with self.device.smp() as smp:
             if self._primary(await smp.slots()).hash != self.image.hash:
                 raise FlashFailed("the glasses do not run the uploaded image; not confirming")
+            self.confirm_sent = True
             await smp.confirm()
             await smp.reset()
         ack = (await self.device.hello_ping(s.boot_timeout_s)).ack
@@ -194,17 +240,18 @@ class Flasher:
 async def list_slots(settings: FlashSettings) -> list[SlotState]:
     """The image slots of the glasses (they reset afterwards to leave SMP)."""
     device = Device(settings)
-    info = await device.probe(settings.hello_timeout_s)
     try:
+        info = await device.probe(settings.hello_timeout_s)
         await device.to_smp(info)
         async with device.smp() as smp:
             slots = await smp.slots()
             await smp.reset()
     except _interruptions() as exc:
         raise FlashFailed(
-            f"the glasses stopped answering SMP: {_brief(exc, settings.smp_timeout_s)}"
+            f"the glasses stopped answering: {_brief(exc, settings.smp_timeout_s)}"
         ) from None
-    await device.hello_ping(settings.boot_timeout_s)
+    with contextlib.suppress(PortLostError):  # the list is read; they reboot into their app
+        await device.hello_ping(settings.boot_timeout_s)
     return slots
 
 

@@ -19,6 +19,7 @@ from firmware_bridge.update.signature import ImageRejected, TrustedKey, verify_i
 from glasses.errors import GlassesError
 
 KEY_ENV: Final = "GLASSES_FIRMWARE_KEY"
+MAX_REPORTED_PART: Final = 255  # HELLO_ACK fw_major, fw_minor, fw_patch are u8
 
 
 class FlashRefused(GlassesError):
@@ -86,6 +87,16 @@ def check_image(path: Path, keys: Sequence[TrustedKey]) -> CheckedImage:
         key = verify_image(image, keys)
     except (ImageFormatError, ImageRejected) as exc:
         raise FlashRefused(f"refusing {path.name}: {exc}") from None
+    v = image.version
+    if max(v.major, v.minor, v.revision) > MAX_REPORTED_PART:
+        # MCUboot's header holds a 16-bit revision, but HELLO_ACK carries one byte per part
+        # (docs/protocol.md 11.2): after the reboot the host could not tell that it runs.
+        raise FlashRefused(
+            f"refusing {path.name}: version {v} does not fit the firmware version the glasses "
+            f"report (HELLO_ACK: major, minor and revision up to {MAX_REPORTED_PART} each), so "
+            "the update could not be checked after the reboot; sign it with a revision of "
+            f"{MAX_REPORTED_PART} or less (raise the minor version instead)"
+        )
     if image.board is None:
         raise FlashRefused(
             f"refusing {path.name}: it does not say which board it is for (no board TLV 0xa0); "

@@ -45,6 +45,20 @@ def file_digests(path: Path) -> Digests:
     return Digests(size, sha256.hexdigest(), git.hexdigest())
 
 
+def inside_folder(path: str) -> str:
+    """``path`` if it names a file inside the model folder; ValueError naming it otherwise.
+
+    A manifest is read from disk: an entry like ``../../.ssh/id_rsa`` or ``/etc/shadow`` must
+    not make ``glasses models verify`` (or anything else) read outside the folder.
+    """
+    parts = path.replace("\\", "/").split("/")
+    if not path or path.startswith(("/", "\\")) or ".." in parts or (parts[0][1:2] == ":"):
+        raise ValueError(
+            f"file entry {path!r} is not inside the model folder (absolute, or with '..')"
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class FileRecord:
     path: str  # relative to the model folder, POSIX separators
@@ -76,7 +90,7 @@ class Manifest:
             raise ValueError(f"unknown manifest format {data.get('format')!r}")
         files = tuple(
             FileRecord(
-                path=str(f["path"]),
+                path=inside_folder(str(f["path"])),
                 size_bytes=int(f["size_bytes"]),
                 sha256=str(f["sha256"]),
                 source=str(f.get("source", f["path"])),

@@ -12,9 +12,37 @@ from __future__ import annotations
 import json
 import os
 import resource
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+class UnsafeDirectory(OSError):
+    """The status / control directory could be changed by another user: not used."""
+
+
+def private_dir(path: Path, uid: int | None = None) -> Path:
+    """``path``, created 0700 if missing; refused if it belongs to another user than ``uid``
+    (default: this process's) or other users may write into it.
+
+    Without ``$XDG_RUNTIME_DIR`` the directory is in /tmp, where anyone could create it first
+    and then rename the status file or plant files where the daemon's socket goes.
+    """
+    uid = os.getuid() if uid is None else uid
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = path.stat()
+    if st.st_uid != uid:
+        raise UnsafeDirectory(
+            f"{path} belongs to uid {st.st_uid}, not to this user (uid {uid}): another user "
+            "may have created it; not using it (remove it, or set XDG_RUNTIME_DIR)"
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UnsafeDirectory(
+            f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}); not "
+            f"using it: run  chmod 700 {path}  or remove it"
+        )
+    return path
 
 
 def default_status_path() -> Path:
@@ -33,7 +61,7 @@ def process_usage() -> dict[str, float]:
 
 
 def write_status(path: Path, status: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".status-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
