@@ -124,6 +124,11 @@ def test_unsupported_architecture(tmp_path: Path, optimum: Path, genai_fp32: Pat
     edit_json(broken / "tokenizer_config.json", chat_template="[INST] {{ content }} [/INST]")
     with pytest.raises(UnsupportedModelError, match="ChatML"):
         LlmEngine.load(broken)
+    # Every Qwen release ships its chat template; a folder without one is incomplete.
+    broken = clone(genai_fp32, tmp_path / "c", copy=("tokenizer_config.json",))
+    edit_json(broken / "tokenizer_config.json", chat_template=None)
+    with pytest.raises(ModelFileError, match=r"chat_template\.jinja"):
+        LlmEngine.load(broken)
 
 
 def test_config_disagreeing_with_the_graph(tmp_path: Path, optimum: Path) -> None:

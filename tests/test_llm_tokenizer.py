@@ -1,4 +1,5 @@
-"""The test tokenizer.json against Qwen's own BPE ranks, and the engine's text plumbing."""
+"""The test tokenizer.json against Qwen's own BPE ranks, and the engine's text plumbing (chat
+prompts: test_llm_chat_template.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from glasses.llm.chat_template import ChatMessage, ChatTemplate
 from glasses.llm.text_stream import Detokenizer
 from glasses.llm.tokenizer import Tokenizer
 
@@ -89,28 +89,3 @@ def _invalid_alone(data: bytes) -> bool:
     except UnicodeDecodeError:
         return True
     return False
-
-
-def test_chatml_qwen2_and_qwen3_non_thinking(tk: Tokenizer) -> None:
-    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "Hi 你好")]
-    qwen2 = ChatTemplate(tk, {"chat_template": "<|im_start|>..."}, "qwen2").render(messages)
-    expected = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi 你好<|im_end|>\n"
-    expected += "<|im_start|>assistant\n"
-    assert qwen2.ids == tuple(tk.encode(expected, allow_special=True))
-    assert qwen2.ids[: len(qwen2.prefix_ids)] == qwen2.prefix_ids
-    assert qwen2.prefix_ids == tuple(
-        tk.encode("<|im_start|>system\nBe brief.<|im_end|>\n", allow_special=True)
-    )
-
-    template3 = ChatTemplate(tk, {"chat_template": "<|im_start|> enable_thinking"}, "qwen3")
-    off = template3.render(messages)
-    assert off.ids == tuple(tk.encode(expected + "<think>\n\n</think>\n\n", allow_special=True))
-    assert template3.render(messages, enable_thinking=True).ids == qwen2.ids
-
-
-def test_chat_template_needs_a_final_user_turn(tk: Tokenizer) -> None:
-    template = ChatTemplate(tk, {}, "qwen2")
-    with pytest.raises(ValueError):
-        template.render([ChatMessage("system", "x")])
-    no_system = template.render([ChatMessage("user", "hi")])
-    assert no_system.prefix_ids == ()

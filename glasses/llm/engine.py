@@ -76,7 +76,7 @@ class LlmEngine:
                 f"tokenizer.json has {self.tokenizer.vocab_size} tokens but the model only "
                 f"scores {io.logits_size}: tokenizer and model are from different releases"
             )
-        self.template = ChatTemplate(self.tokenizer, folder.tokenizer_config, folder.architecture)
+        self.template = ChatTemplate.from_folder(self.tokenizer, folder)
         cap = config.max_context_tokens or folder.context_length
         self.info = ModelInfo(
             path=folder.root,

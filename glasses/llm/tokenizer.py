@@ -42,6 +42,8 @@ class Tokenizer:
         self.vocab_size: int = self._tk.get_vocab_size(with_added_tokens=True)
         added = self._tk.get_added_tokens_decoder()
         self.special_ids = frozenset(i for i, tok in added.items() if tok.special)
+        # Control tokens by text (<|im_start|> ...): what user text must never turn into.
+        self.special_tokens = {str(tok.content): int(i) for i, tok in added.items() if tok.special}
         self._token_bytes = self._byte_table(added)
         self._encode_lock = threading.Lock()  # encode() flips a tokenizer-wide flag
 

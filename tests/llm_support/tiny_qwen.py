@@ -10,6 +10,7 @@ which makes the next token depend on the whole context.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -154,21 +155,23 @@ def generation_config(cfg: TinyQwenConfig) -> dict[str, Any]:
     }
 
 
-# Our own minimal ChatML templates (Jinja, as stored in tokenizer_config.json); the Qwen3 one has
-# the ``enable_thinking`` switch whose "off" form is an empty think block.
-CHATML_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-QWEN3_CHATML_TEMPLATE = CHATML_TEMPLATE.replace(
-    "<|im_start|>assistant\n{% endif %}",
-    "<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is false %}"
-    "<think>\n\n</think>\n\n{% endif %}{% endif %}",
-)
+# The chat templates of the real models, as their tokenizer_config.json ships them ("chat_template"):
+# chat_templates/qwen2.5.jinja is Qwen/Qwen2.5-*-Instruct's (the default system prompt "You are
+# Qwen, created by Alibaba Cloud. ..."), chat_templates/qwen3.jinja is Qwen/Qwen3-0.6B's (also
+# 1.7B ... 14B; the enable_thinking switch).  No test dependency ships them and tests cannot
+# download, so they are kept here as data: the model contract the engine must render exactly as
+# transformers does.  Written from the published files (Apache-2.0); each checked character for
+# character against a transcription of it in public code.
+CHAT_TEMPLATES = Path(__file__).parent / "chat_templates"
+
+
+def chat_template(model_type: str) -> str:
+    name = "qwen3.jinja" if model_type == "qwen3" else "qwen2.5.jinja"
+    return (CHAT_TEMPLATES / name).read_text(encoding="utf-8")
 
 
 def tokenizer_config(cfg: TinyQwenConfig) -> dict[str, Any]:
-    template = QWEN3_CHATML_TEMPLATE if cfg.model_type == "qwen3" else CHATML_TEMPLATE
+    template = chat_template(cfg.model_type)
     return {
         "add_bos_token": False,
         "add_prefix_space": False,
