@@ -123,8 +123,9 @@ elif [ "$platform" = jetson ]; then
   venv_args+=(--system-site-packages)
 fi
 if [ "$system" = 1 ]; then
-  run apt-get update -qq
-  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}"
+  run apt-get -o DPkg::Lock::Timeout=600 update -qq  # waits for another apt's dpkg lock
+  run env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${apt_pkgs[@]}"
 fi
 
 # --- service user and folders -----------------------------------------------------------------

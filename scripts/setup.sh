@@ -3,9 +3,24 @@
 #   bash scripts/setup.sh        system fonts + a .venv with the runtime
 #   bash scripts/setup.sh test   the same, plus what the test suite needs (browser, test extras)
 # System packages are installed with apt only when missing (as root, or through sudo).
+# The run mode then pulls the default speech and language models (~1.2 GB, resumable) when the
+# model hub answers; --no-models or GLASSES_SKIP_MODELS=1 skips that (as do test mode and CI).
+# GLASSES_SETUP_DRY_RUN=1 prints the apt, pip and model commands instead of running them.
 set -euo pipefail
-mode="${1:-run}"
-case "$mode" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
+mode=run
+pull_models=1
+for arg in "$@"; do
+  case "$arg" in
+    run|test) mode="$arg" ;;
+    --no-models) pull_models=0 ;;
+    *) echo "usage: $0 [run|test] [--no-models]" >&2; exit 2 ;;
+  esac
+done
+[ "${GLASSES_SKIP_MODELS:-}" = 1 ] && pull_models=0
+dry_run="${GLASSES_SETUP_DRY_RUN:-0}"
+run() {
+  if [ "$dry_run" = 1 ]; then printf '+ %s\n' "$*" >&2; else "$@"; fi
+}
 cd "$(dirname "$0")/.."
 
 apt_pkgs=()
@@ -34,20 +49,23 @@ if [ "$mode" = test ]; then
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_pkgs+=(fonts-dejavu-core)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+  if [ "$(id -u)" = 0 ]; then sudo=(); elif command -v sudo >/dev/null || [ "$dry_run" = 1 ]; then sudo=(sudo); else
     echo "setup: please install these Debian packages first: ${apt_pkgs[*]}" >&2; exit 1
   fi
   echo "setup: installing ${apt_pkgs[*]}" >&2
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+  # Another apt (unattended-upgrades, a package manager window) may hold the dpkg lock: wait.
+  run "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+    install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
 fi
 
-python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+run python3 -m venv .venv
+run .venv/bin/python -m pip install -q --upgrade pip
 if [ "$mode" = test ]; then
-  .venv/bin/python -m pip install -q -e ".[test,audio,asr,llm,models,ocr]"
+  run .venv/bin/python -m pip install -q -e ".[test,audio,asr,llm,models,ocr]"
 else
-  .venv/bin/python -m pip install -q -e ".[audio,llm,models,ocr]"
+  # Everything the demo uses: microphone and VAD, speech recognition, the LLM, pulls, OCR.
+  run .venv/bin/python -m pip install -q -e ".[audio,asr,llm,models,ocr]"
 fi
 
 # The LLM cross-checks against independent references (transformers, the real onnxruntime-genai
@@ -57,8 +75,23 @@ fi
 # onnxruntime-genai 0.15 still speaks). Elsewhere those tests skip, saying what to install.
 if [ "$mode" = test ] && { [ "${CI:-}" = true ] || [ "${GLASSES_TORCH_CHECKS:-}" = 1 ]; }; then
   echo "setup: installing torch (CPU) and the LLM reference tools for the cross-checks" >&2
-  .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q "torch==2.13.0" "transformers==4.57.6" \
+  run .venv/bin/python -m pip install -q "torch==2.13.0"
+  run .venv/bin/python -m pip install -q "torch==2.13.0" "transformers==4.57.6" \
     "optimum-onnx==0.1.0" "onnxruntime-genai==0.15.2"
 fi
+
+# The default speech and language models (the registry's default set), with progress; the
+# command itself checks that the hub ($HF_ENDPOINT) answers and says so in one line if not.
+# A failed pull leaves the set-up usable (the demo runs with stand-ins) and resumes next time.
+if [ "$mode" = run ] && [ "${CI:-}" != true ]; then
+  if [ "$pull_models" = 1 ]; then
+    run .venv/bin/glasses models pull --defaults --if-reachable ||
+      echo "setup: the model pull stopped; the demo will use stand-ins" \
+        "(resume: .venv/bin/glasses models pull --defaults)" >&2
+  else
+    echo "setup: models not pulled; the demo will use stand-ins" \
+      "(pull later: .venv/bin/glasses models pull --defaults)" >&2
+  fi
+fi
+[ "$dry_run" = 1 ] && exit 0
 echo "setup: ready ($mode): $(.venv/bin/python --version), $(pwd)/.venv" >&2

@@ -106,6 +106,8 @@ def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
     add_camera(settings, parts, lambda: ThreadedCamera(LoopingImageReader(sign, 15.0)))
     if not media.have_espeak():
         parts.notes.append("espeak-ng not found, speech is a synthetic buzz: apt install espeak-ng")
+    for label, folder in _models_in_use(parts):
+        print(f"  {label}: {folder}", flush=True)
     for note in parts.notes:
         print(f"  note: {note}", flush=True)
     runner = DaemonThread(Daemon(settings, parts)).start(STEP_TIMEOUT_S)
@@ -119,6 +121,16 @@ def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
         pass
     finally:
         runner.stop()
+
+
+def _models_in_use(parts: Any) -> list[tuple[str, Path]]:
+    """The model folders the demo runs with: given, or found installed (``glasses models``)."""
+    asr = getattr(getattr(parts.recognizer, "config", None), "model_dir", None)
+    # The local engine (a remote-first router keeps it as its fallback).
+    backend = getattr(parts.backend, "local", parts.backend)
+    llm = getattr(getattr(getattr(backend, "engine", None), "folder", None), "root", None)
+    found = [("speech model", asr), ("language model", llm)]
+    return [(label, Path(folder)) for label, folder in found if folder is not None]
 
 
 class _Walk:

@@ -1,4 +1,4 @@
-"""``glasses models list | pull NAME | verify [NAME] | info PATH``: the local model store.
+"""``glasses models list | pull NAME|--defaults | verify [NAME] | info PATH``: the model store.
 
 Named models live in $GLASSES_MODELS_DIR, else the per-user cache folder; wherever a command
 takes ``--model``, a registry name and a folder path both work.
@@ -30,7 +30,17 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.set_defaults(handler=_guarded(run_list))
     pull = sub.add_parser("pull", help="download models from the Hugging Face Hub (resumable)")
-    pull.add_argument("names", nargs="+", metavar="NAME", help="registry name(s), see list")
+    pull.add_argument("names", nargs="*", metavar="NAME", help="registry name(s), see list")
+    pull.add_argument(
+        "--defaults",
+        action="store_true",
+        help="also the default speech and language models (those `list` marks as default)",
+    )
+    pull.add_argument(
+        "--if-reachable",
+        action="store_true",
+        help="first check that the Hub ($HF_ENDPOINT) answers; if not, say so and exit 0",
+    )
     pull.set_defaults(handler=_guarded(run_pull))
     verify = sub.add_parser("verify", help="re-check downloaded files against their checksums")
     verify.add_argument("targets", nargs="*", metavar="NAME", help="default: every pulled model")
@@ -87,6 +97,7 @@ def run_list(args: argparse.Namespace) -> int:
                 "revision": spec.revision,
                 "license": spec.license,
                 "purpose": spec.purpose,
+                "default": spec.default,
             }
             for spec, state in rows
         ]
@@ -96,9 +107,10 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"{'NAME':<{width}}  KIND  {'SIZE':>10}  {'STATUS':<13}  PURPOSE / PATH")
     for spec, state in rows:
         approx = "~" if state.status == "not installed" else ""  # the registry's estimate
+        default = " [default]" if spec.default else ""
         print(
             f"{spec.name:<{width}}  {spec.kind:<4}  {approx + _size(state.size_bytes):>10}  "
-            f"{state.status:<13}  {spec.purpose}"
+            f"{state.status:<13}  {spec.purpose}{default}"
         )
         if state.status != "not installed":
             print(f"{'':<{width}}  {'':<4}  {'':>10}  {'':<13}  {state.path}")
@@ -128,12 +140,36 @@ class _ProgressLine:
         sys.stderr.flush()
 
 
+def _names(specs: list[ModelSpec]) -> str:
+    return " ".join(spec.name for spec in specs)
+
+
 def run_pull(args: argparse.Namespace) -> int:
     from glasses.models import get_spec, model_dir
     from glasses.models.download import pull
+    from glasses.models.registry import default_specs
 
-    specs = [get_spec(name) for name in args.names]  # all names checked before any download
+    # All names are checked before any download.
+    named = [get_spec(name) for name in args.names]
+    specs = [*default_specs(), *named] if args.defaults else named
+    specs = list({spec.name: spec for spec in specs}.values())
+    if not specs:
+        raise GlassesError("name the models to pull (see  glasses models list), or --defaults")
+    if args.if_reachable:
+        from glasses.models.hub import hub_endpoint, unreachable_reason
+
+        reason = unreachable_reason()
+        if reason is not None:  # one line: set-up goes on, the demo uses stand-ins
+            print(
+                f"glasses: the model hub {hub_endpoint()} is unreachable ({reason}); the demo "
+                f"will use stand-ins (pull later: glasses models pull {_names(specs)})",
+                file=sys.stderr,
+            )
+            return 0
     downloader = make_downloader()
+    if len(specs) > 1:
+        total = _size(sum(spec.approx_size_bytes for spec in specs))
+        print(f"pulling {_names(specs)}: ~{total}, resumable", file=sys.stderr)
     for spec in specs:
         folder = model_dir(spec.name)
         source = f"{spec.repo}@{spec.revision[:12]}, ~{_size(spec.approx_size_bytes)}"

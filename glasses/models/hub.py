@@ -13,10 +13,12 @@ import inspect
 import os
 import queue
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 from glasses.extras import require
 from glasses.models.download import DownloadError, FetchRequest, RemoteFile
@@ -29,6 +31,32 @@ _NETWORK_HINT = (
     "check the network connection (or $HF_ENDPOINT for a mirror) and run the command again; "
     "finished files are kept and a partial download resumes"
 )
+
+
+DEFAULT_ENDPOINT: Final = "https://huggingface.co"
+
+
+def hub_endpoint() -> str:
+    """Where the Hub client goes: ``$HF_ENDPOINT`` (a mirror), else huggingface.co."""
+    return (os.environ.get("HF_ENDPOINT", "").strip() or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def unreachable_reason(timeout_s: float = 5.0) -> str | None:
+    """None when the Hub answers at all (any HTTP status), else why not, in a few words.
+
+    A quick look before a long pull, without ``huggingface_hub``; proxies are honoured.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE"):
+        return "HF_HUB_OFFLINE is set"
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(hub_endpoint() + "/", method="HEAD"), timeout=timeout_s
+        ):
+            return None
+    except urllib.error.HTTPError:
+        return None  # an answer, even an error status: the server is there
+    except (OSError, ValueError) as exc:  # URLError, refused, timed out; ValueError: bad URL
+        return str(getattr(exc, "reason", None) or exc)
 
 
 def _hub() -> ModuleType:

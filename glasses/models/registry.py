@@ -43,6 +43,7 @@ class ModelSpec:
     license: str
     purpose: str
     variant: str | None = None  # Optimum file variant of an LLM ("q4": onnx/model_q4.onnx)
+    default: bool = False  # in the default set: `glasses models pull --defaults`, setup.sh
 
 
 class UnknownModelError(GlassesError):
@@ -95,6 +96,7 @@ REGISTRY: tuple[ModelSpec, ...] = (
         license="Apache-2.0",
         purpose="assistant LLM, Qwen3 0.6B (optional thinking), 4-bit weights",
         variant="q4",
+        default=True,  # the settings' llm.model
     ),
     ModelSpec(
         name="sensevoice",
@@ -117,6 +119,7 @@ REGISTRY: tuple[ModelSpec, ...] = (
         # The weights carry FunASR's model licence, not the MIT licence of the SenseVoice code.
         license="FunASR Model License 1.1 (see the repository's LICENSE)",
         purpose="speech recognition (sherpa-onnx SenseVoice-Small int8): zh, en, ja, ko, yue",
+        default=True,  # the first speech model the daemon looks for
     ),
     ModelSpec(
         name="moonshine-tiny",
@@ -191,6 +194,13 @@ REGISTRY: tuple[ModelSpec, ...] = (
         purpose="voice activity detection (Silero VAD v5, ONNX); alternative to the pip wheel",
     ),
 )
+
+
+def default_specs() -> tuple[ModelSpec, ...]:
+    """The default set: what ``scripts/setup.sh`` pulls, and what the daemon and the demo pick
+    up without being told (one speech model, one language model)."""
+    # Speech first: the smaller download, and the product's core.
+    return tuple(sorted((s for s in REGISTRY if s.default), key=lambda s: s.kind != "asr"))
 
 
 def find_spec(name: str) -> ModelSpec | None:

@@ -1,0 +1,1 @@
+"""Test helpers for the model store: a local stand-in of the Hugging Face Hub."""
