@@ -3,6 +3,7 @@ queue, cancellation on client disconnect; plus ``glasses serve`` run as a real p
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -37,16 +38,16 @@ def request(
     path: str,
     body: bytes | dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request; the headers answered are looked up case-insensitively."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     data = json.dumps(body).encode() if isinstance(body, dict) else body
-    conn.request(
-        method, path, body=data, headers={"Authorization": f"Bearer {KEY}", **(headers or {})}
-    )
+    sent = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    conn.request(method, path, body=data, headers={**sent, **(headers or {})})
     response = conn.getresponse()
     payload = response.read()
     conn.close()
-    return response.status, dict(response.getheaders()), payload
+    return response.status, response.headers, payload
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_client_disconnect_cancels_generation(
     sock = socket.create_connection(("127.0.0.1", server.port))
     body = json.dumps({**CHAT, "stream": stream}).encode()
     sock.sendall(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
@@ -211,3 +212,188 @@ def test_glasses_serve_command(llm_zoo: dict[str, BuiltModel]) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+SLOW_HEAD = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: "
+
+
+class Tricklers:
+    """``count`` connections that each send ``head`` and then one more byte every 0.5 s (a
+    slow-loris), from one thread, until :meth:`close`."""
+
+    def __init__(self, port: int, count: int, head: bytes = SLOW_HEAD, byte: bytes = b"a") -> None:
+        self.socks = [
+            socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)
+        ]
+        self._byte = byte
+        self._stop = threading.Event()
+        for sock in self.socks:
+            sock.sendall(head)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            for sock in self.socks:
+                with contextlib.suppress(OSError):  # the server closed it: the deadline at work
+                    sock.send(self._byte)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self.socks:
+            sock.close()
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """What the server sends before it closes the connection (the socket's timeout bounds it)."""
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def test_slow_loris_neither_blocks_others_nor_outlasts_the_deadline(
+    serve: Callable[..., ChatServer],
+) -> None:
+    server = serve(ScriptedEngine(), request_timeout_s=2.0)
+    slow = Tricklers(server.port, 200)
+    # Headers in, body trickling: the body counts against the same deadline (408).
+    length = json.dumps(CHAT).encode()
+    body_head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\n"
+        + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(length)}\r\n\r\n".encode()
+    )
+    slow_body = Tricklers(server.port, 1, body_head, b" ")
+    try:
+        for method, path, body in (
+            ("GET", "/v1/models", None),
+            ("POST", "/v1/chat/completions", CHAT),
+        ):
+            started = time.monotonic()
+            status, _, _ = request(server, method, path, body)
+            elapsed = time.monotonic() - started
+            assert status == 200 and elapsed < 1.0, f"{path} took {elapsed:.2f} s"
+        # Both kinds are cut off once the 2 s deadline passes (the socket timeout is 10 s).
+        assert read_until_closed(slow.socks[0]) == b""
+        answer = read_until_closed(slow_body.socks[0])
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"connection: close" in answer.lower()
+    finally:
+        slow.close()
+        slow_body.close()
+
+
+def test_connection_limit_is_configurable(serve: Callable[..., ChatServer]) -> None:
+    server = serve(ScriptedEngine(), max_connections=3)
+    slow = Tricklers(server.port, 3)
+    try:
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            request(server, "GET", "/v1/models")
+    finally:
+        slow.close()
+    # The limit counts open connections: once they are gone, requests are served again.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            assert request(server, "GET", "/v1/models")[0] == 200
+            break
+        except (http.client.RemoteDisconnected, ConnectionError):
+            assert time.monotonic() < deadline  # the server has not yet seen them close
+            time.sleep(0.05)
+
+
+def test_browser_rules(serve: Callable[..., ChatServer]) -> None:
+    server = serve(ScriptedEngine())
+    # DNS rebinding: a page at evil.example re-pointed at 127.0.0.1 sends its own Host.
+    status, _, payload = request(server, "GET", "/v1/models", headers={"Host": "evil.example"})
+    assert status == 403 and error_of(payload)["code"] == "forbidden_host"
+    for origin in ("http://evil.example", "null"):
+        status, _, payload = request(
+            server, "POST", "/v1/chat/completions", CHAT, {"Origin": origin}
+        )
+        assert status == 403 and error_of(payload)["code"] == "forbidden_origin"
+    status, _, _ = request(
+        server, "POST", "/v1/chat/completions", CHAT, {"Content-Type": "text/plain"}
+    )
+    assert status == 415  # a form or text/plain POST needs no CORS preflight: refused
+    same = {"Origin": f"http://127.0.0.1:{server.port}", "Host": f"127.0.0.1:{server.port}"}
+    assert request(server, "POST", "/v1/chat/completions", CHAT, same)[0] == 200
+    assert request(server, "GET", "/v1/models", headers={"Host": "localhost"})[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("raw", "param"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, None),  # RecursionError in the parser
+        (b'{"seed": 1' + b"0" * 5000 + b"}", None),  # past int's digit limit (ValueError)
+        (b'{"repetition_penalty": NaN}', None),
+        (b'{"repetition_penalty": Infinity}', None),
+        (b'{"temperature": -Infinity}', None),
+        (b'{"repetition_penalty": 1e999}', "repetition_penalty"),  # inf without the word
+        (b'{"repetition_penalty": 0}', "repetition_penalty"),
+        (b'{"seed": -5}', "seed"),
+        (b'{"seed": 9223372036854775808}', "seed"),  # 2**63
+        (b'{"seed": 1.5}', "seed"),
+        (b'{"temperature": 1e999}', "temperature"),
+        (b'{"top_p": 1e-400}', "top_p"),  # underflows to 0
+        (b'{"top_k": 100000000000000000000000000000}', "top_k"),
+        (b'{"frequency_penalty": 1e999}', "frequency_penalty"),
+        (b'{"max_tokens": 100000000000000000000000000000}', "max_tokens"),
+        (b'{"n": 100000000000000000000000000000}', "n"),
+    ],
+)
+def test_hostile_numbers_and_nesting_are_400(
+    serve: Callable[..., ChatServer], raw: bytes, param: str | None
+) -> None:
+    engine = ScriptedEngine()
+    server = serve(engine)
+    if raw.startswith(b"{"):  # the field joins an otherwise good request
+        raw = json.dumps(CHAT).encode()[:-1] + b", " + raw[1:]
+    status, _, payload = request(server, "POST", "/v1/chat/completions", raw)
+    assert status == 400, payload[:200]
+    error = error_of(payload)
+    assert error["type"] == "invalid_request_error" and error["param"] == param
+    assert engine.requests == []
+    # The connection and the server are fine afterwards.
+    assert request(server, "GET", "/v1/models")[0] == 200
+
+
+def test_without_the_serve_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glasses.cli import main
+    from glasses.extras import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
+    import glasses.server
+
+    with pytest.raises(MissingExtraError, match=r"glasses\[serve\]"):
+        glasses.server.ChatServer  # noqa: B018
+    assert main(["serve", "--model", "no-such-model"]) == 2
+
+
+def test_a_client_that_stops_reading_frees_the_engine(serve: Callable[..., ChatServer]) -> None:
+    class Endless(ScriptedEngine):
+        def _run(self, cancel: Any, result: Any) -> Iterator[str]:
+            try:
+                while not cancel.cancelled:
+                    yield "x" * 4096
+            finally:
+                self.release.set()  # the generation has ended
+
+    engine = Endless()
+    server = serve(engine, write_timeout_s=0.5)
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    body = json.dumps({**CHAT, "stream": True}).encode()
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\n"
+        + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )  # ... and never read: the answer backs up until the server's writes stall
+    try:
+        assert engine.release.wait(10), "a client that reads nothing held the engine"
+    finally:
+        sock.close()

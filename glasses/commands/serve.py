@@ -52,6 +52,21 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="requests that may wait while one generates; more get 503",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=defaults.max_connections,
+        metavar="N",
+        help=f"open connections allowed; more are closed at once (default {defaults.max_connections})",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=defaults.request_timeout_s,
+        metavar="S",
+        help="seconds in which a whole request (headers and body) must arrive "
+        f"(default {defaults.request_timeout_s:g})",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -66,6 +81,8 @@ def server_config(args: argparse.Namespace) -> Any:
             api_key=key,
             model_id=args.model_id,
             max_queue=args.max_queue,
+            max_connections=args.max_connections,
+            request_timeout_s=args.request_timeout,
         )
     except ValueError as exc:
         raise GlassesError(f"bad server settings: {exc}") from exc
@@ -73,7 +90,12 @@ def server_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from glasses.commands.llm import load_engine
-    from glasses.server import ChatServer
+    from glasses.extras import ExtraImportError
+
+    try:  # before the model loads: a missing extra should not cost a minute
+        from glasses.server import ChatServer
+    except ExtraImportError as exc:
+        raise GlassesError(str(exc)) from exc
 
     config = server_config(args)
     if config.api_key is None and not config.loopback_only:
@@ -89,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"glasses: serving {config.model_id} at {server.base_url} ({auth})", file=sys.stderr)
 
     def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # systemd's SIGTERM: leave serve_forever like Ctrl-C does
+        # uvicorn catches SIGTERM (systemd's stop), shuts down, then raises it again: end
+        # like Ctrl-C does.
+        raise KeyboardInterrupt
 
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, stop) if main_thread else None

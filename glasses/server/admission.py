@@ -1,27 +1,24 @@
-"""Who gets the engine next, and whether the client that asked is still there.
+"""Who gets the engine next, on the server's event loop.
 
 The engine runs one generation at a time.  :class:`EngineGate` lets a few requests wait for
-it and turns the rest away at once (503), so a burst cannot pile up threads holding large
-prompts.  :class:`DisconnectWatcher` notices a client that hung up -- while its request waits
-or generates -- and cancels the :class:`CancelToken`, which stops the engine within a token.
+it in arrival order and turns the rest away at once (503), so a burst cannot pile up prompts.
+A waiting request leaves the queue when its client hangs up or the server stops
+(``stop`` fires) or after ``timeout_s``.
 """
 
 from __future__ import annotations
 
-import select
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import TracebackType
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
-from glasses.llm.generator import CancelToken
 from glasses.server.request import ApiError
 
 
 class ClientGone(Exception):
-    """The client disconnected before its turn: nobody to answer."""
+    """The client disconnected (or the server stopped) before its answer: nobody to tell."""
 
 
 def overloaded(message: str) -> ApiError:
@@ -29,84 +26,60 @@ def overloaded(message: str) -> ApiError:
 
 
 class EngineGate:
+    """One holder at a time, ``max_waiting`` behind it; only used on one event loop."""
+
     def __init__(self, max_waiting: int) -> None:
         self._max_waiting = max_waiting
-        self._cond = threading.Condition()
         self._busy = False
-        self._waiting = 0
+        self._queue: deque[asyncio.Future[None]] = deque()
 
     @property
     def waiting(self) -> int:
         """Requests queued behind the running one."""
-        with self._cond:
-            return self._waiting
+        return sum(not ticket.done() for ticket in self._queue)
 
-    @contextmanager
-    def turn(self, cancel: CancelToken, timeout_s: float, poll_s: float) -> Iterator[None]:
-        """Hold the engine for the ``with`` body; raises 503 when the queue is full or the
-        wait exceeds ``timeout_s``, :class:`ClientGone` when ``cancel`` fires while waiting."""
-        with self._cond:
-            if self._busy:
-                if self._waiting >= self._max_waiting:
-                    raise overloaded("the model is busy with other requests; retry shortly")
-                self._waiting += 1
-                try:
-                    deadline = time.monotonic() + timeout_s
-                    while self._busy:
-                        if cancel.cancelled:
-                            raise ClientGone
-                        remaining = deadline - time.monotonic()
-                        if remaining <= 0:
-                            raise overloaded("timed out waiting for the model; retry shortly")
-                        self._cond.wait(min(remaining, poll_s))
-                finally:
-                    self._waiting -= 1
+    @asynccontextmanager
+    async def turn(self, timeout_s: float, stop: asyncio.Event) -> AsyncIterator[None]:
+        """Hold the engine for the ``async with`` body; raises 503 when the queue is full or
+        the wait exceeds ``timeout_s``, :class:`ClientGone` when ``stop`` is set first."""
+        if self._busy:
+            if self.waiting >= self._max_waiting:
+                raise overloaded("the model is busy with other requests; retry shortly")
+            ticket = asyncio.get_running_loop().create_future()
+            self._queue.append(ticket)
+            try:
+                await _wait(ticket, timeout_s, stop)
+            except BaseException:
+                if ticket.done() and not ticket.cancelled():
+                    self._release()  # handed the engine as we gave up: pass it on
+                else:
+                    ticket.cancel()
+                raise
+        else:
             self._busy = True
         try:
             yield
         finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify()
+            self._release()
 
-
-def peer_closed(sock: socket.socket) -> bool:
-    """True once the peer has closed or reset the connection (EOF is readable)."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
-            return False
-        # Readable with no data means EOF; a pipelined next request would show bytes instead.
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):  # reset, or already closed on our side
-        return True
-
-
-class DisconnectWatcher:
-    """A background poll of the client's socket for the length of one request."""
-
-    def __init__(self, sock: socket.socket, cancel: CancelToken, poll_s: float) -> None:
-        self.cancel = cancel
-        self._sock = sock
-        self._poll_s = poll_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="glasses-serve-watch", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_s):
-            if peer_closed(self._sock):
-                self.cancel.cancel()
+    def _release(self) -> None:
+        while self._queue:
+            ticket = self._queue.popleft()
+            if not ticket.done():
+                ticket.set_result(None)  # the engine passes straight to the next in line
                 return
+        self._busy = False
 
-    def __enter__(self) -> DisconnectWatcher:
-        self._thread.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
+async def _wait(ticket: asyncio.Future[None], timeout_s: float, stop: asyncio.Event) -> None:
+    stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    waits: set[asyncio.Future[Any]] = {ticket, stopped}
+    try:
+        await asyncio.wait(waits, timeout=timeout_s, return_when="FIRST_COMPLETED")
+    finally:
+        stopped.cancel()
+    if ticket.done():
+        return
+    if stop.is_set():
+        raise ClientGone
+    raise overloaded("timed out waiting for the model; retry shortly")

@@ -1,98 +1,84 @@
-"""The server object: a threading HTTP server around one engine, startable in a thread (tests,
-the daemon) or in the foreground (``glasses serve``), and closable with requests in flight."""
+"""The server object: the ASGI application on uvicorn (the ``serve`` extra), startable in a
+thread (tests, the daemon) or in the foreground (``glasses serve``), and closable with
+requests in flight."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
-import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
 
-from glasses.llm.chat_template import ChatMessage
-from glasses.llm.generator import CancelToken, GenerationOptions
-from glasses.llm.sampling import SamplingConfig
+import uvicorn
+
 from glasses.server.admission import EngineGate
+from glasses.server.asgi import ChatApp, ServedEngine
 from glasses.server.config import ServerConfig
-from glasses.server.handler import ApiHandler
-
-if TYPE_CHECKING:
-    from glasses.llm.engine import TextStream
+from glasses.server.protocol import guarded_protocol
 
 log = logging.getLogger(__name__)
 
 
-class ServedEngine(Protocol):
-    """What the server needs of :class:`glasses.llm.LlmEngine` (tests substitute fakes)."""
+class _Uvicorn(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: ChatApp) -> None:
+        super().__init__(config)
+        self.chat_app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def default_sampling(self) -> SamplingConfig: ...
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets)
 
-    def stream(
-        self,
-        messages: Sequence[ChatMessage],
-        options: GenerationOptions | None = None,
-        cancel: CancelToken | None = None,
-    ) -> TextStream: ...
-
-
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True  # a stuck client must not keep the process alive
-    block_on_close = False  # close() ends connections itself
-
-    def __init__(self, app: ChatServer, address: tuple[str, int]) -> None:
-        self.app = app
-        bound = {"app": app, "timeout": app.config.read_timeout_s}
-        handler = type("BoundApiHandler", (ApiHandler,), bound)
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.app.admit(request):
-            self.shutdown_request(request)  # over the connection limit: refuse at once
-            return
-        super().process_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # The default prints a traceback to stderr; a client vanishing is routine, not news.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            log.debug("connection from %s dropped: %s", client_address[0], exc)
-        else:
-            log.exception("error serving %s", client_address[0])
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.app.release(request)
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Stop generations first: uvicorn would wait for them (up to its graceful timeout).
+        self.chat_app.close()
+        await super().shutdown(sockets)
 
 
 class ChatServer:
     """``ChatServer(engine, config).start()`` serves in a thread; ``close()`` stops it, cancels
-    running generations and cuts open connections (clients see the stream end without
-    ``[DONE]``)."""
+    running generations and ends open answers (clients see the stream end without
+    ``[DONE]``).  The port is bound on construction (``OSError`` if taken)."""
 
     def __init__(self, engine: ServedEngine, config: ServerConfig | None = None) -> None:
         self.engine = engine
         self.config = config or ServerConfig()
-        self.gate = EngineGate(self.config.max_queue)
         self.created = int(time.time())
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._cancels: set[CancelToken] = set()
+        self.app = ChatApp(engine, self.config, self.created)
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        self._sock = socket.create_server(
+            (self.config.host, self.config.port), family=family, backlog=1024
+        )
+        uv_config = uvicorn.Config(
+            self.app,
+            http=guarded_protocol(self.config),
+            interface="asgi3",
+            lifespan="off",
+            log_config=None,  # our logging setup stays; uvicorn logs through its own loggers
+            access_log=False,  # never a request's headers (the key) in a log
+            proxy_headers=False,
+            server_header=False,
+            limit_concurrency=self.config.max_connections,
+            timeout_keep_alive=self.config.keep_alive_s,
+            timeout_graceful_shutdown=5,
+            h11_max_incomplete_event_size=self.config.max_header_bytes,
+        )
+        self._server = _Uvicorn(uv_config, self.app)
         self._thread: threading.Thread | None = None
-        self._served = False
+        self._lock = threading.Lock()
         self._closed = False
-        self._httpd = _HttpServer(self, (self.config.host, self.config.port))
+
+    @property
+    def gate(self) -> EngineGate:
+        """The engine's admission queue (its ``waiting`` count is what tests watch)."""
+        return self.app.gate
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        return int(self._sock.getsockname()[1])
 
     @property
     def base_url(self) -> str:
@@ -101,37 +87,16 @@ class ChatServer:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/v1"
 
-    def admit(self, conn: socket.socket) -> bool:
-        with self._lock:
-            if self._closed or len(self._connections) >= self.config.max_connections:
-                return False
-            self._connections.add(conn)
-            return True
-
-    def release(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
-
-    @contextlib.contextmanager
-    def active(self, cancel: CancelToken) -> Iterator[None]:
-        """Registers a request's token so :meth:`close` can stop its generation."""
-        with self._lock:
-            if self._closed:
-                cancel.cancel()
-            self._cancels.add(cancel)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._cancels.discard(cancel)
-
     def serve_forever(self) -> None:
-        self._served = True
+        """Serves until :meth:`close`, or (in the main thread) SIGINT / SIGTERM, which uvicorn
+        catches, shuts down on and raises again once it has stopped."""
         log.info("serving %s on %s", self.config.model_id, self.base_url)
-        self._httpd.serve_forever(poll_interval=0.2)
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self.app.shutdown_threads()
 
     def start(self) -> ChatServer:
-        self._served = True  # before the thread runs: close() may come first
         self._thread = threading.Thread(
             target=self.serve_forever, name="glasses-serve", daemon=True
         )
@@ -143,17 +108,16 @@ class ChatServer:
             if self._closed:
                 return
             self._closed = True
-            cancels, conns = list(self._cancels), list(self._connections)
-        if self._served:
-            self._httpd.shutdown()  # returns once the accept loop has stopped
-        for cancel in cancels:
-            cancel.cancel()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
+        loop = self._server.loop
+        if loop is not None and not loop.is_closed():
+            # Stop generations now (uvicorn notices should_exit within 0.1 s); a RuntimeError
+            # means the loop has just closed.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.app.close)
+        self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)
+        self._sock.close()
 
     def __enter__(self) -> ChatServer:
         return self.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass, field
 
 API_KEY_ENV = "GLASSES_API_KEY"
@@ -31,12 +32,20 @@ class ServerConfig:
     max_tokens_limit: int = 4096
     # Wall-clock cap on one generation (finish_reason "length" when hit).
     max_generation_s: float = 300.0
-    # Open connections beyond this are closed at once (each holds a thread).
-    max_connections: int = 32
-    # Socket timeout while reading a request: a client that stalls mid-request is dropped.
-    read_timeout_s: float = 30.0
-    # How often an active generation checks whether its client has gone away.
-    disconnect_poll_s: float = 0.1
+    # Open connections beyond this are closed at once (and past uvicorn's limit_concurrency,
+    # requests get 503).  An idle or trickling connection costs a few kB on the event loop, not
+    # a thread, so the default is far above what the requests themselves need.
+    max_connections: int = 512
+    # The whole request -- request line, headers and body -- must have arrived within this
+    # (counted from the connection's start or the previous answer's end); a client that
+    # trickles it is cut off: 408 once the headers are in, a closed connection before that.
+    request_timeout_s: float = 10.0
+    # Bytes of a request line plus headers (h11's max_incomplete_event_size); larger is 400.
+    max_header_bytes: int = 16 * 1024
+    # An idle keep-alive connection is closed after this many seconds.
+    keep_alive_s: int = 5
+    # A client that reads none of its answer for this long is dropped (its generation stops).
+    write_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -45,6 +54,12 @@ class ServerConfig:
             raise ValueError("need max_queue >= 0, max_connections >= 1, max_body_bytes >= 1")
         if not 1 <= self.default_max_tokens <= self.max_tokens_limit:
             raise ValueError("need 1 <= default_max_tokens <= max_tokens_limit")
+        for name in ("queue_timeout_s", "max_generation_s", "request_timeout_s", "write_timeout_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        if self.keep_alive_s < 1 or self.max_header_bytes < 1024:
+            raise ValueError("need keep_alive_s >= 1 and max_header_bytes >= 1024")
         if self.api_key is not None and not self.api_key.strip():
             raise ValueError("the API key is empty")
 

@@ -9,6 +9,7 @@ the model's own generation_config defaults apply, as vLLM does.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +25,8 @@ _ROLES: dict[str, Role] = {
     "assistant": "assistant",
 }
 MAX_STOP_STRINGS = 4  # OpenAI's limit
+MAX_SEED = 2**63  # seeds are 0 <= seed < 2**63 (a signed 64-bit integer's range, non-negative)
+MAX_TOP_K = 2**31 - 1
 _JSON_NAMES = {bool: "boolean", int: "integer", float: "number", dict: "object", str: "string"}
 
 
@@ -72,10 +75,7 @@ class ChatRequest:
 
 
 def parse_chat_request(body: bytes, defaults: SamplingConfig, config: ServerConfig) -> ChatRequest:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise bad(f"the request body is not valid JSON: {exc}") from exc
+    data = parse_json(body)
     if not isinstance(data, dict):
         raise bad("the request body must be a JSON object")
     _refuse_unsupported(data)
@@ -102,6 +102,21 @@ def parse_chat_request(body: bytes, defaults: SamplingConfig, config: ServerConf
     )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: NaN and Infinity are refused (Python's json reads them by default), and so
+    is nesting too deep for the parser or an integer too long to convert (400, not a crash)."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise bad("the request body is not valid JSON: it is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit, NaN
+        raise bad(f"the request body is not valid JSON: {exc}") from None
+
+
 def _typed(data: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     value = data.get(key)
     if value is None:
@@ -123,7 +138,7 @@ def _refuse_unsupported(data: dict[str, Any]) -> None:
     if data.get("logprobs"):
         raise bad("logprobs are not supported", "logprobs")
     for key in ("frequency_penalty", "presence_penalty"):
-        if _typed(data, key, float, 0.0) != 0:
+        if _real(data, key, -2.0, 2.0) not in (None, 0):
             raise bad(f"{key} is not supported (use repetition_penalty)", key)
     fmt = _typed(data, "response_format", dict, {"type": "text"})
     if fmt.get("type", "text") != "text":
@@ -132,31 +147,46 @@ def _refuse_unsupported(data: dict[str, Any]) -> None:
         raise bad("model must be a string", "model")
 
 
+def _real(
+    data: dict[str, Any], key: str, low: float, high: float, *, low_open: bool = False
+) -> float | None:
+    """A finite number in ``[low, high]`` (``(low, high]`` when ``low_open``), or None."""
+    value = _typed(data, key, float, None)
+    if value is None:
+        return None
+    # Python ints compare exactly at any size; float() of a huge one would overflow.
+    ok = isinstance(value, int) or math.isfinite(value)
+    if not (ok and (low < value if low_open else low <= value) and value <= high):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if math.isinf(high) else ']'}"
+        raise bad(f"{key} must be a finite number in {interval}, got {value!r:.40}", key)
+    return float(value)
+
+
+def _integer(data: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    """An integer in ``[low, high]``, or None."""
+    value = _typed(data, key, int, None)
+    if value is not None and not low <= value <= high:
+        raise bad(f"{key} must be an integer in [{low}, {high}]", key)
+    return None if value is None else int(value)
+
+
 def _sampling(data: dict[str, Any], defaults: SamplingConfig) -> SamplingConfig:
-    temperature = _typed(data, "temperature", float, None)
     changes: dict[str, Any] = {}
+    temperature = _real(data, "temperature", 0.0, 2.0)
     if temperature is not None:
-        if not 0 <= temperature <= 2:
-            raise bad("temperature must be between 0 and 2", "temperature")
         # OpenAI's temperature 0 means "as deterministic as possible": argmax.
         changes.update(greedy=temperature == 0, temperature=temperature or 1.0)
-    top_p = _typed(data, "top_p", float, None)
+    top_p = _real(data, "top_p", 0.0, 1.0, low_open=True)
     if top_p is not None:
-        if not 0 < top_p <= 1:
-            raise bad("top_p must be in (0, 1]", "top_p")
-        changes["top_p"] = float(top_p)
-    top_k = _typed(data, "top_k", int, None)  # vLLM extension; -1 or 0 = off
+        changes["top_p"] = top_p
+    top_k = _integer(data, "top_k", -1, MAX_TOP_K)  # vLLM extension; -1 or 0 = off
     if top_k is not None:
-        if top_k < -1:
-            raise bad("top_k must be >= -1", "top_k")
         changes["top_k"] = max(top_k, 0)
-    penalty = _typed(data, "repetition_penalty", float, None)  # vLLM extension
+    penalty = _real(data, "repetition_penalty", 0.0, math.inf, low_open=True)  # vLLM extension
     if penalty is not None:
-        if penalty <= 0:
-            raise bad("repetition_penalty must be > 0", "repetition_penalty")
-        changes["repetition_penalty"] = float(penalty)
+        changes["repetition_penalty"] = penalty
     if "seed" in data:
-        changes["seed"] = _typed(data, "seed", int, None)
+        changes["seed"] = _integer(data, "seed", 0, MAX_SEED - 1)
     return replace(defaults, **changes) if changes else defaults
 
 
