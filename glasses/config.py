@@ -12,6 +12,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.resources
+import math
+import os
+import stat
 import sys
 import typing
 from collections.abc import Mapping, Sequence
@@ -27,12 +30,23 @@ LANGUAGE_CODES: Final = ("zh", "yue", "en", "ja", "ko", "fr", "de", "es", "it", 
 PROVIDERS: Final = ("auto", "tensorrt", "cuda", "cpu")  # ONNX Runtime execution providers
 
 
+# A settings file is a few kB; anything this big is the wrong file (or a device).
+MAX_CONFIG_BYTES: Final = 1 << 20
+
+
 class ConfigError(GlassesError):
-    """A setting is unknown or has a value outside what it allows."""
+    """A setting is unknown or has a value outside what it allows.
+
+    ``problems`` lists every problem found (the message shows them one per line)."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
 
 
 def _s(default: Any, doc: str, **limits: Any) -> Any:
-    """A documented setting; ``limits``: choices=..., minimum=..., maximum=..., length=..."""
+    """A documented setting; ``limits``: choices=..., minimum=..., maximum=..., length=...,
+    nonempty=True (a string that may not be empty)."""
     return field(default=default, metadata={"doc": doc, **limits})
 
 
@@ -40,7 +54,7 @@ def _s(default: Any, doc: str, **limits: Any) -> Any:
 # fmt: off
 @dataclass(frozen=True)
 class DisplaySettings:
-    url: str = _s("/dev/ttyACM0", "Port of the display MCU: `/dev/ttyACM0` (USB); the header UART, pins 8/10: `/dev/ttyAMA0` on a Pi 5, `/dev/serial0` on a Pi 4 (with `dtoverlay=disable-bt`), `/dev/ttyTHS1` on a Jetson Orin with JetPack 6 (`glasses doctor` checks it); a simulator pty or `socket://host:port`.")
+    url: str = _s("/dev/ttyACM0", "Port of the display MCU: `/dev/ttyACM0` (USB); the header UART, pins 8/10: `/dev/ttyAMA0` on a Pi 5, `/dev/serial0` on a Pi 4 (with `dtoverlay=disable-bt`), `/dev/ttyTHS1` on a Jetson Orin with JetPack 6 (`glasses doctor` checks it); a simulator pty or `socket://host:port`.", nonempty=True)
     baud: int = _s(921600, "UART speed in bit/s (USB-CDC and ptys ignore it).", minimum=1200)
     font: str = _s("", "Font file; empty: a CJK-capable system font found through fontconfig.")
     font_size_px: int = _s(0, "Body text size; 0 sizes it from the display (about six lines).", minimum=0, maximum=200)
@@ -49,7 +63,7 @@ class DisplaySettings:
 
 @dataclass(frozen=True)
 class AudioSettings:
-    source: str = _s("mic", "Speech input: `mic` (default input), `mic:NAME` or `mic:INDEX`, `file:PATH` (played in real time) or `off`.")
+    source: str = _s("mic", "Speech input: `mic` (default input), `mic:NAME` or `mic:INDEX`, `file:PATH` (played in real time) or `off`.", nonempty=True)
     vad_threshold: float = _s(0.5, "Speech probability (Silero VAD) that starts an utterance.", minimum=0.05, maximum=0.95)
     min_silence_s: float = _s(0.5, "A pause this long ends an utterance.", minimum=0.1, maximum=5.0)
     max_utterance_s: float = _s(15.0, "Longer speech is split into several utterances.", minimum=2.0, maximum=60.0)
@@ -66,7 +80,7 @@ class AsrSettings:
 
 @dataclass(frozen=True)
 class CameraSettings:
-    source: str = _s("off", "Camera for Read mode: `off`, a V4L2 index (`0`), `picamera2[:N]`, `nvargus[:N]`, a video file, an image or a folder of images.")
+    source: str = _s("off", "Camera for Read mode: `off`, a V4L2 index (`0`), `picamera2[:N]`, `nvargus[:N]`, a video file, an image or a folder of images.", nonempty=True)
     still_timeout_s: float = _s(2.0, "A capture waits this long for a still, sharp frame, then takes the sharpest one seen.", minimum=0.1, maximum=30.0)
     idle_close_s: float = _s(60.0, "Close the camera after this long without a capture (an open camera costs power and CPU).", minimum=0.0)
 
@@ -157,7 +171,68 @@ def read_toml(text: str, origin: str) -> dict[str, Any]:
         data: dict[str, Any] = _toml().loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses once per nested inline table or array
+        raise ConfigError(
+            f"{origin}: not valid TOML: tables or arrays are nested too deeply "
+            "(settings are at most [section] key = value)"
+        ) from exc
     return data
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_config_file(path: Path) -> str:
+    """The text of a settings file: a regular file of at most :data:`MAX_CONFIG_BYTES`, UTF-8.
+
+    Opened without blocking (a named pipe would wait for a writer forever) and checked before
+    anything is read (``/dev/zero`` never ends)."""
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"cannot read the configuration {path}: {why}")
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc)) from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise refuse(f"it is {_file_kind(mode)}, give a TOML file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:  # the file may grow while it is read
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc)) from exc
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise refuse(f"it is larger than {MAX_CONFIG_BYTES // 1024} KiB, not a settings file")
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column "
+            f"{column} (byte offset {exc.start}); save the file as UTF-8"
+        ) from exc
 
 
 def profile_text(name: str) -> str:
@@ -192,9 +267,21 @@ def _override(item: str) -> tuple[str, str, Any]:
         return section, name, raw
 
 
-def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any], origin: str) -> Any:
+def _shown(value: Any) -> str:
+    """``repr`` of a value given, cut short: a message is a line, whatever the file held."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any]) -> Any:
+    """The value, converted (an int for a float, a list for a tuple); ConfigError names ``key``,
+    what it allows and what it got."""
+
     def bad(wanted: str) -> ConfigError:
-        return ConfigError(f"{origin}: {key} must be {wanted}, got {value!r}")
+        return ConfigError(f"{key} must be {wanted}, got {_shown(value)}")
 
     kind = type(default)
     if kind is tuple and isinstance(value, str):  # --set llm.providers=cuda
@@ -213,6 +300,13 @@ def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any], origin: 
         raise bad(
             {bool: "true or false", int: "an integer", float: "a number"}.get(kind, "a string")
         )
+    if kind is float and not math.isfinite(value):  # nan and inf pass every comparison test
+        raise bad("a finite number")
+    for item in value if kind is tuple else (value,):
+        if isinstance(item, str) and "\0" in item:
+            raise bad("text without NUL characters")
+    if meta.get("nonempty") and not value:
+        raise bad("a non-empty string")
     choices = meta.get("choices")
     for item in value if kind is tuple else (value,):
         if choices and item not in choices:
@@ -224,41 +318,58 @@ def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any], origin: 
     return value
 
 
+def _problems_error(origin: str, problems: Sequence[str]) -> ConfigError:
+    """One error for all of them: one problem per line."""
+    if len(problems) == 1:
+        return ConfigError(f"{origin}: {problems[0]}", problems)
+    lines = "\n".join(f"  {p}" for p in problems)
+    return ConfigError(f"{origin}: {len(problems)} problems:\n{lines}", problems)
+
+
 def build_settings(data: Mapping[str, Any], origin: str = "config") -> Settings:
-    """Settings from nested ``{section: {key: value}}``; unknown keys are errors."""
+    """Settings from nested ``{section: {key: value}}``; unknown keys are errors.
+
+    Every problem is collected: the :class:`ConfigError` lists them all, one per line."""
+    problems: list[str] = []
     sections: dict[str, Any] = {}
     for name, cls in _sections().items():
         given = data.get(name, {})
         if not isinstance(given, Mapping):
-            raise ConfigError(f"{origin}: [{name}] must be a table of settings")
+            problems.append(f"[{name}] must be a table of settings")
+            given = {}
         known = {f.name: f for f in dataclasses.fields(cls)}
-        for key in given:
+        values: dict[str, Any] = {}
+        for key, value in given.items():
             if key not in known:
-                raise ConfigError(f"{origin}: unknown key {name}.{key} (known: {', '.join(known)})")
-        sections[name] = cls(**{
-            k: _check(f"{name}.{k}", v, known[k].default, known[k].metadata, origin)
-            for k, v in given.items()
-        })  # fmt: skip
+                problems.append(f"unknown key {name}.{key} (known: {', '.join(known)})")
+                continue
+            try:
+                values[key] = _check(
+                    f"{name}.{key}", value, known[key].default, known[key].metadata
+                )
+            except ConfigError as exc:
+                problems.append(str(exc))
+        sections[name] = cls(**values)
     for name in data:
         if name not in sections:
-            raise ConfigError(f"{origin}: unknown section [{name}] (known: {', '.join(sections)})")
+            problems.append(f"unknown section [{name}] (known: {', '.join(sections)})")
     settings = Settings(**sections)
     if settings.modes.start not in settings.modes.enabled:
-        raise ConfigError(
-            f"{origin}: modes.start must be one of modes.enabled ({', '.join(settings.modes.enabled)}), got {settings.modes.start!r}"
+        problems.append(
+            f"modes.start must be one of modes.enabled ({', '.join(settings.modes.enabled)}), got {settings.modes.start!r}"
         )
     for section in ("llm", "ocr", "asr"):
         providers = getattr(settings, section).providers
         if ("auto" in providers and len(providers) > 1) or "cpu" in providers[:-1]:
-            raise ConfigError(
-                f"{origin}: {section}.providers must be auto alone, or a list with cpu (if any) "
+            problems.append(
+                f"{section}.providers must be auto alone, or a list with cpu (if any) "
                 f"last, got {list(providers)!r}"
             )
     source = settings.audio.source
     if source not in ("mic", "off") and not source.startswith(("mic:", "file:")):
-        raise ConfigError(
-            f"{origin}: audio.source must be mic, mic:DEVICE, file:PATH or off, got {source!r}"
-        )
+        problems.append(f"audio.source must be mic, mic:DEVICE, file:PATH or off, got {source!r}")
+    if problems:
+        raise _problems_error(origin, problems)
     return settings
 
 
@@ -268,10 +379,7 @@ def load_settings(
     """Defaults < profile < the file < ``overrides`` (``section.key=value``)."""
     user: dict[str, Any] = {}
     if config is not None:
-        try:
-            user = read_toml(config.read_text("utf-8"), str(config))
-        except OSError as exc:
-            raise ConfigError(f"cannot read the configuration {config}: {exc}") from exc
+        user = read_toml(read_config_file(config), str(config))
     chosen = profile or user.pop("profile", None)
     user.pop("profile", None)
     data = read_toml(profile_text(str(chosen)), f"profile {chosen}") if chosen else {}

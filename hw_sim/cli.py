@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from glasses.cli import DefaultsHelpFormatter, tidy_help
 from hw_sim.bootloader_cli import add_arguments as add_bootloader_arguments
 from hw_sim.bootloader_cli import firmware_config
 from hw_sim.faults import FaultSettings
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "display",
         help="simulate the display MCU in the glasses",
         description=_DISPLAY_HELP,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,  # no "(default: False)" after on/off flags
     )
     d.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES))
     where = d.add_mutually_exclusive_group()
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bootloader_arguments(d)
     d.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     d.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    return parser
+    return tidy_help(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:

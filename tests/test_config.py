@@ -3,12 +3,16 @@ and what it allows; the README's configuration table matches the dataclass docs.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
 
+import glasses.cli
 from glasses.commands.run import describe_markdown
 from glasses.config import (
+    MAX_CONFIG_BYTES,
     PROFILES,
     ConfigError,
     Settings,
@@ -100,3 +104,126 @@ def test_every_setting_is_documented_and_in_the_readme() -> None:
     assert all(doc.strip() for _, _, doc in rows)
     readme = (ROOT / "README.md").read_text()
     assert describe_markdown() in readme, "README.md: regenerate with glasses run --describe-config"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "llm.temperature=nan",
+        "audio.vad_threshold=nan",
+        "llm.timeout_s=nan",
+        "log.status_interval_s=nan",
+        "camera.idle_close_s=inf",
+        "remote.stall_budget_s=-inf",
+    ],
+)
+def test_nan_and_infinity_are_refused(override: str) -> None:
+    key, _, value = override.partition("=")
+    with pytest.raises(ConfigError) as err:
+        load_settings(overrides=[override])
+    assert f"{key} must be a finite number, got {value}" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("display.url=", "display.url must be a non-empty string, got ''"),
+        ("camera.source=", "camera.source must be a non-empty string"),
+        ('display.url="/dev/tty\\u0000"', "display.url must be text without NUL characters"),
+        ('remote.url="http://a\\u0000b/v1"', "remote.url must be text without NUL characters"),
+        ('llm.model="a\\u0000"', "llm.model must be text without NUL characters"),
+    ],
+)
+def test_ports_urls_and_paths_are_not_empty_and_have_no_nul(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(overrides=[override])
+    assert message in str(err.value)
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "glasses.toml"
+    config.write_text(
+        "[llm]\ntemperature = nan\ntimeout_s = nan\nnope = 1\n[audio]\nvad_threshold = nan\n"
+        '[camera]\nidle_close_s = inf\n[display]\nurl = ""\n[log]\nstatus_interval_s = nan\n'
+        "[extra]\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings(config)
+    lines = str(err.value).splitlines()
+    assert lines[0] == f"{config}: 8 problems:"
+    assert len(lines) == 9 and len(err.value.problems) == 8
+    for key in ("llm.temperature", "llm.timeout_s", "audio.vad_threshold", "log.status_interval_s"):
+        assert f"  {key} must be a finite number, got nan" in lines
+    assert "  camera.idle_close_s must be a finite number, got inf" in lines
+    assert "  display.url must be a non-empty string, got ''" in lines
+    assert any(line.startswith("  unknown key llm.nope") for line in lines)
+    assert any(line.startswith("  unknown section [extra]") for line in lines)
+
+
+def test_a_file_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    config = tmp_path / "latin1.toml"
+    config.write_bytes(b'[llm]\nmodel = "caf\xe9"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(config)
+    assert "not UTF-8 text: byte 0xe9 at line 2, column 13 (byte offset 18)" in str(err.value)
+    config.write_bytes(b'\xef\xbb\xbf[llm]\nmodel = "x"\n')  # a BOM, as some editors write
+    assert load_settings(config).llm.model == "x"
+
+
+def test_deeply_nested_tables_are_an_error_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "deep.toml"
+    config.write_text("[llm]\nmodel = " + "{a = " * 2000 + "1" + "}" * 2000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_settings(config)
+    with pytest.raises(ConfigError) as err:  # --set: not TOML, so taken as text
+        load_settings(overrides=["llm.threads=" + "[" * 2000 + "]" * 2000])
+    assert "llm.threads must be an integer, got '[[[" in str(err.value)
+    assert len(str(err.value)) < 200
+    config.write_text("[llm]\nmodel = " + "[" * 50 + "]" * 50 + "\n")  # a short repr, one line
+    with pytest.raises(ConfigError) as err:
+        load_settings(config)
+    assert "llm.model must be a string, got [[[" in str(err.value)
+    assert len(str(err.value)) < 200
+
+
+@pytest.mark.timeout(20)
+def test_only_a_regular_file_of_sane_size_is_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    with pytest.raises(ConfigError, match="it is a named pipe, give a TOML file"):
+        load_settings(fifo)
+    with pytest.raises(ConfigError, match="it is a directory"):
+        load_settings(tmp_path)
+    if Path("/dev/zero").exists():  # never ends: reading it would exhaust memory
+        with pytest.raises(ConfigError, match="it is a character device"):
+            load_settings(Path("/dev/zero"))
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * MAX_CONFIG_BYTES + "\n")
+    with pytest.raises(ConfigError, match="larger than 1024 KiB"):
+        load_settings(big)
+
+
+def test_run_check_loads_the_model_folders_it_would_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(glasses.cli, "COMMAND_MODULES", ("glasses.commands.run",))
+    monkeypatch.setenv("GLASSES_MODELS_DIR", str(tmp_path / "store"))
+    monkeypatch.delenv("GLASSES_SENSEVOICE_DIR", raising=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert glasses.cli.main(["run", "--check", "--llm-model", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "the models configured cannot be loaded" in err and f"{empty} has no tokenizer" in err
+    assert glasses.cli.main(["run", "--check", "--llm-model", str(tmp_path / "none")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert glasses.cli.main(["run", "--check", "--set", "llm.model=", "--asr-model", str(empty)])
+    assert f"asr.model_dir: {empty} is not a speech model folder" in capsys.readouterr().err
+    # No audio: no speech model is loaded, so none is checked.
+    argv = ["run", "--check", "--set", "llm.model=", "--asr-model", str(empty), "--no-audio"]
+    assert glasses.cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["asr"]["model_dir"] == str(empty)
+    # The default model, not pulled: the daemon runs without it, and --check says so.
+    assert glasses.cli.main(["run", "--check"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["llm"]["model"] == "qwen3-0.6b-int4"
+    assert "glasses: note: llm.model: no model folder 'qwen3-0.6b-int4'" in captured.err

@@ -217,3 +217,25 @@ def test_systemd_unit(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "glasses.service" not in result.stderr, result.stderr
+
+
+def test_a_fix_is_said_once() -> None:
+    # The errors of the ASR folder check and of the extras end with their own fix already.
+    missing = "speech model folder not found: /m/sensevoice (run: glasses models pull sensevoice)"
+    portaudio = "PortAudio library not found; fix: sudo apt install libportaudio2"
+    for configured in (False, True):
+        facts = replace(
+            HEALTHY,
+            asr_model=Found(None, missing, configured=configured),
+            audio_inputs=None,
+            audio_error=portaudio,
+        )
+        checks = {c.name: c for c in run_checks(facts)}
+        table = render_table(list(checks.values()), width=400)
+        assert table.count("glasses models pull sensevoice") == 1, table
+        assert table.count("sudo apt install libportaudio2") == 1, table
+        assert checks["asr"].detail == "speech model folder not found: /m/sensevoice"
+        assert "glasses models pull sensevoice" in checks["asr"].fix
+    kept = "folder /m (run: glasses models pull other)"  # a different command stays
+    asr = {c.name: c for c in run_checks(replace(HEALTHY, asr_model=Found(None, kept)))}["asr"]
+    assert asr.detail == kept

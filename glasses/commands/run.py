@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from glasses.config import PROFILES
+from glasses.config import PROFILES, Settings
 from glasses.errors import GlassesError
 
 log = logging.getLogger("glasses.run")
@@ -97,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
         import dataclasses
         import json
 
+        problems, notes = check_model_folders(settings)
+        for note in notes:
+            print(f"glasses: note: {note}", file=sys.stderr)
+        if problems:
+            raise GlassesError("\n  ".join(["the models configured cannot be loaded:", *problems]))
         print(json.dumps(dataclasses.asdict(settings), indent=1))
         return 0
     from glasses.daemon import Daemon
@@ -120,6 +125,62 @@ def run(args: argparse.Namespace) -> int:
         log.exception("the daemon failed")
         raise GlassesError(f"the daemon failed: {exc!r}") from exc
     return 0
+
+
+def check_model_folders(settings: Settings) -> tuple[list[str], list[str]]:
+    """``(problems, notes)`` of the model folders the daemon would load, read as
+    ``glasses models info`` reads them: configs and graph headers, no weights.
+
+    A problem is a folder that is configured but cannot be loaded (missing, empty, incomplete,
+    a truncated file); a note is a default model that was not pulled (the daemon runs without
+    it, as it says at start).
+    """
+    from glasses.config import LlmSettings
+
+    problems: list[str] = []
+    notes: list[str] = []
+    llm = settings.llm.model
+    if llm:
+        try:
+            _check_llm_folder(llm, settings.llm.variant)
+        except (GlassesError, ImportError, OSError) as exc:
+            from glasses.models.store import ModelNotFoundError
+
+            if llm == LlmSettings().model and isinstance(exc, ModelNotFoundError | ImportError):
+                notes.append(f"llm.model: {exc} (the daemon runs without a local model)")
+            else:
+                problems.append(f"llm.model {llm!r}: {exc}")
+    if settings.audio.source != "off":
+        from glasses.perception.asr.loading import MODEL_ENV
+
+        key = "asr.model_dir" if settings.asr.model_dir else f"${MODEL_ENV}"
+        try:
+            _check_asr_folder(settings.asr.model_dir)
+        except (GlassesError, ImportError, OSError) as exc:
+            problems.append(f"{key}: {exc}")
+    return problems, notes
+
+
+def _check_llm_folder(name: str, variant: str) -> None:
+    from glasses.llm.model_folder import open_model_folder, resolve_model_dir
+    from glasses.llm.onnx_scan import scan_onnx
+    from glasses.models.manifest import pulled_variant
+
+    folder = resolve_model_dir(name)
+    scan_onnx(open_model_folder(folder, variant or pulled_variant(folder)).onnx_path)
+
+
+def _check_asr_folder(model_dir: str) -> None:
+    from glasses.llm.onnx_scan import scan_onnx
+    from glasses.models.store import resolve_model_dir
+    from glasses.perception.asr.folders import inspect_folder
+    from glasses.perception.asr.loading import default_model_dir
+
+    root = resolve_model_dir(model_dir) if model_dir else default_model_dir()
+    if root is None:  # none configured, none pulled: captions show speech activity only
+        return
+    for part in inspect_folder(root).parts.values():
+        scan_onnx(part)
 
 
 async def _serve(daemon: Any, control_path: Path) -> None:

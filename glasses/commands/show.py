@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         with DisplayLink(config, Compositor.for_device) as link:
             info = link.wait_connected(args.timeout)
             geometry = DisplayGeometry(info.width_px, info.height_px, info.bpp)
-            link.show(Renderer(geometry).render_text(text))
+            renderer = Renderer(geometry)
+            link.show(renderer.render_text(text))
             if not link.wait_presented(max(0.0, deadline - time.monotonic())):
                 raise DisplayLinkError(
                     f"the display at {args.display} did not confirm the screen within "
@@ -78,8 +79,27 @@ def run(args: argparse.Namespace) -> int:
         raise DisplayLinkError(str(exc)) from exc
     elapsed_s = time.monotonic() - started
     major, minor, patch = info.fw_version
+    shown, total = characters_shown(renderer, text)
+    cut = (
+        f" but cut to fit: the first {shown} of {total} characters, then …" if shown < total else ""
+    )
     print(
-        f"shown on {info.board_id} ({geometry.name}, firmware {major}.{minor}.{patch}): "
+        f"shown on {info.board_id} ({geometry.name}, firmware {major}.{minor}.{patch}){cut}: "
         f"{stats.bytes_tx} bytes sent in {elapsed_s:.2f} s"
     )
     return 0
+
+
+def characters_shown(renderer: Any, text: str) -> tuple[int, int]:
+    """``(shown, total)``: how many characters of ``text`` (as laid out, spaces tidied) fit on
+    the screen :meth:`Renderer.render_text` draws, and how many there are."""
+    from glasses.display.charclass import normalise_text
+    from glasses.display.layout import fit_lines
+
+    layout = renderer.layout
+    box = layout.body_box(with_status=False)
+    lines = fit_lines(text, layout.body.measure, box.width_px, layout.body_lines(False))
+    total = len(normalise_text(text))
+    if lines and lines[-1].ellipsis:
+        return lines[-1].end, total
+    return total, total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -23,12 +24,28 @@ def ok(name: str, detail: str) -> Check:
     return Check(name, "OK", detail)
 
 
+# How an error message ends with its own fix: "... (run: CMD)", "...; fix: CMD".
+_OWN_FIX = re.compile(r"\s*\((?:run|fix): ([^()]+)\)|;\s*fix: (.+)$")
+
+
+def without_fix(detail: str, fix: str) -> str:
+    """``detail`` without the fix it ends with, when the check's ``fix`` line says it anyway."""
+    if not fix:
+        return detail
+
+    def drop(match: re.Match[str]) -> str:
+        said = (match.group(1) or match.group(2)).strip()
+        return "" if said in fix else match.group(0)
+
+    return _OWN_FIX.sub(drop, detail).rstrip()
+
+
 def warn(name: str, detail: str, fix: str = "") -> Check:
-    return Check(name, "WARN", detail, fix)
+    return Check(name, "WARN", without_fix(detail, fix), fix)
 
 
 def fail(name: str, detail: str, fix: str = "") -> Check:
-    return Check(name, "FAIL", detail, fix)
+    return Check(name, "FAIL", without_fix(detail, fix), fix)
 
 
 def exit_code(checks: Sequence[Check]) -> int:
