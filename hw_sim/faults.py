@@ -9,10 +9,21 @@ by the server and the device; their settings live here so one API call changes t
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
+
+MAX_DELAY_MS: Final = 60_000.0
+"""Longest latency or per-frame slowness: beyond it the link is simply broken (unplug it)."""
+
+
+def _check_delay(name: str, value: float) -> None:
+    # NaN passes every comparison, and one NaN due time would stall the byte queue for good.
+    if not (math.isfinite(value) and 0 <= value <= MAX_DELAY_MS):
+        raise ValueError(f"{name} must be a number within 0..{MAX_DELAY_MS:g}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -27,12 +38,11 @@ class WireFaults:
     """Extra one-way delay for every byte (USB scheduling, a long cable, a radio bridge)."""
 
     def __post_init__(self) -> None:
-        if not (0 <= self.drop_rate <= 1 and 0 <= self.flip_rate <= 1):
+        if not (0 <= self.drop_rate <= 1 and 0 <= self.flip_rate <= 1):  # False for NaN
             raise ValueError("drop_rate and flip_rate must be within 0..1")
         if self.drop_rate + self.flip_rate > 1:
             raise ValueError("drop_rate + flip_rate must not exceed 1")
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must not be negative")
+        _check_delay("latency_ms", self.latency_ms)
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,7 @@ class FaultSettings:
     """Extra time the device spends on each received frame (an MCU slower than its link)."""
 
     def __post_init__(self) -> None:
-        if self.slow_ms < 0:
-            raise ValueError("slow_ms must not be negative")
+        _check_delay("slow_ms", self.slow_ms)
 
     @classmethod
     def both_ways(
@@ -136,6 +145,7 @@ class ByteFaults:
         """Forget bytes in flight (the cable was pulled)."""
         self._in_flight.clear()
         self._in_flight_bytes = 0
+        self._last_due_s = float("-inf")
 
 
 class LinkFaults:

@@ -60,9 +60,13 @@ class SimulatorProcess:
         if not line.startswith(READY_PREFIX):
             self.stop()
             log = log_path.read_text() if log_path else ""
+            # Its own error lines alone where it gave some (not the usage text around them).
+            errors = [
+                x for x in log.splitlines() if x.startswith("glasses-sim") and ": error: " in x
+            ]
             raise SimulatorStartError(
                 f"the display simulator did not start (args {' '.join(args)}): "
-                f"{line.strip() or 'no output'}\n{log}"
+                + ("\n".join(errors) if errors else f"{line.strip() or 'no output'}\n{log}")
             )
         self.info: dict[str, Any] = json.loads(line[len(READY_PREFIX) :])
 

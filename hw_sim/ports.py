@@ -12,11 +12,17 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 log = logging.getLogger(__name__)
+
+PTY_HOST_QUIET_S: Final = 3.0
+"""A pty cannot see the host open or close it: a host counts as attached while it has sent
+something within this time (a DisplayLink PINGs after a second of silence)."""
 
 
 class Port(Protocol):
@@ -28,7 +34,7 @@ class Port(Protocol):
     def plugged(self) -> bool: ...
     @property
     def connected(self) -> bool:
-        """A host is attached (always True for a pty, which cannot tell)."""
+        """A host is attached (on a pty: one sent bytes lately, see PTY_HOST_QUIET_S)."""
 
     def read_fds(self) -> list[int]: ...
     def service(self) -> None: ...
@@ -39,15 +45,24 @@ class Port(Protocol):
 
 
 class PtyPort:
-    """A pty whose slave end the host opens; ``link`` is a stable symlink to it."""
+    """A pty whose slave end the host opens; ``link`` is a stable symlink to it. ``clock``
+    (seconds) times the host's silence for :attr:`connected`."""
 
-    def __init__(self, link: Path | None = None) -> None:
+    def __init__(
+        self, link: Path | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.link = link
         self.slave_path = ""
         self.plugged = False
-        self.connected = True
+        self._clock = clock
+        self._last_rx_s: float | None = None  # when the host last sent bytes (since plugged)
         self._master = self._slave = -1
         self.replug()
+
+    @property
+    def connected(self) -> bool:
+        last = self._last_rx_s
+        return self.plugged and last is not None and self._clock() - last < PTY_HOST_QUIET_S
 
     @property
     def url(self) -> str:
@@ -68,6 +83,7 @@ class PtyPort:
             os.close(slave)
             raise
         self._master, self._slave, self.slave_path = master, slave, path
+        self._last_rx_s = None
         self.plugged = True
         log.info("pty %s ready%s", path, f" at {self.link}" if self.link else "")
 
@@ -101,12 +117,15 @@ class PtyPort:
         if not self.plugged:
             return b""
         try:
-            return os.read(self._master, max_bytes)
+            data = os.read(self._master, max_bytes)
         except (BlockingIOError, InterruptedError):
             return b""
         except OSError as exc:  # EIO: no slave open; should not happen as we hold one
             log.debug("pty read: %s", exc)
             return b""
+        if data:
+            self._last_rx_s = self._clock()
+        return data
 
     def write(self, data: bytes) -> int:
         if not self.plugged:

@@ -10,6 +10,7 @@ Step words (time in seconds after start first):
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -77,6 +78,14 @@ def _level(word: str) -> LogLevel:
         raise ValueError(f"unknown log level {word!r}") from None
 
 
+def _finite(word: str, what: str, low: float, high: float) -> float:
+    """``word`` as a number within ``low..high``; NaN and infinity are refused."""
+    value = float(word)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{what} must be a number within {low:g}..{high:g}, not {word!r}")
+    return value
+
+
 def parse_action(words: list[str]) -> Action:
     """One step without its time, e.g. ``["battery", "40", "charging"]``."""
     if not words:
@@ -93,7 +102,9 @@ def parse_action(words: list[str]) -> Action:
     if verb == "worn":
         return InputEvent(EventKind.WORN, int(_ON_OFF.get(args[0].lower() if args else "on", True)))
     if verb == "temperature" and args:
-        return InputEvent(EventKind.TEMPERATURE, 0, round(float(args[0]) * 100))
+        return InputEvent(
+            EventKind.TEMPERATURE, 0, round(_finite(args[0], "celsius", -100, 200) * 100)
+        )
     if verb == "event" and len(args) == 3:
         return InputEvent(int(args[0], 0), int(args[1], 0), int(args[2], 0))
     if verb == "log" and len(args) >= 2:
@@ -101,7 +112,7 @@ def parse_action(words: list[str]) -> Action:
     if verb == "reboot" and not args:
         return Reboot()
     if verb == "unplug":
-        return Unplug(float(args[0]) if args else 1.0)
+        return Unplug(_finite(args[0], "unplug seconds", 0, 3600) if args else 1.0)
     raise ValueError(f"cannot understand step {' '.join(words)!r}")
 
 
@@ -156,7 +167,8 @@ def parse_script(text: str) -> list[Step]:
         if not words:
             continue
         try:
-            steps.append(Step(float(words[0]), order, parse_action(words[1:])))
+            at_s = _finite(words[0], "step time", 0, 1e9)
+            steps.append(Step(at_s, order, parse_action(words[1:])))
         except (ValueError, IndexError) as exc:
             raise ValueError(f"bad script step {raw.strip()!r}: {exc}") from None
     return sorted(steps)

@@ -93,7 +93,9 @@ class Simulator:
             )
         self.faults = LinkFaults(cfg.faults, cfg.seed)
         self.rx_pacer, self.tx_pacer = Pacer(cfg.baud), Pacer(cfg.baud)
-        self.port: Port = TcpPort(cfg.tcp_port) if cfg.tcp_port is not None else PtyPort(cfg.link)
+        self.port: Port = (
+            TcpPort(cfg.tcp_port) if cfg.tcp_port is not None else PtyPort(cfg.link, self.clock)
+        )
         self.timeline = Timeline(list(cfg.steps))
         self.shared = Shared(cfg.profile.bpp)
         self.stats = LinkStats()

@@ -8,8 +8,11 @@ and only the newest ``keep`` files it wrote are kept.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
+import os
 import queue
+import tempfile
 import threading
 from collections import deque
 from pathlib import Path
@@ -40,6 +43,30 @@ def save_png(levels: Levels, bpp: int, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(png_bytes(levels, bpp))
     tmp.replace(path)
+
+
+_new_numbers = itertools.count(1)
+
+
+def save_new_png(levels: Levels, bpp: int, directory: Path, prefix: str = "snapshot") -> Path:
+    """Write a PNG into ``directory`` under a new name, ``{prefix}-NNNN.png``, and return its
+    path. Never replaces anything: the finished file is hard-linked to a name that must not
+    exist yet (not even as a symlink), so a viewer never sees it half written either."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{prefix}-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o644)
+            out.write(png_bytes(levels, bpp))
+        for number in _new_numbers:
+            path = directory / f"{prefix}-{number:04d}.png"
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                continue  # left by an earlier run, or made by someone else: never touched
+            return path
+        raise AssertionError("unreachable")
+    finally:
+        os.unlink(tmp)
 
 
 class SnapshotSaver:

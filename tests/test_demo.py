@@ -71,3 +71,13 @@ def test_demo_caption_pictures_show_text(
             break
         texts[path.name] = ocr_read(Image.open(path))
     assert any(all(part in text for part in wanted) for text in texts.values()), texts
+
+
+def test_demo_with_an_unknown_profile_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = glasses_main(["demo", "--profile", "999x1x1", "--web-port", "0", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1, err  # not the simulator's usage text
+    assert "999x1x1" in err and "640x400x4" in err, err

@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -187,3 +188,42 @@ def test_page_buttons_reach_the_host_as_events(
     page.click("#btn-long-press")
     long_press = wait_event(link, m.EventKind.BUTTON)
     assert long_press.value == m.ButtonAction.LONG_PRESS
+
+
+# Laid out: the profile and the first picture are in, and the zoom is chosen.
+_LAID_OUT = """() => {
+  const img = document.getElementById("screen");
+  return document.getElementById("profile").textContent.trim() !== ""
+    && img.complete && img.naturalWidth > 0 && img.style.getPropertyValue("--zoom") !== "";
+}"""
+# Every control and the screen: [what, left, top, right, bottom].
+_BOXES = """() => Array.from(document.querySelectorAll("#screen, button, input, select"), (e) => {
+  const r = e.getBoundingClientRect();
+  return [e.id || e.tagName, r.left, r.top, r.right, r.bottom];
+})"""
+
+
+def test_page_fits_a_1000x800_window_at_its_default_zoom(
+    browser: Any, sim: SimulatorProcess, tmp_path: Path
+) -> None:
+    assert sim.web is not None
+    width, height = 1000, 800
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_S * 1000)
+        page.goto(sim.web + "/")
+        page.wait_for_function(_LAID_OUT)
+        page.screenshot(path=str(tmp_path / "page-1000x800.png"))  # to look at when it fails
+        boxes = page.evaluate(_BOXES)
+        assert len(boxes) > 10, boxes
+        outside = [b for b in boxes if b[1] < 0 or b[2] < 0 or b[3] > width or b[4] > height]
+        assert not outside, f"cut off in a {width}x{height} window: {outside}"
+        screen = next(b for b in boxes if b[0] == "screen")
+        assert screen[3] - screen[1] >= sim.info["width"], "the screen is shown smaller than 1:1"
+        scroll = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        assert scroll[0] <= width and scroll[1] <= height, scroll
+    finally:
+        context.close()

@@ -45,7 +45,7 @@ def test_show_mixed_text_reads_back_with_ocr(
     profile: str,
     scale: int,
 ) -> None:
-    sim = sim_process("--profile", profile, "-q")
+    sim = sim_process("--profile", profile, "-q", "--save-dir", str(tmp_path / "saved"))
     geometry = DisplayGeometry(sim.info["width"], sim.info["height"], sim.info["bpp"])
 
     # A control screen first: the OCR check below must be able to fail.
@@ -60,9 +60,9 @@ def test_show_mixed_text_reads_back_with_ocr(
     expected = levels_to_image(Renderer(geometry).render_text(TEXT), geometry.bpp)
     assert np.array_equal(np.asarray(png), np.asarray(expected))
     # ... and the snapshot API writes the same picture.
-    shot = tmp_path / "shot.png"
-    status, reply = sim.post("/api/snapshot", {"path": str(shot)})
-    assert status == 200 and reply["path"] == str(shot), reply
+    status, reply = sim.post("/api/snapshot", {})
+    assert status == 200, reply
+    shot = tmp_path / "saved" / reply["name"]
     assert np.array_equal(np.asarray(Image.open(shot)), np.asarray(png))
 
     read = ocr_read(png, scale)

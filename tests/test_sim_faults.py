@@ -115,6 +115,10 @@ def test_clear_forgets_bytes_in_flight() -> None:
         {"flip_rate": 1.5},
         {"drop_rate": 0.6, "flip_rate": 0.6},
         {"latency_ms": -1},
+        {"latency_ms": float("nan")},
+        {"latency_ms": float("inf")},
+        {"latency_ms": 1e12},
+        {"drop_rate": float("nan")},
     ],
 )
 def test_bad_wire_settings_are_refused(kwargs: dict[str, float]) -> None:
@@ -122,9 +126,10 @@ def test_bad_wire_settings_are_refused(kwargs: dict[str, float]) -> None:
         WireFaults(**kwargs)
 
 
-def test_bad_slow_ms_is_refused() -> None:
+@pytest.mark.parametrize("slow_ms", [-5, float("nan"), float("inf"), 1e12])
+def test_bad_slow_ms_is_refused(slow_ms: float) -> None:
     with pytest.raises(ValueError):
-        FaultSettings(slow_ms=-5)
+        FaultSettings(slow_ms=slow_ms)
 
 
 def test_pacer_moves_baud_over_ten_bytes_per_second() -> None:

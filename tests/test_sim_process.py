@@ -19,7 +19,7 @@ import serial
 from PIL import Image
 
 from firmware_bridge.protocol import messages as m
-from hw_sim.launcher import SimulatorProcess
+from hw_sim.launcher import SimulatorProcess, SimulatorStartError
 from hw_sim.minihost import MiniHost, blit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,8 @@ def test_pty_draw_screen_png_and_web_api(
     start: Callable[..., SimulatorProcess], tmp_path: Path
 ) -> None:
     link = tmp_path / "tty"
-    sim = start("--pty", "--link", str(link), "--web-port", "0", "--baud", "921600")
+    saved = tmp_path / "saved"
+    sim = start("--pty", "--link", str(link), "--web-port", "0", "--save-dir", str(saved))
     assert sim.info["url"] == str(link) and link.is_symlink()
     assert sim.info["profile"] == "640x400x4" and sim.info["web"].startswith("http://127.0.0.1:")
     with open_port(sim.info["url"]) as port:
@@ -116,9 +117,9 @@ def test_pty_draw_screen_png_and_web_api(
     status, reply = sim.post("/api/faults", {"latency_ms": 5, "direction": "to_host"})
     assert status == 200 and reply["faults"]["to_host"]["latency_ms"] == 5
     assert reply["faults"]["to_device"]["latency_ms"] == 0
-    shot = tmp_path / "shot.png"
-    assert sim.post("/api/snapshot", {"path": str(shot)})[0] == 200
-    assert np.array_equal(np.asarray(Image.open(shot)), expected * 17)
+    status, reply = sim.post("/api/snapshot", {})
+    assert status == 200 and reply["name"].startswith("snapshot-"), reply
+    assert np.array_equal(np.asarray(Image.open(saved / reply["name"])), expected * 17)
     assert sim.post("/api/event", {"kind": "laser"})[0] == 400
     assert sim.post("/api/faults", {"drop_rate": 2})[0] == 400
     assert sim.post("/api/nothing", {})[0] == 404
@@ -201,3 +202,11 @@ def test_bad_arguments_fail_fast(tmp_path: Path, args: list[str], message: str) 
     )  # fmt: skip
     assert result.returncode == 2 and message in result.stderr
     assert result.stdout == "" and (tmp_path / "file").read_text() == "keep me"
+
+
+def test_a_start_failure_names_the_error_without_the_usage_text(tmp_path: Path) -> None:
+    with pytest.raises(SimulatorStartError) as failed:
+        SimulatorProcess("--no-web", "--profile", "999x1x1", log_path=tmp_path / "sim.log")
+    message = str(failed.value)
+    assert "999x1x1" in message and "usage:" not in message, message
+    assert len(message.splitlines()) == 1, message

@@ -67,7 +67,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hw_sim.launcher import SimulatorProcess, SimulatorStartError
+    from hw_sim.profiles import get_profile
 
+    try:
+        get_profile(args.profile)  # one clear line now, not the simulator's usage text later
+    except ValueError as exc:
+        raise GlassesError(f"demo: --profile: {exc}") from None
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="glasses-demo-") as tmp:
@@ -76,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             sim = SimulatorProcess(*sim_args, log_path=Path(tmp) / "sim.log")
         except SimulatorStartError as exc:
-            raise GlassesError(f"{exc}\nIs port {args.web_port} in use? Try --web-port 0.") from exc
+            in_use = "in use" in str(exc) and args.web_port
+            hint = f"\nIs port {args.web_port} in use? Try --web-port 0." if in_use else ""
+            raise GlassesError(f"{exc}{hint}") from exc
         with sim:
             print(f"simulated glasses on {sim.url}; watch them at {sim.web}", flush=True)
             _demo(args, sim, out)
@@ -186,9 +193,8 @@ class _Walk:
     def snap(self, name: str) -> None:
         self.settle()
         path = (self.out / f"{name}.png").resolve()
-        status, reply = self.sim.post("/api/snapshot", {"path": str(path)})
-        if status != 200:
-            raise GlassesError(f"demo: snapshot {path} failed: {reply}")
+        # The screen as the simulator shows it (its snapshot API picks names in --save-dir).
+        path.write_bytes(self.sim.get("/screen.png"))
         print(f"  {name:<16} -> {path}", flush=True)
         time.sleep(self.step_s)  # so a person watching the live page can follow
 
