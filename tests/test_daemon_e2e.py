@@ -219,7 +219,8 @@ def test_read_mode_without_a_model_shows_the_sign_as_read_with_its_spaces(
         r.press("press")
         assert r.daemon.controller.ctx.last_read_text == "\n".join(rows)
         shown = "西湖游船 West Lake boats\n票价 55元 Tickets 55 yuan\n出口 Exit B\n"
-        page = RendererLayout(renderer).page_view(f"{shown}(untranslated; {LLM_HINT})")
+        hint = r.daemon.controller.ctx.hint(LLM_HINT)
+        page = RendererLayout(renderer).page_view(f"{shown}(untranslated; {hint})")
         r.expect(renderer, Screen(page, status(Mode.READ, LlmSource.NONE)))
 
 

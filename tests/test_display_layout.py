@@ -36,8 +36,60 @@ def test_text_that_fits_stays_on_one_line() -> None:
     assert wrap("", 5) == [""]
 
 
-def test_cjk_breaks_between_any_characters() -> None:
-    assert wrap("我们今天去火车站坐车", 6) == ["我们今", "天去火", "车站坐", "车"]
+def test_cjk_breaks_between_words_where_the_line_has_room() -> None:
+    # Not 我们今 / 天去火 / 车站坐 / 车: lines give back a character or two to end at a word.
+    assert wrap("我们今天去火车站坐车", 6) == ["我们", "今天去", "火车站", "坐车"]
+    assert wrap("今天我们去吃牛肉面", 8) == ["今天我们", "去吃", "牛肉面"]
+    assert wrap("我们去吃牛肉面", 8) == ["我们去吃", "牛肉面"]  # not 我们去吃牛 / 肉面
+
+
+def test_cjk_still_breaks_inside_a_word_too_long_to_keep() -> None:
+    # No word boundary within reach: the line is filled, as before.
+    assert wrap("中华人民共和国国歌", 6) == ["中华人", "民共和", "国国歌"]
+    assert wrap("牛肉面", 4) == ["牛肉", "面"]
+
+
+def test_korean_prefers_its_spaces() -> None:
+    assert wrap("한국어 문장입니다", 10) == ["한국어", "문장입니다"]
+
+
+# Exact lines for the body widths of the display profiles, in this module's fake units
+# (the 128x64 panel's body holds about 20 Latin characters, the 576x136 one about 50).
+HINT = "no language model: `glasses models pull qwen3-0.6b-int4`"
+
+
+@pytest.mark.parametrize(
+    ("width_units", "expected"),
+    [
+        (20, ["no language model:", "glasses\u00a0models\u00a0pull", "qwen3-0.6b-int4"]),
+        (50, ["no language model:", "glasses\u00a0models\u00a0pull\u00a0qwen3-0.6b-int4"]),
+        (60, ["no language model: glasses\u00a0models\u00a0pull\u00a0qwen3-0.6b-int4"]),
+    ],
+)
+def test_a_command_moves_to_the_next_line_whole(width_units: int, expected: list[str]) -> None:
+    # At 20 units the command cannot fit anywhere: it is cut between its words, never
+    # inside one (modes show "see glasses doctor" instead, see ModeContext.hint).
+    assert wrap(HINT, width_units) == expected
+
+
+def test_a_name_with_digits_is_not_broken_at_its_hyphens() -> None:
+    assert wrap("pull qwen3-0.6b-int4 now", 16) == ["pull", "qwen3-0.6b-int4", "now"]
+    assert wrap("no model: glasses models pull qwen3-0.6b-int4", 40) == [
+        "no model: glasses models pull",
+        "qwen3-0.6b-int4",
+    ]
+
+
+def test_backticks_mark_a_command_and_are_not_drawn() -> None:
+    assert normalise_text("run `glasses  doctor` now") == "run glasses\u00a0doctor now"
+    assert normalise_text(normalise_text("a `b c` `d")) == "a b\u00a0c `d"
+    assert wrap("run `glasses doctor` now", 16) == ["run", "glasses\u00a0doctor", "now"]
+
+
+def test_cjk_closing_punctuation_never_starts_a_line() -> None:
+    for width in range(6, 14):  # narrower lines cannot hold the cluster 很好）。
+        for line in wrap("我们去吃牛肉面，好吗？（很好）。", width)[1:]:
+            assert line[0] not in "，。、）？", (width, line)
 
 
 def test_full_stop_never_starts_a_line() -> None:
@@ -47,7 +99,7 @@ def test_full_stop_never_starts_a_line() -> None:
 
 def test_opening_quote_never_ends_a_line() -> None:
     # "他说“" would fit in 5 units, but the quote goes down with the word it opens.
-    assert wrap("他说“你好”再见", 5) == ["他说", "“你", "好”再", "见"]
+    assert wrap("他说“你好”再见", 5) == ["他说", "“你", "好”", "再见"]  # 再见 kept whole
 
 
 @pytest.mark.parametrize("width_units", range(6, 40))
@@ -122,7 +174,7 @@ def test_ellipsis_when_text_does_not_fit() -> None:
 
 def test_ellipsis_replaces_characters_when_needed() -> None:
     lines = fit_lines("我们今天去火车站坐车", measure, 60, 2)
-    assert [line.text for line in lines] == ["我们今", "天去" + ELLIPSIS]
+    assert [line.text for line in lines] == ["我们", "今天" + ELLIPSIS]
 
 
 def test_no_ellipsis_when_text_fits() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,10 +15,14 @@ from glasses.display.fonts import (
     INSTALL_HINT,
     FontNotFoundError,
     MissingGlyphsError,
+    bitmap_strike,
     find_font,
+    small_size_font,
 )
 from glasses.display.geometry import PROFILES, DisplayGeometry
 from glasses.display.raster import Renderer, levels_to_image
+from glasses.display.scene import FontRole
+from glasses.display.statusline import IconKind
 from glasses.display.views import (
     CaptionView,
     LinkState,
@@ -182,3 +187,61 @@ def test_ocr_reads_rendered_mixed_text(ocr: object, name: str) -> None:
     read = "".join(text for _box, text, _score in result or []).replace(" ", "")
     for word in ("下一站", "West", "Lake", "西湖"):
         assert word in read, read
+
+
+# Every profile's screen read back: 今 (which the outline font thresholded to 1 bit at 12 px
+# drew as 令), a Chinese word that must not be split (牛肉面) and English with its space.
+MIXED = "今天吃牛肉面 West Lake"  # (OCR reads no space between two Han characters)
+
+
+@pytest.mark.parametrize(
+    ("name", "scale", "lines", "read"),
+    [
+        ("640x400x4", 2, [MIXED], MIXED),
+        ("576x136x1", 3, [MIXED], MIXED),
+        # Broken at the space (lines are read joined with nothing).
+        ("128x64x1", 4, ["今天吃牛肉面 West", "Lake"], "今天吃牛肉面 WestLake"),
+    ],
+)
+def test_every_profile_reads_back_exactly(
+    ocr_read: Any, name: str, scale: int, lines: list[str], read: str
+) -> None:
+    renderer = Renderer(PROFILES[name])
+    screen = Screen(TextView(MIXED), STATUS)
+    scene = renderer.layout.scene(screen)
+    assert [run.text for run in scene.runs if run.role is FontRole.BODY] == lines
+    image = levels_to_image(renderer.render(screen), renderer.geometry.bpp)
+    body = image.crop((0, renderer.layout.body_box().y_px, image.width, image.height))
+    assert ocr_read(body, scale, rows=True) == read  # 今 is not 令, 牛肉面 is whole
+
+
+def test_one_bit_small_text_uses_the_bitmap_font() -> None:
+    renderer = Renderer(PROFILES["128x64x1"])
+    assert renderer.font_files[FontRole.BODY] == bitmap_strike(12)
+    assert Renderer(PROFILES["640x400x4"]).font_files[FontRole.BODY] == find_font()
+
+
+def test_without_the_bitmap_font_small_text_falls_back_with_a_warning(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    outline = find_font()
+    assert small_size_font(12, outline, str(tmp_path)) == outline
+    assert "sudo apt install xfonts-wqy" in caplog.text
+    assert small_size_font(22, outline, str(tmp_path)) == outline  # big text: outline anyway
+
+
+@pytest.mark.parametrize(("name", "scale"), [("640x400x4", 2), ("576x136x1", 3), ("128x64x1", 4)])
+def test_status_bar_reads_back_in_words(ocr_read: Any, name: str, scale: int) -> None:
+    renderer = Renderer(PROFILES[name])
+    screen = Screen(TextView(""), STATUS)
+    image = levels_to_image(renderer.render(screen), renderer.geometry.bpp)
+    bar = image.crop((0, 0, image.width, renderer.layout.body_box().y_px - 1))
+    read = ocr_read(bar, scale)
+    if name == "128x64x1":  # icons for the link, the cloud and the battery, few words
+        assert "TRANS" in read and "AI" in read and "64" in read, read
+        kinds = [mark.icon.kind for mark in renderer.layout.scene(screen).icons]
+        assert kinds == [IconKind.CLOUD, IconKind.LINK, IconKind.BATTERY, IconKind.BOLT]
+        assert not any("LINK" in run.text for run in renderer.layout.scene(screen).runs)
+    else:
+        for words in ("TRANSLATE", "Model online", "Linked", "64% charging"):
+            assert words in read, read

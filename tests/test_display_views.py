@@ -9,7 +9,14 @@ import pytest
 from glasses.display.charclass import is_wide, normalise_text
 from glasses.display.geometry import PROFILES, DisplayGeometry
 from glasses.display.scene import FontRole, Ink, ScreenLayout, TextMetrics
-from glasses.display.statusline import status_texts
+from glasses.display.statusline import (
+    Icon,
+    IconKind,
+    StatusLine,
+    icon_art,
+    piece_width,
+    status_line,
+)
 from glasses.display.views import (
     CAPTION_HISTORY_CHARS,
     CaptionView,
@@ -153,32 +160,56 @@ def test_page_indicator_sits_beside_the_shortened_last_line() -> None:
     assert not PageView.from_text("short", measure, 600, 5).indicator
 
 
-def test_status_bar_is_compacted_to_fit() -> None:
-    left, right = status_texts(STATUS, small_measure, 620)
-    assert left == "CAPTIONS"
-    assert right.split("  ") == ["LLM local", "LINK", "87% CHG"]
+def _status(bar: StatusBar, width_px: float) -> StatusLine:
+    return status_line(bar, small_measure, width_px, LAYOUT.icon_width)
+
+
+def _width(line: StatusLine) -> float:
+    pieces = [piece_width(p, small_measure, LAYOUT.icon_width) for p in line.right]
+    return small_measure(line.left) + sum(pieces) + line.gap_px * (len(pieces) - 1)
+
+
+def test_status_bar_says_what_a_wearer_needs_in_words() -> None:
+    # Not "LINK": the link state, the model's place and the battery in plain words.
+    line = _status(STATUS, 620)
+    assert line.text() == "CAPTIONS Model local Linked [battery]87% charging"
+    remote = replace(STATUS, llm=LlmSource.REMOTE, link=LinkState.DISCONNECTED, charging=False)
+    assert _status(remote, 620).text() == "CAPTIONS Model online Not linked [battery]87%"
+
+
+def test_status_bar_turns_to_icons_on_a_narrow_display() -> None:
+    bar = replace(STATUS, mode=Mode.TRANSLATE, llm=LlmSource.REMOTE)
+    line = _status(bar, 126)
+    assert line.text() == "TRANS [cloud]AI [link] [battery][bolt]87"
+    assert _width(line) <= 126
     offline = StatusBar(Mode.TRANSLATE, LinkState.DISCONNECTED, 5, offline=True)
-    left, right = status_texts(offline, small_measure, 126)
-    assert small_measure(left) + small_measure(right) <= 126
-    assert left in ("TRANS", "TR") and "5" in right and "OFF" in right
-    left, right = status_texts(STATUS, small_measure, 40)
-    assert left == "CC"  # the mode stays even when indicators must go
+    line = _status(offline, 126)
+    assert _width(line) <= 126 and line.text() == "TRANS [unlinked] Offl [battery]5"
+    assert _status(STATUS, 40).left == "CAPT"  # the mode stays even when indicators must go
+
+
+def test_battery_icon_fills_with_the_charge() -> None:
+    full, empty, low = (icon_art(Icon(IconKind.BATTERY, p)) for p in (100, 0, 3))
+    assert full[3].count("#") > low[3].count("#") > empty[3].count("#")
 
 
 def test_status_bar_alerts_are_the_last_indicators_dropped() -> None:
     bar = replace(STATUS, alerts=("NO MIC", "NO CAM"))
-    left, right = status_texts(bar, small_measure, 620)
-    assert right.split("  ") == ["LLM local", "LINK", "87% CHG", "NO MIC", "NO CAM"]
-    left, right = status_texts(bar, small_measure, 90)
-    assert small_measure(left) + small_measure(right) <= 90
-    assert right.endswith("M× C×")  # what went first: the LLM, the link, the battery
+    assert _status(bar, 620).text().endswith("87% charging NO MIC NO CAM")
+    line = _status(bar, 90)
+    assert _width(line) <= 90
+    assert line.text().endswith("M× C×")  # what went first: the LLM, the link, the battery
 
 
 def test_status_bar_is_drawn_in_the_small_font() -> None:
     scene = LAYOUT.scene(Screen(TextView("body"), STATUS))
     status = [run for run in scene.runs if run.role is FontRole.SMALL]
-    assert [run.text for run in status] == ["CAPTIONS", "LLM local  LINK  87% CHG"]
-    assert status[1].x_px + small_measure(status[1].text) == GEOMETRY.width_px - LAYOUT.margin_x_px
+    assert [run.text for run in status] == ["CAPTIONS", "Model local", "Linked", "87% charging"]
+    assert (
+        status[-1].x_px + small_measure(status[-1].text) == GEOMETRY.width_px - LAYOUT.margin_x_px
+    )
+    assert [mark.icon.kind for mark in scene.icons] == [IconKind.BATTERY]
+    assert scene.icons[0].x_px + LAYOUT.icon_width(scene.icons[0].icon) < status[-1].x_px
     assert len(scene.rules) == 1  # the separator under the status bar
     body = [run for run in scene.runs if run.role is FontRole.BODY]
     assert body[0].baseline_px - 16 > scene.rules[0].y_px

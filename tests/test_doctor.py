@@ -239,3 +239,14 @@ def test_a_fix_is_said_once() -> None:
     kept = "folder /m (run: glasses models pull other)"  # a different command stays
     asr = {c.name: c for c in run_checks(replace(HEALTHY, asr_model=Found(None, kept)))}["asr"]
     assert asr.detail == kept
+
+
+def test_missing_bitmap_font_is_a_warning_naming_the_package() -> None:
+    from glasses.doctor.checks import check_bitmap_font
+
+    missing = check_bitmap_font(Found(None, "no WenQuanYi bitmap font"))
+    assert missing is not None and missing.status == "WARN"
+    assert "xfonts-wqy" in missing.fix
+    found = check_bitmap_font(Found("/usr/share/fonts/X11/misc"))
+    assert found is not None and found.status == "OK"
+    assert check_bitmap_font(Found(configured=False)) is None

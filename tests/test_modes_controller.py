@@ -46,6 +46,9 @@ class FakeLayout:
     def clean(self, text: str) -> str:
         return text.replace("☃", "")
 
+    def fits_line(self, text: str) -> bool:
+        return 10.0 * len(text) <= 200
+
 
 def make(
     start: Mode = Mode.CAPTIONS,
@@ -103,7 +106,10 @@ def test_captions_without_a_recogniser_show_speech_activity() -> None:
     c = make(asr=False)
     c.handle(PeripheralState("display", True))
     view = body(c)
-    assert isinstance(view, TextView) and "glasses models pull sensevoice" in view.text
+    # The fake's 20-character lines cannot hold the pull command: it points to the doctor.
+    assert isinstance(view, TextView) and view.text.endswith(
+        "no speech model: see `glasses doctor`"
+    )
     c.handle(SpeechActivity(True))
     assert body(c) == CaptionView(partial="(speech…)")
     c.handle(SpeechActivity(False, 1.25))

@@ -29,6 +29,21 @@ WELL_KNOWN_FONTS: Final = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 )
+# Outline fonts thresholded to 1 bit at small sizes lose strokes (今 reads as 令), so 1-bit
+# panels draw small text with a font drawn pixel by pixel for those sizes: WenQuanYi Bitmap
+# Song from Debian's xfonts-wqy (PCF files FreeType loads at their native pixel size).
+BITMAP_PACKAGE: Final = "xfonts-wqy"
+BITMAP_INSTALL_HINT: Final = f"sudo apt install {BITMAP_PACKAGE}"
+BITMAP_DIR: Final = "/usr/share/fonts/X11/misc"
+BITMAP_STRIKES: Final = {  # pixel size -> file
+    12: "wenquanyi_9pt.pcf",
+    13: "wenquanyi_10pt.pcf",
+    14: "wenquanyi_13px.pcf",
+    15: "wenquanyi_11pt.pcf",
+    16: "wenquanyi_12pt.pcf",
+}
+# Above this size an outline font hinted for 1 bit is legible, and larger than any strike.
+BITMAP_MAX_PX: Final = 17
 _CJK_PROBE: Final = "中文字"
 # Private-use code point on plane 16, mapped by no ordinary font: renders as .notdef.
 _UNMAPPED: Final = "\U0010fffd"
@@ -56,13 +71,47 @@ class MissingGlyphsError(GlassesError):
 class FontFile:
     path: str
     index: int = 0  # face inside a .ttc collection
+    native_px: int | None = None  # a bitmap font: the only pixel size it has
+
+
+def bitmap_strike(size_px: int, folder: str = BITMAP_DIR) -> FontFile | None:
+    """The WenQuanYi bitmap face nearest to ``size_px`` (the largest not above it, else the
+    smallest), or None when xfonts-wqy is not installed."""
+    sizes = sorted(BITMAP_STRIKES)
+    fitting = [s for s in sizes if s <= size_px]
+    for size in [*reversed(fitting), *(s for s in sizes if s > size_px)]:
+        path = os.path.join(folder, BITMAP_STRIKES[size])
+        if os.path.isfile(path):
+            return FontFile(path, 0, size)
+    return None
+
+
+@lru_cache(maxsize=16)
+def small_size_font(size_px: int, fallback: FontFile, folder: str = BITMAP_DIR) -> FontFile:
+    """The font for ``size_px`` text on a 1-bit panel: the bitmap font up to
+    :data:`BITMAP_MAX_PX`, else ``fallback``; warns (once per size) when it is missing."""
+    if size_px > BITMAP_MAX_PX:
+        return fallback
+    strike = bitmap_strike(size_px, folder)
+    if strike is None:
+        log.warning(
+            "no bitmap CJK font in %s: small text on 1-bit displays is drawn with %s, which "
+            "loses strokes at %d px (今 looks like 令); install it with: %s",
+            folder, fallback.path, size_px, BITMAP_INSTALL_HINT,
+        )  # fmt: skip
+        return fallback
+    return strike
 
 
 def load_font(font: FontFile, size_px: int) -> ImageFont.FreeTypeFont:
-    """Load a face; BASIC layout is enough for CJK + Latin, fast, and the same on every machine."""
+    """Load a face; BASIC layout is enough for CJK + Latin, fast, and the same on every machine.
+    A bitmap font is loaded at its own size, whatever ``size_px`` asks."""
     try:
         return ImageFont.truetype(
-            font.path, size_px, index=font.index, layout_engine=ImageFont.Layout.BASIC
+            font.path,
+            font.native_px or size_px,
+            index=font.index,
+            layout_engine=ImageFont.Layout.BASIC,
         )
     except OSError as exc:
         raise FontNotFoundError(

@@ -15,9 +15,10 @@ from typing import Final
 
 from glasses.display.charclass import (
     ELLIPSIS,
+    NO_BREAK_SPACE,
     NO_LINE_END,
     NO_LINE_START,
-    break_positions,
+    break_options,
     normalise_text,
 )
 
@@ -25,6 +26,10 @@ Measure = Callable[[str], float]
 LineWidth = Callable[[int], float]  # line index -> available width in pixels
 
 _PREFIX_CHARS: Final = 200  # far more than any line of a glasses display holds
+# How many characters a line gives back to break between Chinese words rather than inside
+# one (most words have two to four characters).
+_WORD_PULLBACK: Final = 4
+_TRAILING: Final = " " + NO_BREAK_SPACE
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,14 @@ def _break_overlong(text: str, start: int, stop: int, measure: Measure, width_px
     """End of the longest prefix of ``text[start:stop]`` that fits, cut between characters.
 
     Used for words wider than a line; always takes at least one character so layout advances,
-    and steps back a little to keep kinsoku where it can.
+    and steps back a little to keep kinsoku where it can. A command too long for any line
+    is cut between its words rather than inside one.
     """
     k = _last_fitting(text, start, range(start + 1, stop + 1), measure, width_px)
     end = start + max(k + 1, 1)
+    space = text.rfind(NO_BREAK_SPACE, start + 1, end + 1)
+    if space > start and end < stop:
+        return space + 1
     for _ in range(3):
         if (
             end - start > 1
@@ -88,6 +97,18 @@ def _break_overlong(text: str, start: int, stop: int, measure: Measure, width_px
     return end
 
 
+def _word_break(breaks: Sequence[int], between_words: Sequence[bool], first: int, k: int) -> int:
+    """``k``, or an earlier break between words close enough to give up the room for."""
+    if between_words[k]:
+        return k
+    for j in range(k - 1, first - 1, -1):
+        if breaks[k] - breaks[j] > _WORD_PULLBACK:
+            break
+        if between_words[j]:
+            return j
+    return k
+
+
 def _paragraph_lines(
     text: str, start: int, stop: int, measure: Measure, width_of: Callable[[], float]
 ) -> Iterator[Line]:
@@ -95,14 +116,19 @@ def _paragraph_lines(
     if not para:
         yield Line("", start, start)
         return
-    breaks = [start + p for p in break_positions(para)]
+    options = break_options(para)
+    breaks = [start + p for p, _ in options]
+    between_words = [word for _, word in options]
     pos = start
     while pos < stop:
         width_px = width_of()
-        breaks = breaks[bisect_right(breaks, pos) :]  # candidates after pos; never empty
-        k = _last_fitting(text, pos, breaks, measure, width_px)
-        end = breaks[k] if k >= 0 else _break_overlong(text, pos, breaks[0], measure, width_px)
-        line = text[pos:end].rstrip(" ")
+        first = bisect_right(breaks, pos)  # candidates after pos; never empty
+        k = _last_fitting(text, pos, breaks[first:], measure, width_px)
+        if k < 0:
+            end = _break_overlong(text, pos, breaks[first], measure, width_px)
+        else:
+            end = breaks[_word_break(breaks, between_words, first, first + k)]
+        line = text[pos:end].rstrip(_TRAILING)
         yield Line(line, pos, pos + len(line))
         pos = end
         while pos < stop and text[pos] == " ":

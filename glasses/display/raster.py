@@ -13,7 +13,13 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from glasses.display.fonts import FontFile, GlyphChecker, find_font, load_font
+from glasses.display.fonts import (
+    FontFile,
+    GlyphChecker,
+    find_font,
+    load_font,
+    small_size_font,
+)
 from glasses.display.geometry import DisplayGeometry
 from glasses.display.scene import FontRole, Ink, Scene, ScreenLayout, TextMetrics
 from glasses.display.views import PageView, Screen, TextView
@@ -48,10 +54,16 @@ def levels_to_image(levels: Levels, bpp: int) -> Image.Image:
 
 
 class _Face:
-    """One font size: the Pillow font, its line metrics and a cached measure."""
+    """One font size: the Pillow font, its line metrics and a cached measure.
 
-    def __init__(self, font: ImageFont.FreeTypeFont) -> None:
+    ``fallback`` draws the characters ``font`` lacks (hangul is not in the bitmap font)."""
+
+    def __init__(
+        self, font: ImageFont.FreeTypeFont, fallback: ImageFont.FreeTypeFont | None = None
+    ) -> None:
         self.font = font
+        self.fallback = fallback
+        self._covers = GlyphChecker(font, "") if fallback is not None else None
         self._widths: dict[str, float] = {}
         top = font.getbbox(_ASCENT_SAMPLE, anchor="ls")[1]
         bottom = font.getbbox(_DESCENT_SAMPLE, anchor="ls")[3]
@@ -64,14 +76,31 @@ class _Face:
         if width is None:
             if len(self._widths) >= _MEASURE_CACHE_LIMIT:
                 self._widths.clear()
-            width = self._widths[text] = self.font.getlength(text)
+            width = self._widths[text] = sum(
+                font.getlength(part) for part, font in self.segments(text)
+            )
         return width
+
+    def segments(self, text: str) -> list[tuple[str, ImageFont.FreeTypeFont]]:
+        """``text`` cut into runs drawn with one font each."""
+        covers, fallback = self._covers, self.fallback
+        if covers is None or fallback is None:
+            return [(text, self.font)]
+        out: list[tuple[str, ImageFont.FreeTypeFont]] = []
+        for ch in text:
+            font = self.font if ch.isspace() or covers.has_glyph(ch) else fallback
+            if out and out[-1][1] is font:
+                out[-1] = (out[-1][0] + ch, font)
+            else:
+                out.append((ch, font))
+        return out
 
 
 class Renderer:
     """Renders :class:`Screen` frames for one display geometry.
 
-    ``font_path`` defaults to a CJK-capable system font (see :func:`find_font`);
+    ``font_path`` defaults to a CJK-capable system font (see :func:`find_font`), and on 1-bit
+    panels to the bitmap font for sizes up to 17 px (see :func:`small_size_font`);
     ``font_size_px`` sets the body text size (the status bar uses a smaller one).
     """
 
@@ -88,11 +117,21 @@ class Renderer:
         body_px, small_px = default_font_sizes(geometry)
         if font_size_px is not None:
             body_px, small_px = font_size_px, max(8, min(small_px, font_size_px))
+        files = {FontRole.BODY: self.font_file, FontRole.SMALL: self.font_file}
+        sizes = {FontRole.BODY: body_px, FontRole.SMALL: small_px}
+        if geometry.bpp == 1 and font_path is None:
+            files = {role: small_size_font(sizes[role], self.font_file) for role in files}
+        self.font_files = files
         self._faces = {
-            FontRole.BODY: _Face(load_font(self.font_file, body_px)),
-            FontRole.SMALL: _Face(load_font(self.font_file, small_px)),
+            role: _Face(
+                load_font(files[role], sizes[role]),
+                None if files[role] == self.font_file else load_font(self.font_file, sizes[role]),
+            )
+            for role in files
         }
-        self._glyphs = GlyphChecker(self._faces[FontRole.BODY].font, self.font_file.path)
+        # The outline font covers what the bitmap font lacks: it decides what can be drawn.
+        outline = load_font(self.font_file, body_px)
+        self._checkers = [GlyphChecker(outline, self.font_file.path)]
         self.layout = ScreenLayout(
             geometry, self._faces[FontRole.BODY].metrics, self._faces[FontRole.SMALL].metrics
         )
@@ -103,7 +142,7 @@ class Renderer:
 
     def missing_glyphs(self, text: str) -> list[str]:
         """Characters of ``text`` the font cannot draw (callers may strip or replace them)."""
-        return self._glyphs.missing(text)
+        return sorted({ch for checker in self._checkers for ch in checker.missing(text)})
 
     def page_view(self, text: str, with_status: bool = True) -> PageView:
         """``text`` paginated for this display's body area."""
@@ -118,7 +157,8 @@ class Renderer:
         return self.draw(self.layout.scene(screen))
 
     def draw(self, scene: Scene) -> Levels:
-        self._glyphs.check(scene.text())
+        for checker in self._checkers:
+            checker.check(scene.text())
         geometry = self.geometry
         bpp, top = geometry.bpp, geometry.max_level
         image = Image.new("L", (geometry.width_px, geometry.height_px), 0)
@@ -129,8 +169,18 @@ class Renderer:
         for run in scene.runs:
             if run.text:
                 fill = ink_level(run.ink, bpp) * 255 // top
-                font = self._faces[run.role].font
-                draw.text((run.x_px, run.baseline_px), run.text, fill=fill, font=font, anchor="ls")
+                face, x = self._faces[run.role], float(run.x_px)
+                for part, font in face.segments(run.text):
+                    draw.text((x, run.baseline_px), part, fill=fill, font=font, anchor="ls")
+                    x += font.getlength(part)
+        for mark in scene.icons:
+            fill = ink_level(mark.ink, bpp) * 255 // top
+            k = mark.scale
+            for dy, row in enumerate(mark.rows):
+                for dx, pixel in enumerate(row):
+                    if pixel == "#":
+                        x, y = mark.x_px + dx * k, mark.y_px + dy * k
+                        draw.rectangle((x, y, x + k - 1, y + k - 1), fill=fill)
         for rule in scene.rules:
             fill = ink_level(rule.ink, bpp) * 255 // top
             step = 2 if rule.dotted else 1

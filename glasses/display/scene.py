@@ -10,9 +10,18 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
+from glasses.display.charclass import normalise_text
 from glasses.display.geometry import DisplayGeometry
 from glasses.display.layout import Measure, fit_lines, wrap_lines
-from glasses.display.statusline import status_texts
+from glasses.display.statusline import (
+    ICON_GAP_PX,
+    Icon,
+    StatusLine,
+    icon_art,
+    icon_scale,
+    piece_width,
+    status_line,
+)
 from glasses.display.views import CaptionView, PageView, Screen, StatusBar, TextView
 
 # Room reserved on a page's last line for the widest indicator we expect.
@@ -59,9 +68,26 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class IconMark:
+    """A status icon: its pixel art (``icon_art``) drawn at ``scale``, top left at x, y."""
+
+    x_px: int
+    y_px: int
+    icon: Icon
+    scale: int
+    ink: Ink = Ink.STATUS
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return icon_art(self.icon)
+
+
+@dataclass(frozen=True)
 class Scene:
     runs: tuple[TextRun, ...] = ()
     rules: tuple[Rule, ...] = ()
+    icons: tuple[IconMark, ...] = ()
+    status: StatusLine | None = None  # what the status bar says, icons by name
 
     def text(self) -> str:
         return "".join(run.text for run in self.runs)
@@ -107,6 +133,11 @@ class ScreenLayout:
     def body_lines(self, with_status: bool = True) -> int:
         return self._fits(self.body_box(with_status))
 
+    def fits_line(self, text: str, with_status: bool = True) -> bool:
+        """Whether ``text`` fits on one body line (a command must, or it is not shown)."""
+        width_px = self.body_box(with_status).width_px
+        return self.body.measure(normalise_text(text)) <= width_px
+
     def page_view(self, text: str, with_status: bool = True) -> PageView:
         """``text`` paginated to fit this display's body area."""
         box = self.body_box(with_status)
@@ -122,11 +153,16 @@ class ScreenLayout:
     def _baseline(self, box: Box, slot: int) -> int:
         return box.y_px + slot * self.body.line_height_px + self.body.ascent_px
 
+    def icon_width(self, icon: Icon) -> int:
+        return len(icon_art(icon)[0]) * icon_scale(self.small.ascent_px)
+
     def scene(self, screen: Screen) -> Scene:
         runs: list[TextRun] = []
         rules: list[Rule] = []
+        icons: list[IconMark] = []
+        status = None
         if screen.status is not None:
-            self._status(screen.status, runs, rules)
+            status = self._status(screen.status, runs, rules, icons)
         box = self.body_box(screen.status is not None)
         body = screen.body
         if isinstance(body, CaptionView):
@@ -135,18 +171,30 @@ class ScreenLayout:
             self._page(body, box, runs)
         else:
             self._text(body, box, runs)
-        return Scene(tuple(runs), tuple(rules))
+        return Scene(tuple(runs), tuple(rules), tuple(icons), status)
 
-    def _status(self, bar: StatusBar, runs: list[TextRun], rules: list[Rule]) -> None:
+    def _status(
+        self, bar: StatusBar, runs: list[TextRun], rules: list[Rule], icons: list[IconMark]
+    ) -> StatusLine:
         x0, width = self.margin_x_px, self.geometry.width_px - 2 * self.margin_x_px
-        left, right = status_texts(bar, self.small.measure, width)
+        measure = self.small.measure
+        line = status_line(bar, measure, width, self.icon_width)
         baseline = self.margin_y_px + self.small.ascent_px
-        runs.append(TextRun(x0, baseline, left, Ink.STATUS, FontRole.SMALL))
-        if right:
-            x = x0 + width - round(self.small.measure(right))
-            runs.append(TextRun(x, baseline, right, Ink.STATUS, FontRole.SMALL))
+        runs.append(TextRun(x0, baseline, line.left, Ink.STATUS, FontRole.SMALL))
+        scale = icon_scale(self.small.ascent_px)
+        widths = [piece_width(piece, measure, self.icon_width) for piece in line.right]
+        x = x0 + width - round(sum(widths) + line.gap_px * max(len(widths) - 1, 0))
+        for piece, piece_px in zip(line.right, widths, strict=True):
+            start = x
+            for icon in piece.icons:  # icons stand on the baseline, as tall as capitals
+                icons.append(IconMark(x, baseline - 7 * scale, icon, scale))
+                x += self.icon_width(icon) + ICON_GAP_PX
+            if piece.text:
+                runs.append(TextRun(x, baseline, piece.text, Ink.STATUS, FontRole.SMALL))
+            x = start + round(piece_px) + line.gap_px
         y = self.margin_y_px + self.small.line_height_px
         rules.append(Rule(x0, x0 + width, y, Ink.DIM, dotted=self.geometry.bpp == 1))
+        return line
 
     def _text(self, view: TextView, box: Box, runs: list[TextRun]) -> None:
         lines = fit_lines(view.text, self.body.measure, box.width_px, self._fits(box))

@@ -42,6 +42,7 @@ class Facts:
     ort_providers: tuple[str, ...] | None  # None: onnxruntime does not import
     ort_error: str = ""
     font: Found = field(default_factory=Found)
+    bitmap_font: Found = field(default_factory=lambda: Found(configured=False))
     llm_model: Found = field(default_factory=Found)
     vad_model: Found = field(default_factory=Found)
     asr_model: Found = field(default_factory=Found)
@@ -106,6 +107,15 @@ def check_font(found: Found) -> Check:
     if found.where:
         return ok("cjk font", found.where)
     return fail("cjk font", found.error, "sudo apt install fonts-noto-cjk")
+
+
+def check_bitmap_font(found: Found) -> Check | None:
+    """The bitmap CJK font small text on 1-bit displays is drawn with (xfonts-wqy)."""
+    if not found.configured:
+        return None
+    if found.where:
+        return ok("1-bit font", found.where)
+    return warn("1-bit font", found.error, "sudo apt install xfonts-wqy")
 
 
 def check_llm_model(found: Found) -> Check:
@@ -196,6 +206,7 @@ def run_checks(facts: Facts) -> list[Check]:
         check_cpu(facts.machine, facts.cpu_flags, facts.board),
         check_onnxruntime(facts),
         check_font(facts.font),
+        *filter(None, [check_bitmap_font(facts.bitmap_font)]),
         check_llm_model(facts.llm_model),
         check_vad_model(facts.vad_model),
         check_asr(facts.asr_model, facts.asr_runtime_error),

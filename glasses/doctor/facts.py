@@ -55,6 +55,18 @@ def _font() -> str:
     return f"{font.path} (face {font.index})"
 
 
+def _bitmap_font() -> str:
+    from glasses.display.fonts import BITMAP_DIR, bitmap_strike
+
+    strike = bitmap_strike(12)
+    if strike is None:
+        raise FileNotFoundError(
+            f"no WenQuanYi bitmap font in {BITMAP_DIR}: 1-bit displays draw small CJK with "
+            "the outline font, which loses strokes (今 looks like 令)"
+        )
+    return f"{os.path.dirname(strike.path)} (WenQuanYi Bitmap Song, for 1-bit displays)"
+
+
 def _llm(name: str | None) -> str:
     from glasses.llm.model_folder import models_dir, open_model_folder, resolve_model_dir
 
@@ -241,6 +253,7 @@ def gather(options: DoctorOptions) -> Facts:
         ort_providers=providers,
         ort_error=ort_error,
         font=_found(_font),
+        bitmap_font=_found(_bitmap_font),
         llm_model=_found(lambda: _llm(options.llm_model), configured=bool(options.llm_model)),
         vad_model=_found(lambda: _vad(options.vad_model)),
         asr_model=_found(

@@ -11,6 +11,7 @@ import abc
 from dataclasses import dataclass
 from typing import ClassVar, Final, Literal, Protocol
 
+from glasses.display.charclass import command
 from glasses.display.views import BodyView, Mode, PageButton, PageView
 from glasses.llm.chat_template import ChatMessage
 from glasses.modes.text import plain_text
@@ -18,6 +19,8 @@ from glasses.pipeline.messages import CancelLlm, Intent, LlmDelta, LlmDone, LlmR
 
 ASR_HINT: Final = "glasses models pull sensevoice"
 LLM_HINT: Final = "glasses models pull qwen3-0.6b-int4"
+# Shown instead of a command too long for one line of the display: it lists the fixes.
+DOCTOR_HINT: Final = "glasses doctor"
 # The swipes that page through a PageView.
 PAGING: Final = {Intent.PAGE_NEXT: PageButton.NEXT, Intent.PAGE_PREVIOUS: PageButton.PREVIOUS}
 
@@ -31,6 +34,10 @@ class Layout(Protocol):
 
     def clean(self, text: str) -> str:
         """``text`` without characters the font cannot draw."""
+        ...
+
+    def fits_line(self, text: str) -> bool:
+        """Whether ``text`` fits on one line of the body area."""
         ...
 
 
@@ -85,6 +92,13 @@ class ModeContext:
         when it has fewer): a reply that grows or shrinks as it streams keeps its page."""
         page = self.layout.page_view(text)
         return PageView(page.pages, min(index, page.page_count - 1))
+
+    def hint(self, fix: str) -> str:
+        """The command ``fix`` marked to stay whole on one line; where no line holds it,
+        a pointer to ``glasses doctor`` (which lists it) rather than a command cut in two."""
+        if self.layout.fits_line(fix):
+            return command(fix)
+        return f"see {command(DOCTOR_HINT)}"
 
     def screen_text(self, text: str) -> str:
         """Model or sensor text as it may be shown: plain, and drawable by the font."""

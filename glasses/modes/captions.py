@@ -50,5 +50,5 @@ class CaptionsMode(ModeLogic):
         if self.captions.final or self.captions.partial:
             return self.captions
         if not self.ctx.has_asr:
-            return TextView(f"{LISTENING}\nno speech model: {ASR_HINT}")
+            return TextView(f"{LISTENING}\nno speech model: {self.ctx.hint(ASR_HINT)}")
         return TextView(LISTENING)

@@ -100,7 +100,7 @@ class ReadMode(ModeLogic):
         self.ctx.last_read_text = text
         self.ocr_text = text
         if not self.ctx.has_llm:
-            self._show_page(f"{text}\n(untranslated; {LLM_HINT})")
+            self._show_page(f"{text}\n(untranslated; {self.ctx.hint(LLM_HINT)})")
             return []
         o = self.ctx.options
         action = read_action(o.read_action, text, o.read_language)

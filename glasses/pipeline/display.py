@@ -51,6 +51,9 @@ class RendererLayout:
         missing = set(self.renderer.missing_glyphs(text))
         return "".join(ch for ch in text if ch not in missing) if missing else text
 
+    def fits_line(self, text: str) -> bool:
+        return self.renderer.layout.fits_line(text)
+
 
 class WireProbe:
     """When did bytes first go on the wire after a screen was handed to the link?
