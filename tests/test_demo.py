@@ -69,7 +69,10 @@ def test_demo_caption_pictures_show_text(
     for path in sorted(out.glob("read-*.png"), key=step_number, reverse=True):
         if any(all(part in text for part in wanted) for text in texts.values()):
             break
-        texts[path.name] = ocr_read(Image.open(path))
+        # Read back at 3x: at 2x the recogniser itself scores the gap in "Tickets 55" below
+        # its space threshold, although the screen draws the space (the pixel-exact page
+        # check of test_daemon_e2e covers the screen itself).
+        texts[path.name] = ocr_read(Image.open(path), scale=3)
     assert any(all(part in text for part in wanted) for text in texts.values()), texts
 
 

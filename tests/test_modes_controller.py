@@ -116,6 +116,29 @@ def test_captions_without_a_recogniser_show_speech_activity() -> None:
     assert body(c) == CaptionView(final=("(speech 1.2 s)",))
 
 
+@pytest.mark.parametrize("mode", [Mode.TRANSLATE, Mode.ASSIST])
+def test_hints_never_cut_a_command_where_no_line_holds_it(mode: Mode) -> None:
+    """Every mode's missing-model hint goes through the one rule: a pull command that the
+    20-character lines cannot hold becomes a pointer to the doctor, never "pull qwen3-0.6b-int"."""
+    c = make(mode, asr=False, llm=mode is Mode.TRANSLATE)
+    c.handle(PeripheralState("display", True))
+    view = body(c)
+    assert isinstance(view, TextView) and "no speech model: see `glasses doctor`" in view.text
+    assert "models pull" not in view.text
+    c = make(Mode.ASSIST, llm=False)
+    c.handle(PeripheralState("display", True))
+    view = body(c)
+    assert isinstance(view, TextView) and view.text.endswith(
+        "no language model: see `glasses doctor`"
+    )
+    effects(c, AskText("how much is a ticket?"))
+    page = body(c)
+    assert isinstance(page, PageView)
+    shown = "\n".join(line for p in page.pages for line in p)
+    # Pages draw the command without its backticks, its space a no-break one.
+    assert "models pull" not in shown and "see glasses\u00a0doctor" in shown
+
+
 def test_buttons_cycle_the_enabled_modes() -> None:
     c = make(enabled=(Mode.CAPTIONS, Mode.READ))
     seen = []
@@ -247,7 +270,7 @@ def test_assistant_listening_can_be_stopped_and_needs_a_recogniser() -> None:
     deaf = make(Mode.ASSIST, asr=False)
     deaf.handle(UserInput(Intent.ASK))
     view = body(deaf)
-    assert isinstance(view, TextView) and "sensevoice" in view.text
+    assert isinstance(view, TextView) and "no speech model: see `glasses doctor`" in view.text
 
 
 def test_assistant_drafts_a_message() -> None:

@@ -79,9 +79,9 @@ class AssistantMode(ModeLogic):
             return TextView(f"{self.question}\n…")
         lines = [PROMPT]
         if not self.ctx.has_asr:
-            lines.append(f"no speech model: {ASR_HINT}")
+            lines.append(f"no speech model: {self.ctx.hint(ASR_HINT)}")
         if not self.ctx.has_llm:
-            lines.append(f"no language model: {LLM_HINT}")
+            lines.append(f"no language model: {self.ctx.hint(LLM_HINT)}")
         return TextView("\n".join(lines))
 
     def _on_input(self, intent: Intent) -> list[Message]:
@@ -109,7 +109,7 @@ class AssistantMode(ModeLogic):
         if not self.ctx.has_llm:
             self.generation = None
             self.page = self.ctx.layout.page_view(
-                f"{self.question}\n(no language model: {LLM_HINT})"
+                f"{self.question}\n(no language model: {self.ctx.hint(LLM_HINT)})"
             )
             return effects
         o = self.ctx.options

@@ -84,9 +84,9 @@ class TranslateMode(ModeLogic):
         first, second = (language_name(code) for code in self.ctx.options.languages)
         lines = [f"translate {first} / {second}", "listening…"]
         if not self.ctx.has_asr:
-            lines.append(f"no speech model: {ASR_HINT}")
+            lines.append(f"no speech model: {self.ctx.hint(ASR_HINT)}")
         elif not self.ctx.has_llm:
-            lines.append(f"no language model: {LLM_HINT}")
+            lines.append(f"no language model: {self.ctx.hint(LLM_HINT)}")
         return TextView("\n".join(lines))
 
     def _translate(self, heard: FinalTranscript) -> list[Message]:
