@@ -152,7 +152,7 @@ def genai_builder_available() -> bool:
     return True
 
 
-def builder_command(hf_dir: Path, out: Path, cache: Path) -> list[str]:
+def builder_command(hf_dir: Path, out: Path, cache: Path, prune: bool = False) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -170,13 +170,17 @@ def builder_command(hf_dir: Path, out: Path, cache: Path) -> list[str]:
         "--extra_options",
         f"int4_block_size={BLOCK_SIZE}",
         f"int4_accuracy_level={ACCURACY_LEVEL}",
+        *(["prune_lm_head=true"] if prune else []),
     ]
 
 
-def build_model(cache: Path, tiny: bool, log: Callable[[str], None]) -> tuple[Path, str]:
-    """The int4 model folder (built once, then reused) and what built it."""
+def build_model(
+    cache: Path, tiny: bool, log: Callable[[str], None], prune: bool = False
+) -> tuple[Path, str]:
+    """The int4 model folder (built once, then reused) and what built it; ``prune``: genai's
+    builder with ``prune_lm_head=true`` (logits of the last position only)."""
     name = model_name(tiny)
-    out = cache / f"genai-{name}-int4"
+    out = cache / (f"genai-{name}-int4" + ("-pruned" if prune else ""))
     if (out / ".complete").is_file():
         return out, (out / ".complete").read_text(encoding="utf-8").strip()
     if genai_builder_available():
@@ -185,7 +189,7 @@ def build_model(cache: Path, tiny: bool, log: Callable[[str], None]) -> tuple[Pa
             log(f"writing the random {name} checkpoint to {hf_dir}")
             write_checkpoint(hf_dir, tiny)
             (hf_dir / ".complete").write_text("ok\n", encoding="utf-8")
-        command = builder_command(hf_dir, out, cache / "builder-cache")
+        command = builder_command(hf_dir, out, cache / "builder-cache", prune)
         log("building: " + shlex.join(command))
         started = time.monotonic()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -193,6 +197,8 @@ def build_model(cache: Path, tiny: bool, log: Callable[[str], None]) -> tuple[Pa
         import onnxruntime_genai
 
         source = f"onnxruntime-genai {onnxruntime_genai.__version__} model builder"
+    elif prune:
+        raise SystemExit("genai's pruned build needs onnxruntime-genai's model builder")
     elif tiny:
         import logging
 
@@ -285,8 +291,12 @@ def run_glasses(model: Path, plan: Plan) -> WorkerResult:
     if not engine.info.last_position_logits:
         out.notes.append("LM head not pruned")
 
-    def generate(prompt: ChatPrompt, new_tokens: int) -> Any:
+    def generate(prompt: ChatPrompt, new_tokens: int, fresh: bool = True) -> Any:
+        """``fresh``: nothing cached (the engine would otherwise reuse the previous run's KV
+        for a repeated prompt)."""
         options = GenerationOptions(max_new_tokens=new_tokens, sampling=SamplingConfig(greedy=True))
+        if fresh:
+            engine.clear_cache()
         stream = engine.stream_prompt(prompt, options)
         for _ in stream:
             pass
@@ -320,9 +330,11 @@ def run_glasses(model: Path, plan: Plan) -> WorkerResult:
     out.ttft_no_cache_s = min(
         generate(ChatPrompt((), ids), 1).timings.time_to_first_token_s for ids in turns[1:]
     )
-    generate(ChatPrompt(system, turns[0]), 1)  # caches the system prompt
-    cached = [generate(ChatPrompt(system, ids), 1).timings for ids in turns[1:]]
-    if any(t.cached_prompt_tokens != len(system) for t in cached):
+    cached = []
+    for ids in turns[1:]:
+        generate(ChatPrompt(system, turns[0]), 1)  # caches the system prompt (and turn 0)
+        cached.append(generate(ChatPrompt(system, ids), 1, fresh=False).timings)
+    if any(t.cached_prompt_tokens < len(system) for t in cached):
         out.notes.append("prefix cache missed")
     out.ttft_cached_s = min(t.time_to_first_token_s for t in cached)
     out.peak_rss = peak_rss_bytes()
@@ -399,6 +411,134 @@ def run_genai(model: Path, plan: Plan, threads: int | None = None) -> WorkerResu
     out.peak_rss = peak_rss_bytes()
     del tokenizer
     return out
+
+
+# --- sampling overhead and multi-turn chat (glasses only, in-process) -----------------------------
+
+SAMPLING_CASES = {
+    "greedy": {"greedy": True},
+    "top-k 20, temperature 0.7": {"temperature": 0.7, "top_k": 20},
+    "top-p 0.9, top-k 0, temperature 0.7": {"temperature": 0.7, "top_p": 0.9},
+    "Qwen defaults (top-k 20, top-p 0.8, T 0.7, penalty 1.05)": {
+        "temperature": 0.7,
+        "top_k": 20,
+        "top_p": 0.8,
+        "repetition_penalty": 1.05,
+    },
+}
+
+
+def lm_like_logits(vocab: int, seed: int) -> np.ndarray:
+    """A trained model's shape (random weights give one token almost all the mass): a broad
+    bulk of N(0, 2.5) and a few dozen plausible tokens up to 12 above it."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, 2.5, vocab)
+    logits[rng.choice(vocab, 40, replace=False)] += 12.0 * rng.random(40)
+    return logits.astype(np.float32)
+
+
+def sampling_overhead(model: Path, plan: Plan) -> dict[str, Any]:
+    """Time per ``Sampler`` call on real 151,936-wide logits (the bench model's own, and a
+    trained model's shape) against the median decode step of the same engine, same process."""
+    from glasses.llm import ChatPrompt, EngineConfig, GenerationOptions, LlmEngine, SamplingConfig
+    from glasses.llm.sampling import Sampler
+
+    engine = LlmEngine.load(model, EngineConfig(max_context_tokens=plan.context))
+    timed = TimedSession(engine._runner._session)
+    engine._runner._session = timed
+    options = GenerationOptions(max_new_tokens=65, sampling=SamplingConfig(greedy=True))
+    for _ in range(2):
+        timed.run_s.clear()
+        for _ in engine.stream_prompt(ChatPrompt((), tuple(plan.prompt(64))), options):
+            pass
+    step = float(np.median(timed.run_s[-64:]))
+    runner, kv = engine._runner, engine._kv
+    kv.reset()
+    model_logits = runner.forward(plan.prompt(64, salt=3), kv, runner.new_run_options())
+    assert model_logits is not None
+    arrays = {
+        "bench model": model_logits,
+        "trained-model shape": lm_like_logits(len(model_logits), 5),
+    }
+    context = list(plan.prompt(300, salt=4))
+    out: dict[str, Any] = {"decode_step_s": step, "cases": {}}
+    for case, settings in SAMPLING_CASES.items():
+        row = {}
+        for name, logits in arrays.items():
+            sampler = Sampler(SamplingConfig(seed=1, **settings), engine.tokenizer.vocab_size)
+            best = float("inf")
+            for _ in range(5):
+                started = time.perf_counter()
+                for _ in range(20):
+                    sampler(logits, context)
+                best = min(best, (time.perf_counter() - started) / 20)
+            row[name] = {"sample_s": best, "share_of_step": best / step}
+        out["cases"][case] = row
+    return out
+
+
+def chat_ttft(model: Path, plan: Plan, turns: int = 6, answer: int = 24) -> dict[str, list[float]]:
+    """Time to first token of each turn of a chat whose history grows (system prompt, then
+    user turn + the previous answers), with the prefix cache and without it."""
+    from glasses.llm import ChatPrompt, EngineConfig, GenerationOptions, LlmEngine, SamplingConfig
+
+    out: dict[str, list[float]] = {}
+    for label, reuse in (("cached", True), ("no cache", False)):
+        engine = LlmEngine.load(
+            model, EngineConfig(max_context_tokens=plan.context, prefix_cache=reuse)
+        )
+        options = GenerationOptions(max_new_tokens=answer, sampling=SamplingConfig(greedy=True))
+        for _ in engine.stream_prompt(ChatPrompt((), tuple(plan.prompt(16, salt=9))), options):
+            pass  # warm-up
+        history = list(plan.system_ids())
+        ttfts = []
+        for turn in range(turns):
+            ids = (*history, *plan.user_ids(turn))
+            stream = engine.stream_prompt(ChatPrompt(tuple(plan.system_ids()), ids), options)
+            for _ in stream:
+                pass
+            timings = stream.result.timings
+            ttfts.append(timings.time_to_first_token_s)
+            history = [*ids, *stream.result.token_ids, IM_END, NEWLINE]
+        out[label] = ttfts
+        out[f"{label} prompt tokens"] = [float(len(history))]
+    return out
+
+
+def extras_markdown(extras: dict[str, Any]) -> str:
+    lines: list[str] = []
+    if "sampling" in extras:
+        sampling = extras["sampling"]
+        step_ms = 1000 * sampling["decode_step_s"]
+        lines += [
+            f"Sampling per decode step, against the median decode step ({step_ms:.1f} ms):",
+            "",
+            "| sampling | bench model's logits | trained-model-shaped logits |",
+            "| --- | ---: | ---: |",
+        ]
+        for case, row in sampling["cases"].items():
+            cells = [
+                f"{1e6 * v['sample_s']:.0f} us = {100 * v['share_of_step']:.2f}%"
+                for v in row.values()
+            ]
+            lines.append(f"| {case} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if "chat" in extras:
+        chat = extras["chat"]
+        turns = len(chat["cached"])
+        lines += [
+            "TTFT per turn of a growing chat (ms; 300-token system prompt, 30-token user turns, "
+            "24-token answers):",
+            "",
+            "| | " + " | ".join(f"turn {i + 1}" for i in range(turns)) + " |",
+            "| --- |" + " ---: |" * turns,
+        ]
+        for label in ("cached", "no cache"):
+            lines.append(
+                f"| {label} | " + " | ".join(f"{1000 * t:.0f}" for t in chat[label]) + " |"
+            )
+        lines.append("")
+    return "\n".join(lines)
 
 
 # --- machine and model facts ---------------------------------------------------------------------
@@ -506,11 +646,14 @@ WORKERS: dict[str, Callable[[Path, Plan], WorkerResult]] = {
     "glasses": run_glasses,
     "genai": run_genai,
     "genai-threads": lambda model, plan: run_genai(model, plan, physical_cores()),
+    # genai's builder with prune_lm_head=true: the optimisation glasses makes at load time.
+    "genai-pruned": lambda model, plan: run_genai(model, plan, physical_cores()),
 }
 LABELS = {
     "glasses": "glasses",
     "genai": "genai, default options",
     "genai-threads": f"genai, intra_op_num_threads={physical_cores()}",
+    "genai-pruned": f"genai, prune_lm_head=true, intra_op_num_threads={physical_cores()}",
 }
 
 
@@ -699,6 +842,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="run every engine this often, keep the best")
     parser.add_argument("--reps", type=int, help="repetitions inside a round (best kept)")
     parser.add_argument("--context", type=int, help="context length of both engines")
+    parser.add_argument(
+        "--only",
+        choices=("engines", "sampling", "chat"),
+        action="append",
+        help="run only these parts (repeatable): the engine comparison, the sampling overhead, "
+        "the multi-turn chat TTFT; default all",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--plan", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -720,9 +870,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, source = args.model, "given with --model"
     else:
         model, source = build_model(args.cache, args.tiny, log)
+    parts = set(args.only or ("engines", "sampling", "chat"))
+    extras: dict[str, Any] = {}
+    if "sampling" in parts:
+        log("sampling overhead")
+        extras["sampling"] = sampling_overhead(model, plan)
+    if "chat" in parts:
+        log("multi-turn chat TTFT")
+        extras["chat"] = chat_ttft(model, plan)
+    if "engines" not in parts:
+        print(extras_markdown(extras))
+        if args.json:
+            args.json.write_text(json.dumps({"extras": extras}, indent=2) + "\n", "utf-8")
+        return 0
     names = ["glasses"]
+    models = {"glasses": model, "genai": model, "genai-threads": model}
     if not args.skip_genai and genai_runtime_available():
         names += ["genai", "genai-threads"]
+        if genai_builder_available() and not args.model:
+            models["genai-pruned"], _ = build_model(args.cache, args.tiny, log, prune=True)
+            names.append("genai-pruned")
     log(f"model {model} ({source}); measuring memory bandwidth")
     bandwidth = memory_bandwidth(32 if args.tiny else 256)
     need = bytes_per_token(model, plan.decode_prompt + plan.decode_tokens // 2)
@@ -730,7 +897,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for round_ in range(rounds):
         for name in names:  # interleaved, so a busy spell of the machine hits every engine
             log(f"round {round_ + 1}/{rounds}: {LABELS[name]}")
-            runs[name].append(run_worker(name, model, plan))
+            runs[name].append(run_worker(name, models[name], plan))
     engines = {name: best_of(results) for name, results in runs.items()}
     ours = engines["glasses"]
     peers = [w for name, w in engines.items() if name != "glasses"]
@@ -752,10 +919,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "engines": {name: asdict(w) for name, w in engines.items()},
         "same_greedy_tokens": all(p.tokens == ours.tokens for p in peers) if peers else None,
         "goals": goals(ours, peers),
+        "extras": extras,
     }
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(markdown(report))
+    print("\n" + extras_markdown(extras))
     print(
         "\nmemory bandwidth (numpy copy, read + write): "
         + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bandwidth.items())

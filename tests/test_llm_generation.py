@@ -8,6 +8,7 @@ unless the reference's top-two gap is below 1e-3 (a tie at the ONNX float32 prec
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from glasses.llm import (
     LlmEngine,
     SamplingConfig,
 )
+from glasses.llm.generator import common_prefix
 
 pytest.importorskip("onnxruntime")
 from llm_support import reference
@@ -86,8 +88,54 @@ def test_prefix_cache_and_chunked_prefill_change_nothing(
         assert got.token_ids == want.token_ids
         assert want.timings is not None and want.timings.cached_prompt_tokens == 0
     second = cached.generate(CHAT, greedy(8))
-    assert second.timings is not None
-    assert second.timings.cached_prompt_tokens == len(cached.render(CHAT).prefix_ids) > 0
+    assert second.timings is not None  # the same prompt again: all but its last token reused
+    assert second.timings.cached_prompt_tokens == len(cached.render(CHAT).ids) - 1
+
+
+def counted_forwards(engine: LlmEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of tokens of each forward pass the engine runs from now on."""
+    runner, sizes = engine._runner, []
+    real = runner.forward
+
+    def forward(ids: Any, *args: Any, **kwargs: Any) -> Any:
+        sizes.append(len(ids))
+        return real(ids, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "forward", forward)
+    return sizes
+
+
+@pytest.mark.parametrize("key", ["genai-qwen2-fp32", "optimum-qwen3-fp32"])
+@pytest.mark.parametrize("system", [True, False])
+def test_a_chat_turn_computes_only_its_new_tokens(
+    llm_zoo: dict[str, BuiltModel], key: str, system: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The KV of the last generation (prompt and answer) is reused up to the longest common
+    token prefix, whatever turn it ends in, with or without a system prompt: turn N runs only
+    the tokens after the previous turn's answer, and gives the no-cache engine's tokens."""
+    built = llm_zoo[key]
+    config = EngineConfig(variant=built.variant, prefill_chunk_tokens=16)
+    engine = LlmEngine.load(built.path, config)
+    plain = LlmEngine.load(built.path, dataclasses.replace(config, prefix_cache=False))
+    sizes = counted_forwards(engine, monkeypatch)
+    history = list(CHAT if system else CHAT[1:])
+    previous: tuple[int, ...] = ()
+    for turn in range(5):
+        prompt = engine.render(history).ids
+        sizes.clear()
+        got = engine.generate(history, greedy(6))
+        want = plain.generate(history, greedy(6))
+        assert got.token_ids == want.token_ids, turn
+        assert got.timings is not None
+        computed = len(prompt) - got.timings.cached_prompt_tokens
+        # The prompt part of the forward passes (the rest are the 5 decode steps).
+        assert sum(sizes) - (len(got.token_ids) - 1) == computed
+        if turn:  # Qwen3's template drops the empty <think></think> (4 tokens) from history
+            shared = common_prefix(previous, prompt)
+            assert shared >= len(previous) - (4 if "qwen3" in key else 0)
+            assert got.timings.cached_prompt_tokens >= shared
+        previous = prompt
+        history += [ChatMessage("assistant", got.text), ChatMessage("user", f"Turn {turn}?")]
 
 
 def test_multi_turn_history(llm_zoo: dict[str, BuiltModel], llm_engine: Engines) -> None:
@@ -189,10 +237,78 @@ def test_deadline(llm_engine: Engines, monkeypatch: pytest.MonkeyPatch) -> None:
     assert engine.generate(CHAT, greedy(5, timeout_s=0.0)).token_ids == []
     clock = iter(float(i) for i in range(1000))
     monkeypatch.setattr("glasses.llm.generator.time.monotonic", lambda: next(clock))
-    monkeypatch.setattr("glasses.llm.engine.time.monotonic", lambda: next(clock))
     result = engine.generate(CHAT, greedy(50, timeout_s=12.0))
     assert result.finish_reason == "deadline"
     assert 0 < len(result.token_ids) < 50
+
+
+def test_deadline_is_checked_between_prefill_chunks(
+    llm_zoo: dict[str, BuiltModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each 4-token chunk of a long prompt "takes" 10 s (time as data): a 15 s deadline ends
+    the generation after at most one more chunk, not after the whole prefill."""
+    built = llm_zoo["genai-qwen2-int4"]
+    engine = LlmEngine.load(built.path, EngineConfig(prefill_chunk_tokens=4, prefix_cache=False))
+    now = [0.0]
+    monkeypatch.setattr("glasses.llm.generator.time.monotonic", lambda: now[0])
+    runner = engine._runner
+    real = runner.forward
+    chunks = []
+
+    def forward(ids: Any, *args: Any, **kwargs: Any) -> Any:
+        chunks.append(len(ids))
+        now[0] += 10.0
+        return real(ids, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "forward", forward)
+    result = engine.generate(CHAT, greedy(5, timeout_s=15.0))
+    assert len(engine.render(CHAT).ids) > 8 * 4
+    assert result.finish_reason == "deadline" and result.token_ids == []
+    assert chunks == [4, 4]  # 0 s: run; 10 s: run; 20 s > 15 s: stop before the third
+
+
+def test_an_abandoned_stream_does_not_block_the_next_generation(
+    llm_zoo: dict[str, BuiltModel], llm_engine: Engines
+) -> None:
+    """A stream started, read once and left referenced (never closed) holds no lock: the next
+    generation runs at once (this test would hang otherwise), and the abandoned stream, read
+    again later, still gives the tokens it would have given alone."""
+    for key in ("genai-qwen3-fp32", "optimum-qwen2-fp32"):
+        engine: LlmEngine = llm_engine(key)
+        want = engine.generate(CHAT, greedy(10))
+        other = [ChatMessage("user", "Something else entirely, please.")]
+        want_other = engine.generate(other, greedy(10))
+        abandoned = engine.stream(CHAT, greedy(10))
+        next(abandoned)
+        done = threading.Event()
+        results: list[Any] = []
+
+        def second() -> None:
+            results.append(engine.generate(other, greedy(10)))  # noqa: B023
+            done.set()  # noqa: B023
+
+        worker = threading.Thread(target=second, daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        assert done.is_set(), "the second generation waited for the abandoned stream"
+        assert results[0].token_ids == want_other.token_ids
+        for _ in abandoned:  # resumed: its cache was overwritten and is recomputed
+            pass
+        assert abandoned.result.token_ids == want.token_ids
+        assert abandoned.result.finish_reason == "max_new_tokens"
+
+
+def test_streams_read_in_turn_give_their_own_tokens(llm_engine: Engines) -> None:
+    engine: LlmEngine = llm_engine("genai-qwen2-fp32")
+    prompts = [CHAT, [ChatMessage("user", "Tell me about the lake.")]]
+    want = [engine.generate(p, greedy(8)).token_ids for p in prompts]
+    streams = [engine.stream(p, greedy(8)) for p in prompts]
+    pending = list(streams)
+    while pending:
+        for stream in list(pending):
+            if next(stream, None) is None:
+                pending.remove(stream)
+    assert [s.result.token_ids for s in streams] == want
 
 
 def test_context_window(llm_zoo: dict[str, BuiltModel]) -> None:

@@ -62,6 +62,121 @@ def test_seed_makes_sampling_reproducible() -> None:
     )
 
 
+VOCAB = 151936
+
+
+def exact_distribution(
+    config: SamplingConfig, logits: np.ndarray, context: tuple[int, ...] = ()
+) -> dict[int, float]:
+    """The textbook reference: penalty, temperature, full sort, top-k, cumulative top-p."""
+    scores = logits.astype(np.float64)
+    for token in set(context):
+        value = scores[token]
+        penalty = config.repetition_penalty
+        scores[token] = value / penalty if value > 0 else value * penalty
+    scores /= config.temperature
+    order = np.argsort(-scores, kind="stable")
+    if config.top_k:
+        order = order[: config.top_k]
+    probs = np.exp(scores[order] - scores[order[0]])
+    probs /= probs.sum()
+    if config.top_p < 1.0:
+        keep = int(np.searchsorted(np.cumsum(probs), config.top_p)) + 1
+        order, probs = order[:keep], probs[:keep] / probs[:keep].sum()
+    return {int(t): float(p) for t, p in zip(order, probs, strict=True) if p > 1e-12}
+
+
+def realistic_logits(seed: int, spread: float = 2.5, peak: float = 12.0) -> np.ndarray:
+    """A language model's shape: a broad bulk and a few dozen plausible tokens above it."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, spread, VOCAB)
+    logits[rng.choice(VOCAB, 40, replace=False)] += peak * rng.random(40)
+    return logits.astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        SamplingConfig(temperature=0.7, top_p=0.9),  # what an OpenAI client sends
+        SamplingConfig(temperature=0.7, top_k=20, top_p=0.8, repetition_penalty=1.05),
+        SamplingConfig(temperature=1.0, top_k=50),
+        SamplingConfig(temperature=1.3),
+        SamplingConfig(temperature=0.6, top_p=0.95, repetition_penalty=1.3),
+    ],
+)
+def test_distribution_equals_the_full_sort_reference(config: SamplingConfig) -> None:
+    logits = realistic_logits(1)
+    context = (*(int(t) for t in np.argsort(-logits)[:5]), 3, 3, 9)
+    ids, probs = Sampler(config, VOCAB).distribution(logits, list(context))
+    got = {int(t): float(p) for t, p in zip(ids, probs, strict=True) if p > 1e-12}
+    want = exact_distribution(config, logits, context)
+    assert got.keys() == want.keys()
+    np.testing.assert_allclose([got[t] for t in want], list(want.values()), rtol=1e-5, atol=1e-9)
+    assert abs(probs.sum() - 1.0) < 1e-9
+
+
+def test_spread_mass_grows_the_nucleus_candidates() -> None:
+    """Near-uniform logits: the 0.9 nucleus holds ~100k tokens, far past the first
+    candidate set, which has to grow until its mass reaches top_p."""
+    config = SamplingConfig(temperature=1.0, top_p=0.9)
+    logits = (np.random.default_rng(2).random(VOCAB) * 0.5).astype(np.float32)
+    ids, probs = Sampler(config, VOCAB).distribution(logits)
+    want = exact_distribution(config, logits)
+    assert len(ids) == len(want) > 100 * Sampler.NUCLEUS_START
+    assert set(ids.tolist()) == want.keys()
+    np.testing.assert_allclose(probs, [want[int(t)] for t in ids], rtol=1e-6)
+
+
+def test_sampling_never_sorts_or_exponentiates_the_vocabulary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Partial selection only: with a model's logits, no step sorts or cumulates more than a
+    few hundred scores and none exponentiates the vocabulary twice, whatever the parameters
+    (top-p without top-k needs the whole vocabulary's mass: one vectorised pass)."""
+    sizes: list[int] = []
+    exps: list[int] = []
+    real_exp = np.exp
+
+    def exp_spy(array: np.ndarray, *args: object, **kwargs: object) -> object:
+        exps.append(np.size(array))
+        return real_exp(array, *args, **kwargs)
+
+    monkeypatch.setattr(np, "exp", exp_spy)
+    for name in ("argsort", "sort", "cumsum"):
+        real = getattr(np, name)
+
+        def spy(array: np.ndarray, *args: object, _real: object = real, **kwargs: object) -> object:
+            sizes.append(np.size(array))
+            return _real(array, *args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(np, name, spy)
+    logits = realistic_logits(3)
+    for config in (
+        SamplingConfig(temperature=0.7, top_p=0.9),
+        SamplingConfig(temperature=0.7, top_k=20),
+        SamplingConfig(temperature=0.7, top_k=20, top_p=0.8, repetition_penalty=1.05),
+        SamplingConfig(temperature=0.7, top_p=0.9, repetition_penalty=1.1),
+        SamplingConfig(greedy=True, repetition_penalty=1.1),
+    ):
+        sampler = Sampler(config, VOCAB)
+        context = list(range(100))
+        for step in range(3):
+            exps.clear()
+            context.append(sampler(logits, context) + step)
+            assert sum(n >= 1000 for n in exps) <= (config.top_p < 1 and not config.top_k)
+    assert sizes and max(sizes) < 1000, max(sizes)
+
+
+def test_seen_tokens_follow_a_growing_context() -> None:
+    sampler = Sampler(SamplingConfig(greedy=True, repetition_penalty=2.0), valid_vocab=3)
+    logits = np.array([3.0, 2.0, -1.0], dtype=np.float32)
+    context: list[int] = []
+    assert sampler(logits, context) == 0
+    context.append(0)
+    assert sampler(logits, context) == 1  # 0 joined the context after the first call
+    assert sampler(logits, [1]) == 0  # another context: seen tokens start again
+
+
 def test_invalid_settings_are_rejected() -> None:
     for bad in ({"temperature": 0.0}, {"top_p": 0.0}, {"top_k": -1}, {"repetition_penalty": 0}):
         with pytest.raises(ValueError):

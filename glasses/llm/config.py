@@ -53,5 +53,6 @@ class EngineConfig:
     # Prompts run in chunks: bounds the attention scores (heads x chunk x context) and, with an
     # unpruned LM head, the [chunk, vocab] logits (151,936 x 4 bytes per token for Qwen).
     prefill_chunk_tokens: int = 128
-    # Keep the KV of the system-prompt prefix and reuse it when the next prompt starts with it.
+    # Keep the KV of the last generation (prompt and answer) and reuse the longest token prefix
+    # the next prompt shares with it: a chat's next turn computes only its new tokens.
     prefix_cache: bool = True

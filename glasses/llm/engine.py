@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +12,16 @@ from glasses.accel import short_name
 from glasses.llm.chat_template import ChatMessage, ChatPrompt, ChatTemplate
 from glasses.llm.config import EngineConfig
 from glasses.llm.errors import ContextOverflowError, LlmError, TokenizerMismatchError
-from glasses.llm.generator import CancelToken, DecodeJob, GenerationOptions, GenerationResult
+from glasses.llm.generator import (
+    CancelToken,
+    DecodeJob,
+    GenerationOptions,
+    GenerationResult,
+    KvState,
+)
 from glasses.llm.graph_io import GraphIO, read_graph_io
 from glasses.llm.graph_rewrite import prune_lm_head
 from glasses.llm.heap import release_free_heap
-from glasses.llm.kv_cache import KvSnapshot
 from glasses.llm.model_folder import ModelFolder, open_model_folder
 from glasses.llm.onnx_scan import scan_onnx
 from glasses.llm.runner import DecoderRunner
@@ -90,8 +93,7 @@ class LlmEngine:
         )
         self._runner = DecoderRunner(self._session, io, onnxruntime())
         self._kv = self._runner.new_cache(self.info.context_tokens)
-        self._prefix: tuple[tuple[int, ...], KvSnapshot] | None = None
-        self._lock = threading.Lock()
+        self._state = KvState(self._kv, reuse=config.prefix_cache)
         stop_ids = {*folder.eos_token_ids, self.template.im_end_id}
         self.stop_token_ids = frozenset(stop_ids)
         self.default_sampling = SamplingConfig.from_generation_config(folder.generation_defaults)
@@ -133,8 +135,14 @@ class LlmEngine:
         options: GenerationOptions | None = None,
         cancel: CancelToken | None = None,
     ) -> TextStream:
-        """Start generating; iterate the result for text deltas.  One generation runs at a
-        time: a second stream waits until the first has finished or been closed."""
+        """Start generating; iterate the result for text deltas.  The engine is held only
+        while a forward pass runs, not while a stream waits for its consumer: a stream left
+        unconsumed (even still referenced) blocks no later one.  Streams consumed in turn
+        interleave their forward passes and each gets the tokens it would get alone (the
+        cache is handed back with its tokens, recomputed where another one overwrote them).
+        The KV of the last generation (prompt and output) stays cached: the next prompt
+        reuses its longest common token prefix, so a chat's next turn computes only the
+        tokens that are new."""
         options = options or GenerationOptions()
         prompt = self.render(messages, enable_thinking=options.enable_thinking)
         return self.stream_prompt(prompt, options, cancel)
@@ -172,6 +180,12 @@ class LlmEngine:
             pass
         return stream.result
 
+    def clear_cache(self) -> None:
+        """Forget every cached token: the next prompt is computed from its first token."""
+        with self._state.lock:
+            self._state.kv.reset()
+            self._state.ids, self._state.owner, self._state.prefix = (), None, None
+
     def _run(
         self,
         prompt: ChatPrompt,
@@ -180,40 +194,18 @@ class LlmEngine:
         cancel: CancelToken,
         result: GenerationResult,
     ) -> Iterator[str]:
-        with self._lock:
-            started = time.monotonic()
-            cached, snapshot_at = self._reuse_prefix(prompt)
-            # Room for the whole request up front (a shared KV buffer grows only as needed).
-            self._kv.reserve(len(prompt.ids) + options.max_new_tokens)
-            job = DecodeJob(
-                runner=self._runner,
-                tokenizer=self.tokenizer,
-                kv=self._kv,
-                prompt_ids=prompt.ids,
-                sampler=Sampler(sampling, self.tokenizer.vocab_size),
-                stop_token_ids=self.stop_token_ids,
-                options=options,
-                capacity=self.info.context_tokens,
-                chunk_tokens=max(1, self.config.prefill_chunk_tokens),
-                cancel=cancel,
-                started_s=started,
-                snapshot_at=snapshot_at,
-                on_snapshot=lambda snap: self._store_prefix(prompt.prefix_ids, snap),
-                result=result,
-            )
-            yield from job.run(cached)
-
-    def _reuse_prefix(self, prompt: ChatPrompt) -> tuple[int, int | None]:
-        """Point the KV cache at the cached prefix if this prompt starts with it.  Returns the
-        number of prompt tokens already cached and where a new prefix snapshot should be taken."""
-        prefix = prompt.prefix_ids
-        if self.config.prefix_cache and prefix and self._prefix and self._prefix[0] == prefix:
-            self._kv.restore(self._prefix[1])
-            return len(prefix), None
-        self._kv.reset()
-        if self._kv.shares_storage:
-            self._prefix = None  # this request overwrites the buffer from position 0
-        return 0, (len(prefix) if self.config.prefix_cache and prefix else None)
-
-    def _store_prefix(self, prefix: tuple[int, ...], snapshot: KvSnapshot) -> None:
-        self._prefix = (prefix, snapshot)
+        job = DecodeJob(
+            runner=self._runner,
+            tokenizer=self.tokenizer,
+            state=self._state,
+            prompt_ids=prompt.ids,
+            prefix_ids=prompt.prefix_ids,
+            sampler=Sampler(sampling, self.tokenizer.vocab_size),
+            stop_token_ids=self.stop_token_ids,
+            options=options,
+            capacity=self.info.context_tokens,
+            chunk_tokens=max(1, self.config.prefill_chunk_tokens),
+            cancel=cancel,
+            result=result,
+        )
+        yield from job.run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,25 +106,56 @@ class _Stop(Exception):
         self.reason = reason
 
 
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """The length of the longest common prefix of two token sequences."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    differ = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(differ[0]) if len(differ) else n
+
+
+@dataclass
+class KvState:
+    """The engine's KV cache and the tokens it holds (``ids``: its positions ``[0, length)``).
+
+    ``lock`` is held while a forward pass runs, and while a generation makes the cache hold
+    its own tokens again (``owner``: the last generation that ran), never while a stream is
+    suspended at a yield: a stream that is not consumed blocks nobody.  A generation that
+    resumes after another one used the cache gets its tokens back (the growing layout: its
+    own tensors, a reference; the shared buffer: the longest common prefix is kept and the
+    rest recomputed), so interleaved streams give the same tokens as sequential ones.
+    """
+
+    kv: KvCache
+    reuse: bool  # the prefix cache: keep what the last generation computed, reuse its prefix
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ids: Sequence[int] = ()
+    owner: object = None
+    # Growing layout only: the system-turn KV, kept across conversations (references).
+    prefix: tuple[tuple[int, ...], KvSnapshot] | None = None
+    forwarded_tokens: int = 0  # every token run through the model, resyncs included
+
+
 @dataclass
 class DecodeJob:
     """Everything one generation needs; ``run`` fills ``result`` while yielding deltas."""
 
     runner: DecoderRunner
     tokenizer: Tokenizer
-    kv: KvCache
+    state: KvState
     prompt_ids: Sequence[int]
+    prefix_ids: Sequence[int]  # the system turn (a growing cache snapshots it)
     sampler: Sampler
     stop_token_ids: frozenset[int]
     options: GenerationOptions
     capacity: int  # KV positions available
     chunk_tokens: int
     cancel: CancelToken
-    started_s: float
-    # Prompt position where the reusable prefix ends: its KV snapshot goes to ``on_snapshot``.
-    snapshot_at: int | None = None
-    on_snapshot: Callable[[KvSnapshot], None] | None = None
     result: GenerationResult = field(default_factory=GenerationResult)
+    started_s: float = 0.0  # set when the job first gets the engine
+    fed: list[int] = field(default_factory=list)  # tokens whose KV this generation computed
+    _own: KvSnapshot | None = None  # growing layout: the KV of ``fed``
 
     def _check(self) -> None:
         if self.cancel.cancelled:
@@ -133,23 +164,91 @@ class DecodeJob:
         if timeout is not None and time.monotonic() - self.started_s > timeout:
             raise _Stop("deadline")
 
+    def _run_model(
+        self, ids: Sequence[int], run_options: Any, *, want_logits: bool
+    ) -> npt.NDArray[np.float32] | None:
+        """One forward pass, the lock held; the cache then holds ``fed``."""
+        state = self.state
+        try:
+            logits = self.runner.forward(ids, state.kv, run_options, want_logits=want_logits)
+        except Exception:
+            state.ids = self.fed[: state.kv.length]  # what the cache holds (it did not advance)
+            self._check()  # a terminated run surfaces as an ORT error: report it as a stop
+            raise
+        self.fed.extend(ids)
+        state.ids, state.owner = self.fed, self
+        state.forwarded_tokens += len(ids)
+        if not state.kv.shares_storage:
+            self._own = state.kv.snapshot()
+        return logits
+
+    def _resume(self, run_options: Any) -> None:
+        """Make the cache hold ``fed`` again after another generation used it (lock held)."""
+        state = self.state
+        if state.owner is self:
+            return
+        state.owner = None
+        if self._own is not None:
+            state.kv.restore(self._own)  # growing layout: our tensors were never modified
+            state.ids, state.owner = self.fed, self
+            return
+        mine, self.fed = self.fed, []
+        keep = common_prefix(state.ids, mine)
+        state.kv.truncate(keep)
+        self.fed = mine[:keep]
+        state.ids = list(self.fed)
+        for i in range(keep, len(mine), self.chunk_tokens):
+            self._check()
+            self._run_model(mine[i : i + self.chunk_tokens], run_options, want_logits=False)
+
     def _forward(
         self, ids: Sequence[int], run_options: Any, *, want_logits: bool = True
     ) -> npt.NDArray[np.float32] | None:
-        self._check()
-        try:
-            return self.runner.forward(ids, self.kv, run_options, want_logits=want_logits)
-        except Exception:
-            self._check()  # a terminated run surfaces as an ORT error: report it as a stop
-            raise
+        with self.state.lock:
+            self._check()
+            self._resume(run_options)
+            self._check()
+            return self._run_model(ids, run_options, want_logits=want_logits)
 
-    def _prefill(self, cached: int, run_options: Any) -> npt.NDArray[np.float32]:
-        """Run the uncached prompt in chunks; the prefix boundary is a chunk boundary so its
-        snapshot holds exactly the prefix.  Only the last chunk's logits are read."""
+    def _adopt_cache(self) -> int:
+        """Start from the longest prefix of the prompt the cache holds (the last generation's
+        prompt and output, whatever turn it ends in; at least one prompt token is left to run
+        for the logits).  Returns the number of prompt tokens reused."""
+        state, prompt = self.state, self.prompt_ids
+        cached = 0
+        snapshot = None
+        if state.reuse:
+            cached = min(common_prefix(state.ids, prompt), len(prompt) - 1)
+            if state.prefix is not None and not state.kv.shares_storage:
+                prefix, snap = state.prefix
+                if cached < len(prefix) < len(prompt) and tuple(prompt[: len(prefix)]) == prefix:
+                    cached, snapshot = len(prefix), snap
+        if snapshot is not None:
+            state.kv.restore(snapshot)
+        else:
+            state.kv.truncate(cached)
+        self.fed = list(prompt[:cached])
+        state.ids, state.owner = self.fed, self
+        if not state.kv.shares_storage:
+            self._own = state.kv.snapshot()
+        # Room for the whole request up front (a shared KV buffer grows only as needed).
+        state.kv.reserve(len(prompt) + self.options.max_new_tokens)
+        return cached
+
+    def _prefill(self, run_options: Any) -> tuple[int, npt.NDArray[np.float32]]:
+        """Run the uncached prompt in chunks, checking cancel and deadline before each.  On the
+        growing layout the system turn's end is a chunk boundary, so its snapshot holds exactly
+        the prefix.  Only the last chunk's logits are read."""
+        with self.state.lock:
+            self._check()
+            cached = self._adopt_cache()
         total = len(self.prompt_ids)
+        snapshot_at = len(self.prefix_ids)
+        if not (self.state.reuse and not self.state.kv.shares_storage):
+            snapshot_at = 0
         ends = [total]
-        if self.snapshot_at is not None and cached < self.snapshot_at < total:
-            ends.insert(0, self.snapshot_at)
+        if cached < snapshot_at < total:
+            ends.insert(0, snapshot_at)
         start, logits = cached, None
         for end in ends:
             for i in range(start, end, self.chunk_tokens):
@@ -157,13 +256,14 @@ class DecodeJob:
                 logits = self._forward(
                     self.prompt_ids[i:stop], run_options, want_logits=stop == total
                 )
-            if end == self.snapshot_at and self.on_snapshot is not None:
-                self.on_snapshot(self.kv.snapshot())
+            if end == snapshot_at and self._own is not None:
+                self.state.prefix = (tuple(self.prefix_ids), self._own)
             start = end
         assert logits is not None, "the prompt always has tokens after the cached prefix"
-        return logits
+        return cached, logits
 
-    def run(self, cached: int) -> Iterator[str]:
+    def run(self) -> Iterator[str]:
+        self.started_s = time.monotonic()
         run_options = self.runner.new_run_options()
         self.cancel.attach(run_options)
         detok = Detokenizer(self.tokenizer)
@@ -172,8 +272,9 @@ class DecodeJob:
         generated = self.result.token_ids
         first_token_s = prefill_s = 0.0
         decode_start = 0.0
+        cached = 0
         try:
-            logits = self._prefill(cached, run_options)
+            cached, logits = self._prefill(run_options)
             prefill_s = time.monotonic() - self.started_s
             decode_start = time.monotonic()
             while True:
@@ -192,7 +293,7 @@ class DecodeJob:
                     raise _Stop("stop_string")
                 if len(generated) >= self.options.max_new_tokens:
                     raise _Stop("max_new_tokens")
-                if self.kv.length + 1 > self.capacity:
+                if len(self.fed) + 1 > self.capacity:
                     raise _Stop("context_length")
                 step_logits = self._forward([token], run_options)
                 assert step_logits is not None

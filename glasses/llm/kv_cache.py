@@ -2,14 +2,15 @@
 
 * :class:`GrowingKv` (Optimum layout): each step's ``present`` tensors (past + new tokens) are
   fed back as the next step's ``past``.  ORT never writes into inputs, so a snapshot is just the
-  list of references, and the system-prompt prefix can be shared by any number of requests.
+  list of references, and the system-prompt prefix can be shared by any number of requests;
+  ``truncate`` slices them (a copy of what is kept).
 * :class:`SharedBufferKv` (genai ``past_present_share_buffer``): one ``[1, kv_heads, size,
   head_dim]`` buffer per tensor is bound as both past input and present output;
   GroupQueryAttention writes the new tokens at ``[length, length + n)`` in place.  Positions
-  below ``length`` are never rewritten, so a prefix stays valid until a request that does not
-  start with it resets the cache to zero.  The buffers start small and grow (copying what they
-  hold) up to ``capacity`` as requests need more positions: a short chat never pays for the
-  whole context.
+  below ``length`` are never rewritten, so ``truncate`` to the prefix the next request shares
+  is free: the positions after it are masked, then overwritten.  The buffers start small and
+  grow (copying what they hold) up to ``capacity`` as requests need more positions: a short
+  chat never pays for the whole context.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class GrowingKv:
 
     def __init__(self, io: GraphIO, ort: Any) -> None:
         self._io = io
+        self._ort = ort
         empty = np.zeros((1, io.num_kv_heads, 0, io.head_dim), dtype=io.kv_dtype)
         self._empty = tuple(
             ort.OrtValue.ortvalue_from_numpy(empty) for _ in range(2 * io.num_layers)
@@ -46,6 +48,19 @@ class GrowingKv:
 
     def reset(self) -> None:
         self.length, self._values = 0, self._empty
+
+    def truncate(self, length: int) -> None:
+        """Keep the first ``length`` positions (new, sliced tensors: ORT's are read-only)."""
+        if length <= 0:
+            self.reset()
+        elif length < self.length:
+            self._values = tuple(
+                self._ort.OrtValue.ortvalue_from_numpy(
+                    np.ascontiguousarray(value.numpy()[:, :, :length])
+                )
+                for value in self._values
+            )
+            self.length = length
 
     def reserve(self, positions: int) -> None:
         del positions  # presents are allocated by ONNX Runtime at their exact size
@@ -91,6 +106,10 @@ class SharedBufferKv:
 
     def reset(self) -> None:
         self.length = 0
+
+    def truncate(self, length: int) -> None:
+        """Keep the first ``length`` positions: later ones are masked, then overwritten."""
+        self.length = max(0, min(length, self.length))
 
     def reserve(self, positions: int) -> None:
         """Make room for ``positions`` (capped at ``capacity``), keeping the cached ones."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,34 +39,150 @@ class SamplingConfig:
 
 
 class Sampler:
+    """Picks the next token.  Never sorts or exponentiates the whole vocabulary: the softmax
+    is computed over the tokens within ``TAIL_LOGITS x temperature`` of the best logit (the
+    rest have, all together, less than ``TAIL_MASS`` of the probability: below float
+    tolerance), top-k is a partial selection (``argpartition``) of those, and top-p sorts only
+    a candidate set that starts at ``NUCLEUS_START`` tokens and grows geometrically until its
+    mass reaches ``top_p``.  The distribution equals the exact full-sort one to float
+    precision; a real model's nucleus is a few dozen tokens, so a step costs tens of
+    microseconds (``scripts/bench_llm.py`` reports it against a decode step)."""
+
+    TAIL_MASS = 1e-6
+    NUCLEUS_START = 64
+    NUCLEUS_GROWTH = 8
+    DENSE = 4096  # more candidates than this: the vectorised paths below
+
     def __init__(self, config: SamplingConfig, valid_vocab: int) -> None:
         self.config = config
         # Logits beyond the tokenizer's vocabulary are padding rows of the embedding: no text.
         self._valid_vocab = valid_vocab
         self._rng = np.random.default_rng(config.seed)
+        # Each token outside the candidate set is below exp(-tail) of the best one, so all of
+        # them together hold less than TAIL_MASS of the probability.
+        self._tail = math.log(max(valid_vocab, 1) / self.TAIL_MASS)
+        self._seen: set[int] = set()
+        self._seen_from: list[int] | None = None  # the context list ``_seen`` was built from
+        self._seen_count = 0
 
     def __call__(self, logits: npt.NDArray[np.float32], context: Iterable[int]) -> int:
-        scores = np.array(logits[: self._valid_vocab], dtype=np.float32)
+        if self.config.greedy:
+            return int(np.argmax(self._penalised(logits, context)))
+        ids, probs = self.distribution(logits, context)
+        if len(ids) == 1:
+            return int(ids[0])
+        # What Generator.choice(p=probs) does, without its O(n) validation of p.
+        cdf = np.cumsum(probs)
+        cdf /= cdf[-1]
+        return int(ids[int(np.searchsorted(cdf, self._rng.random(), side="right"))])
+
+    def distribution(
+        self, logits: npt.NDArray[np.float32], context: Iterable[int] = ()
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The candidate token ids and their probabilities (summing to 1) after the
+        repetition penalty, temperature, top-k and top-p.  Ids come best first when top-p
+        cut them, otherwise in no particular order."""
         cfg = self.config
-        if cfg.repetition_penalty != 1.0:
-            seen = np.fromiter(set(context), dtype=np.int64)
-            seen = seen[seen < scores.shape[0]]
-            picked = scores[seen]
-            scores[seen] = np.where(
-                picked > 0, picked / cfg.repetition_penalty, picked * cfg.repetition_penalty
-            )
+        scores = self._penalised(logits, context)
         if cfg.greedy:
-            return int(np.argmax(scores))
-        scores = scores / cfg.temperature
-        if 0 < cfg.top_k < scores.shape[0]:
-            candidates = np.argpartition(scores, -cfg.top_k)[-cfg.top_k :]
+            return np.array([np.argmax(scores)], dtype=np.int64), np.ones(1)
+        best = float(scores.max())
+        temperature = cfg.temperature
+        total = 0.0  # the mass top-p is a share of: the candidates' unless set below
+        floor = best - self._tail * temperature
+        if np.count_nonzero(scores >= floor) <= self.DENSE:
+            # Peaked (what a model's logits are): the tail below ``floor`` holds < TAIL_MASS.
+            ids = np.flatnonzero(scores >= floor)
+            if 0 < cfg.top_k < len(ids):
+                ids = ids[np.argpartition(scores[ids], len(ids) - cfg.top_k)[-cfg.top_k :]]
+        elif cfg.top_k:
+            ids = self._top_k(scores, best)
+        elif cfg.top_p < 1.0:
+            ids, total = self._dense_nucleus(scores, best)
         else:
-            candidates = np.arange(scores.shape[0])
-        candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
-        probs = np.exp(scores[candidates] - scores[candidates[0]])
-        probs /= probs.sum()
+            ids = np.arange(len(scores))
+        # Softmax with temperature, stable (the best logit maps to exp(0) = 1), in float64.
+        weights = np.exp((scores[ids].astype(np.float64) - best) / temperature)
         if cfg.top_p < 1.0:
-            # Smallest prefix whose mass reaches top_p (always at least the best token).
-            keep = int(np.searchsorted(np.cumsum(probs), cfg.top_p)) + 1
-            candidates, probs = candidates[:keep], probs[:keep] / probs[:keep].sum()
-        return int(candidates[self._rng.choice(len(candidates), p=probs)])
+            ids, weights = self._nucleus(ids, weights, total or float(weights.sum()))
+        return ids.astype(np.int64, copy=False), weights / weights.sum()
+
+    def _top_k(self, scores: npt.NDArray[np.float32], best: float) -> npt.NDArray[np.intp]:
+        """The ``top_k`` best ids of a dense set of logits: those above a threshold that
+        widens geometrically until it passes ``top_k`` of them, then a partial selection."""
+        k, width = self.config.top_k, self.config.temperature
+        while True:
+            ids = np.flatnonzero(scores >= best - width)
+            if len(ids) >= k or width > self._tail * self.config.temperature:
+                break
+            width *= 4
+        if k < len(ids):
+            ids = ids[np.argpartition(scores[ids], len(ids) - k)[-k:]]
+        return ids
+
+    def _dense_nucleus(
+        self, scores: npt.NDArray[np.float32], best: float
+    ) -> tuple[npt.NDArray[np.intp], float]:
+        """Top-p candidates among many comparable logits: the whole vocabulary's mass in one
+        vectorised pass, then the ids above a weight threshold that widens until they hold
+        ``top_p`` of it (they then contain the nucleus, which ``_nucleus`` cuts exactly).
+        Returns them and the whole mass."""
+        weights = np.subtract(scores, best, dtype=np.float32)
+        weights *= np.float32(1.0 / self.config.temperature)
+        np.exp(weights, out=weights)
+        total = float(weights.sum(dtype=np.float64))
+        need = self.config.top_p * total
+        width = 2.0
+        while width < self._tail:
+            ids = np.flatnonzero(weights >= math.exp(-width))
+            if len(ids) > self.DENSE:
+                break
+            if float(weights[ids].sum(dtype=np.float64)) >= need:
+                return ids, total
+            width *= 2
+        return np.arange(len(scores)), total
+
+    def _nucleus(
+        self, ids: npt.NDArray[np.intp], weights: npt.NDArray[np.float64], total: float
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+        """The smallest best-first prefix whose mass reaches ``top_p`` of ``total`` (at least
+        one token), as an exact sort would find it; only the candidates considered are sorted:
+        the best ``NUCLEUS_START``, then ``NUCLEUS_GROWTH`` times more while short of top_p."""
+        top_p, count = self.config.top_p, len(ids)
+        size = min(count, self.NUCLEUS_START)
+        while True:
+            everything = size == count
+            top = np.arange(count) if everything else np.argpartition(-weights, size)[:size]
+            top = top[np.argsort(-weights[top], kind="stable")]
+            cumulative = np.cumsum(weights[top]) / total
+            if everything or cumulative[-1] >= top_p:
+                keep = min(int(np.searchsorted(cumulative, top_p)) + 1, size)
+                return ids[top[:keep]], weights[top[:keep]]
+            size = min(count, size * self.NUCLEUS_GROWTH)
+
+    def _penalised(
+        self, logits: npt.NDArray[np.float32], context: Iterable[int]
+    ) -> npt.NDArray[np.float32]:
+        """The valid logits (a view when there is no penalty, else a copy with the penalty
+        applied to the tokens already in the context only)."""
+        scores = logits[: self._valid_vocab]
+        penalty = self.config.repetition_penalty
+        if penalty == 1.0:
+            return scores
+        seen = np.fromiter(self._seen_tokens(context), dtype=np.int64)
+        seen = seen[seen < scores.shape[0]]
+        scores = np.array(scores, dtype=np.float32)
+        picked = scores[seen]
+        scores[seen] = np.where(picked > 0, picked / penalty, picked * penalty)
+        return scores
+
+    def _seen_tokens(self, context: Iterable[int]) -> set[int]:
+        """The distinct tokens of ``context``; a list that only grew since the last call (the
+        decode loop's context) is read from where it was left."""
+        if isinstance(context, list):
+            if context is not self._seen_from or len(context) < self._seen_count:
+                self._seen, self._seen_from, self._seen_count = set(), context, 0
+            self._seen.update(context[self._seen_count :])
+            self._seen_count = len(context)
+            return self._seen
+        return set(context)
