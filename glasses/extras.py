@@ -2,7 +2,8 @@
 
 An optional import fails in two ways, told apart because their fixes differ:
 
-* the module is not installed (:class:`MissingExtraError`): ``pip install 'glasses[extra]'``;
+* the module is not installed (:class:`MissingExtraError`): the pip command that installs the
+  extra into this interpreter, from wherever glasses itself came from (:func:`pip_install`);
 * it is installed but importing it fails (:class:`BrokenExtraError`): a system library it loads
   is missing (``libGL.so.1: cannot open shared object file``), it was built for another NumPy,
   or a module it imports is gone.  "Not installed" would send the user to a pip command that
@@ -15,7 +16,16 @@ to run without an extra still does.
 from __future__ import annotations
 
 import importlib
+import json
+import shlex
+import sys
 from types import ModuleType
+from typing import Final
+from urllib.parse import unquote, urlparse
+
+# The distribution's name on PyPI ("glasses" there is an unrelated package); the import
+# packages and the `glasses` command keep their names.
+DISTRIBUTION: Final = "glasses-runtime"
 
 
 class ExtraImportError(ImportError):
@@ -56,9 +66,41 @@ NUMPY_MISMATCH = (
 )
 
 
+def pip_install(extra: str) -> str:
+    """The command that installs ``extra`` of glasses, as it can be typed: this interpreter's
+    pip, and the checkout glasses was installed from (``-e`` when editable, as
+    scripts/setup.sh does), else the distribution by name.  A bare ``pip install
+    'glasses[...]'`` would reach another interpreter, or PyPI's unrelated "glasses"."""
+    python = shlex.quote(sys.executable or "python3")
+    return f"{python} -m pip install {_install_target(extra)}"
+
+
+def _install_target(extra: str) -> str:
+    from importlib.metadata import distributions
+
+    origin = None
+    # Every copy of the metadata: run from the checkout, its build's egg-info (no
+    # direct_url.json) comes first on sys.path, before the venv's dist-info.
+    for found in distributions(name=DISTRIBUTION):
+        try:
+            origin = json.loads(found.read_text("direct_url.json") or "null")
+        except (ValueError, OSError):
+            origin = None
+        if origin is not None:
+            break
+    if isinstance(origin, dict) and str(origin.get("url", "")).startswith("file://"):
+        folder = unquote(urlparse(str(origin["url"])).path)
+        dir_info = origin.get("dir_info")
+        if isinstance(dir_info, dict):  # a folder (a checkout), not a wheel file
+            editable = "-e " if dir_info.get("editable") else ""
+            return editable + shlex.quote(f"{folder}[{extra}]")
+    return shlex.quote(f"{DISTRIBUTION}[{extra}]")
+
+
 def require(module: str, extra: str, *, purpose: str = "") -> ModuleType:
-    """Import ``module``; raise :class:`MissingExtraError` naming ``pip install 'glasses[extra]'``
-    when it is not installed, :class:`BrokenExtraError` with the real cause when it is."""
+    """Import ``module``; raise :class:`MissingExtraError` naming the :func:`pip_install`
+    command of ``extra`` when it is not installed, :class:`BrokenExtraError` with the real
+    cause when it is."""
     try:
         return importlib.import_module(module)
     except Exception as exc:  # OSError, ValueError...: what a compiled module's import may raise
@@ -66,7 +108,7 @@ def require(module: str, extra: str, *, purpose: str = "") -> ModuleType:
         if is_not_installed(module, exc):
             raise MissingExtraError(
                 f"the Python module {module!r} is needed{what} but is not installed: "
-                f"run  pip install 'glasses[{extra}]'"
+                f"run  {pip_install(extra)}"
             ) from exc
         cause = str(exc) or type(exc).__name__
         fix = import_fix(module, extra, exc)
@@ -78,11 +120,11 @@ def require(module: str, extra: str, *, purpose: str = "") -> ModuleType:
 
 def install_fix(error: str, extra: str) -> str:
     """The fix for an import failure reported as ``error``: the one a :class:`BrokenExtraError`
-    message names ("; fix: ..."), none when it names none, else ``pip install 'glasses[extra]'``."""
+    message names ("; fix: ..."), none when it names none, else :func:`pip_install`."""
     _, mark, fix = error.rpartition(FIX_MARK)
     if mark:
         return fix
-    return "" if BROKEN_MARK in error else f"pip install 'glasses[{extra}]'"
+    return "" if BROKEN_MARK in error else pip_install(extra)
 
 
 def is_not_installed(module: str, exc: BaseException) -> bool:
@@ -107,7 +149,7 @@ def import_fix(module: str, extra: str, exc: BaseException) -> str:
     missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
     if missing:
         return (
-            f"pip install 'glasses[{extra}]' installs what its dependencies declare; "
+            f"{pip_install(extra)} installs what its dependencies declare; "
             f"if {missing!r} is still missing, install the package that provides it"
         )
     return ""

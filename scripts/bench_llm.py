@@ -281,7 +281,7 @@ def run_glasses(model: Path, plan: Plan) -> WorkerResult:
 
     from glasses.llm import ChatPrompt, EngineConfig, GenerationOptions, LlmEngine, SamplingConfig
 
-    out = WorkerResult("glasses", importlib.metadata.version("glasses"))
+    out = WorkerResult("glasses", importlib.metadata.version("glasses-runtime"))
     started = time.perf_counter()
     engine = LlmEngine.load(model, EngineConfig(max_context_tokens=plan.context))
     out.load_s = time.perf_counter() - started

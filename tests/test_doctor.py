@@ -15,6 +15,7 @@ import pytest
 from glasses.cli import main
 from glasses.doctor import Facts, Found, exit_code, render_table, run_checks, to_json
 from glasses.doctor.checks import check_cpu, cpu_flags
+from glasses.extras import pip_install
 
 ROOT = Path(__file__).resolve().parent.parent
 PI5_CPUINFO = """processor\t: 0
@@ -74,10 +75,10 @@ def test_missing_pieces_say_how_to_get_them() -> None:
     checks = {c.name: c for c in run_checks(broken)}
     assert exit_code(list(checks.values())) == 1
     assert checks["python"].status == "FAIL"
-    assert checks["onnxruntime"].fix == "pip install 'glasses[llm]'"
+    assert checks["onnxruntime"].fix == pip_install("llm")
     assert checks["cjk font"].fix == "sudo apt install fonts-noto-cjk"
-    assert "pip install 'glasses[audio]'" in checks["vad model"].fix
-    assert checks["asr"].fix == "pip install 'glasses[asr]'"
+    assert pip_install("audio") in checks["vad model"].fix
+    assert checks["asr"].fix == pip_install("asr")
     report = json.loads(to_json(list(checks.values())))
     assert report["ok"] is False and report["counts"]["FAIL"] == 5
     assert "fix: sudo apt install fonts-noto-cjk" in render_table(list(checks.values()))

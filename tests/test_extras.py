@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from glasses.extras import BrokenExtraError, ExtraImportError, MissingExtraError, require
+from glasses.extras import (
+    BrokenExtraError,
+    ExtraImportError,
+    MissingExtraError,
+    pip_install,
+    require,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBGL_ERROR = "libGL.so.1: cannot open shared object file: No such file or directory"
@@ -30,7 +36,7 @@ def test_a_module_that_is_not_there_is_not_installed() -> None:
         require("glasses_test_absent_module", "ocr", purpose="reading text")
     message = str(caught.value)
     assert "'glasses_test_absent_module' is needed for reading text but is not installed" in message
-    assert "pip install 'glasses[ocr]'" in message
+    assert pip_install("ocr") in message
     with pytest.raises(MissingExtraError):  # a package above the module is absent
         require("glasses_test_absent_package.sub", "ocr")
 
@@ -65,7 +71,7 @@ def test_a_missing_dependency_is_not_the_module_missing(
     assert "'glasses_test_lost_dependency' is installed but cannot be imported" in message
     assert "No module named 'glasses_test_gone_dep'" in message
     assert "not installed" not in message
-    assert "pip install 'glasses[ocr]'" in message  # restores what the dependencies declare
+    assert pip_install("ocr") in message  # restores what the dependencies declare
 
 
 @pytest.mark.parametrize(
@@ -151,4 +157,26 @@ def test_the_doctor_gives_the_fix_of_the_real_cause(
     broken = check_asr(Found("model"), str(caught.value))
     assert broken.status == "FAIL" and broken.fix == "sudo apt install libgl1"
     assert LIBGL_ERROR in broken.detail
-    assert check_asr(Found("model"), "not installed").fix == "pip install 'glasses[asr]'"
+    assert check_asr(Found("model"), "not installed").fix == pip_install("asr")
+
+
+def test_install_hints_work_as_printed() -> None:
+    """The hint names this interpreter's pip and the checkout it was installed from (``-e``,
+    as scripts/setup.sh installs it), never a bare ``pip install 'glasses[...]'``: that would
+    reach another Python, or PyPI's unrelated "glasses" package."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    import tomllib
+
+    from glasses.extras import DISTRIBUTION
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION != "glasses"
+    words = shlex.split(pip_install("ocr"))
+    assert words[:4] == [sys.executable, "-m", "pip", "install"]
+    # The test venv is set up from this checkout, editable: the hint installs into it.
+    assert words[4:] == ["-e", f"{root}[ocr]"]
+    assert "ocr" in project["optional-dependencies"]

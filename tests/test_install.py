@@ -61,7 +61,7 @@ def install(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 @pytest.mark.timeout(150)
 def test_ort_wheel_twice_ends_with_the_gpu_wheel(tmp_path: Path) -> None:
-    """onnxruntime (CPU) and onnxruntime-gpu share the onnxruntime/ folder, and glasses[llm]
+    """onnxruntime (CPU) and onnxruntime-gpu share the onnxruntime/ folder, and glasses-runtime[llm]
     requires "onnxruntime": a rerun reinstalls the CPU one over the GPU files. Every run must
     still end with the GPU wheel alone, importable."""
     wheels = tmp_path / "wheels"
@@ -73,7 +73,7 @@ def test_ort_wheel_twice_ends_with_the_gpu_wheel(tmp_path: Path) -> None:
     # glasses as the install sees it: a package whose llm extra requires onnxruntime.
     make_wheel(
         wheels,
-        "glasses",
+        "glasses_runtime",
         {"glasses_stub.py": ""},
         ('onnxruntime>=1.18; extra == "llm"',),
     )
@@ -103,7 +103,7 @@ def test_ort_wheel_twice_ends_with_the_gpu_wheel(tmp_path: Path) -> None:
         )
         dists = {d["name"].lower().replace("_", "-") for d in json.loads(listing.stdout)}
         assert "onnxruntime-gpu" in dists and "onnxruntime" not in dists, (run, dists)
-        assert "glasses" in dists
+        assert "glasses-runtime" in dists
         outputs.append(result.stdout)
     for commands in outputs:  # both dists out, then the wheel in afresh
         assert "pip uninstall -y -q onnxruntime onnxruntime-gpu" in commands

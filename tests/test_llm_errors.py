@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from glasses.errors import GlassesError
-from glasses.extras import MissingExtraError
+from glasses.extras import MissingExtraError, pip_install
 from glasses.llm import (
     CorruptModelError,
     EngineConfig,
@@ -206,5 +206,5 @@ def test_corrupt_tokenizer(tmp_path: Path, genai_fp32: Path) -> None:
 
 def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, genai_fp32: Path) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    with pytest.raises(MissingExtraError, match=r"glasses\[llm\]"):
+    with pytest.raises(MissingExtraError, match=re.escape(pip_install("llm"))):
         LlmEngine.load(genai_fp32)

@@ -23,7 +23,7 @@ from glasses.models import (
     resolve_model_dir,
 )
 from glasses.perception.asr import PULL_HINT
-from glasses.perception.vad import INSTALL_HINT
+from glasses.perception.vad import PULL_HINT as VAD_PULL_HINT
 
 
 def test_registry_is_well_formed() -> None:
@@ -53,7 +53,7 @@ def test_registry_covers_the_names_other_modules_suggest() -> None:
     assert {"qwen2.5-0.5b-instruct-int4", "qwen3-0.6b-int4", "moonshine-tiny"} <= {
         s.name for s in REGISTRY
     }
-    for hint in (PULL_HINT, INSTALL_HINT):  # "glasses models pull NAME" in error messages
+    for hint in (PULL_HINT, VAD_PULL_HINT):  # "glasses models pull NAME" in error messages
         name = hint.split("glasses models pull ")[1].split(")")[0].strip()
         get_spec(name)
     assert get_spec("silero-vad").files[0].target == "silero_vad.onnx"

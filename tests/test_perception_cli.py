@@ -13,7 +13,7 @@ from perception_support.signs import draw
 from perception_support.speech import two_phrases, write_wav
 
 from glasses import cli
-from glasses.extras import MissingExtraError
+from glasses.extras import MissingExtraError, pip_install
 from glasses.perception.asr import MODEL_ENV
 
 
@@ -176,7 +176,7 @@ def test_listen_without_the_vad_model_says_how_to_install_it(
 
     monkeypatch.setattr(vad, "MODEL_FILE", "not-there.onnx")
     code, _, err = run(capsys, "listen", "--file", str(two_phrases_wav))
-    assert code == 2 and "pip install 'glasses[audio]'" in err
+    assert code == 2 and pip_install("audio") in err
 
 
 def test_listen_from_a_missing_microphone(
@@ -211,9 +211,9 @@ def test_devices_without_the_audio_extra(
 
     def missing() -> None:
         raise MissingExtraError(
-            "the Python module 'sounddevice' is needed ... pip install 'glasses[audio]'"
+            f"the Python module 'sounddevice' is needed ... {pip_install('audio')}"
         )
 
     monkeypatch.setattr(devices, "sounddevice_module", missing)
     code, out, _ = run(capsys, "devices", "--no-probe")
-    assert code == 0 and "glasses[audio]" in out and "Cameras:" in out
+    assert code == 0 and pip_install("audio") in out and "Cameras:" in out

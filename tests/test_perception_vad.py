@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from perception_support.speech import noise, phrase, silence
 
 from glasses.errors import GlassesError
+from glasses.extras import pip_install
 from glasses.perception.vad import (
     CONTEXT_SAMPLES,
     VAD_PACKAGE,
@@ -47,7 +49,7 @@ def test_session_runs_with_one_intra_op_thread(vad: SileroVad) -> None:
 
 
 def test_missing_or_broken_model_names_the_install_command(tmp_path: Path) -> None:
-    with pytest.raises(GlassesError, match=r"pip install 'glasses\[audio\]'"):
+    with pytest.raises(GlassesError, match=re.escape(pip_install("audio"))):
         locate_model(tmp_path / "absent.onnx")
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"\x00" * 64)
@@ -91,7 +93,7 @@ def test_context_and_state_are_carried_between_windows(vad: SileroVad) -> None:
 
 
 def test_the_audio_extra_declares_the_package_the_model_is_found_in() -> None:
-    """``pip install 'glasses[audio]'`` alone gives a VAD: the model comes from a declared package."""
+    """The audio extra alone gives a VAD: the model comes from a declared package."""
     import importlib.metadata
     import re
     import sys

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from glasses.accel import ModelAccel
 from glasses.doctor.report import Check, fail, ok, warn
 from glasses.doctor.serial import SerialFacts, check_serial_port
-from glasses.extras import install_fix
+from glasses.extras import install_fix, pip_install
 
 MIN_PYTHON = (3, 10)
 LLM_PULL = "glasses models pull qwen3-0.6b-int4"
 ASR_PULL = "glasses models pull sensevoice"
-VAD_FIX = "pip install 'glasses[audio]'  (or: glasses models pull silero-vad)"
 JETSON_ORT_FIX = (
     "install the onnxruntime-gpu wheel built for your JetPack "
     "(scripts/install.sh --ort-wheel PATH_OR_URL)"
@@ -129,7 +128,9 @@ def check_llm_model(found: Found) -> Check:
 def check_vad_model(found: Found) -> Check:
     if found.where:
         return ok("vad model", found.where)
-    return fail("vad model", found.error, VAD_FIX)
+    from glasses.perception.vad import install_hint
+
+    return fail("vad model", found.error, install_hint())
 
 
 def check_asr(found: Found, runtime_error: str) -> Check:
@@ -163,7 +164,7 @@ def check_audio(facts: Facts) -> Check:
     if facts.audio_inputs is None:
         error = facts.audio_error
         fix = "sudo apt install libportaudio2" if "PortAudio" in error else ""
-        fix = fix or ("pip install 'glasses[audio]'" if "glasses[audio]" in error else "")
+        fix = fix or (pip_install("audio") if "[audio]" in error else "")
         return warn("microphone", f"cannot list audio inputs: {error}", fix)
     if not facts.audio_inputs:
         return warn("microphone", "no audio input found", "connect a microphone (USB or I2S)")

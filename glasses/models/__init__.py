@@ -2,7 +2,7 @@
 
 Importing this package is cheap and never imports ``huggingface_hub``: only a pull that goes
 to the network does (:mod:`glasses.models.hub`), and its absence is reported with the extra
-to install (``pip install 'glasses[models]'``).
+to install (the ``models`` extra).
 """
 
 from __future__ import annotations

