@@ -242,7 +242,7 @@ class Daemon:
             "display": {"url": self.settings.display.url, "state": self.link.state.value,
                         "stats": dataclasses.asdict(self.link.stats)},
             "peripherals": dict(self.peripherals), "notes": list(self.parts.notes),
-            "providers": dict(self.parts.providers),
+            "providers": dict(self.parts.providers), "loaded": dict(self.parts.loaded),
             "channels": {name: ch.stats().as_dict() for name, ch in self.channels.items()},
             "stages": {name: st.handled for name, st in self.stages.items()},
             "metrics": self.metrics.snapshot(), "process": process_usage(),

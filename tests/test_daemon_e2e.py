@@ -369,3 +369,33 @@ def test_translate_with_the_real_sensevoice_code_on_a_tiny_model(
         messages = prompts.translate_messages(heard.text, "zh", "en")
         text = r.daemon.controller.ctx.screen_text(greedy_reply(engine, messages))
         r.expect(renderer, Screen(CaptionView((text,)), status(Mode.TRANSLATE)))
+
+
+def test_reading_is_loaded_and_warmed_at_start_up(sim: SimulatorProcess, tmp_path: Path) -> None:
+    """Issue 11: the first read, however late, cost +160 MB and a thread. With read mode on and
+    a camera configured, `glasses run`'s parts load the OCR engine and read once at start-up;
+    the status file and `glasses status` say so, and what it cost."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    from PIL import Image
+
+    from glasses.pipeline.media import sign_image
+    from glasses.pipeline.parts import build_parts
+    from glasses.pipeline.status import format_status, read_status
+
+    (tmp_path / "camera").mkdir()
+    Image.fromarray(sign_image()[:, :, ::-1]).save(tmp_path / "camera" / "sign.png")
+    common = [f"display.url={sim.url}", "audio.source=off", f"camera.source={tmp_path}/camera"]
+    captions_only = build_parts(load_settings(overrides=[*common, "modes.enabled=captions"]))
+    assert captions_only.ocr is not None and captions_only.loaded == {}  # nothing reads
+    settings = load_settings(overrides=[*common, "log.status_interval_s=0.1"])
+    daemon = Daemon(settings, build_parts(settings), status_path=tmp_path / "s.json")
+    runner = DaemonThread(daemon).start(WAIT_S)
+    try:
+        runner.wait_until(lambda d: (tmp_path / "s.json").exists(), WAIT_S, "the status file")
+    finally:
+        runner.stop()
+    status = read_status(tmp_path / "s.json")
+    ocr = status["loaded"]["ocr"]
+    assert ocr["load_s"] > 0 and ocr["first_read_s"] > 0 and ocr["first_read_rss_mb"] >= 0
+    assert status["providers"]["ocr"] == "cpu" and status["process"]["threads"] > 1
+    assert "loaded at start-up: ocr (" in format_status(status)

@@ -15,8 +15,9 @@ import pytest
 from glasses.display.views import Mode
 from glasses.pipeline.channel import Channel, Overflow
 from glasses.pipeline.messages import Message, SetMode
-from glasses.pipeline.metrics import BOUNDS_MS, Histogram, Metrics
+from glasses.pipeline.metrics import BOUNDS_MS, Histogram, Metrics, present_observations
 from glasses.pipeline.stage import Stage
+from glasses.pipeline.status import format_status
 from glasses.pipeline.worker import Worker
 
 T = TypeVar("T")
@@ -171,3 +172,41 @@ def test_histogram_quantiles_and_summary() -> None:
     m.count("drops", 2)
     snap = m.snapshot()
     assert snap["counters"] == {"drops": 2} and "a" in snap["latency"]  # type: ignore[operator]
+
+
+def test_an_unplug_is_a_wait_for_the_link_not_display_latency() -> None:
+    # Issue 11: a 6.8 s unplug showed as 7.5 s of display latency. Time here is data.
+    screen = present_observations(
+        "OcrText", cause_at_s=9.9, rendered_s=10.0, wire_s=16.9, presented_s=17.0,
+        link_down=[(10.0, 10.5), (10.5, 16.8)],
+    )  # fmt: skip
+    assert screen == pytest.approx(
+        {"display.present": 200.0, "display.link_wait": 6800.0,
+         "e2e.OcrText_to_present": 300.0, "e2e.OcrText_to_wire": 200.0}
+    )  # fmt: skip
+    # The first write before the unplug: the wait only comes off what followed it.
+    early = present_observations("OcrText", 9.9, 10.0, 10.01, 17.0, [(10.5, 17.0)])
+    assert early["e2e.OcrText_to_wire"] == pytest.approx(110.0)
+    assert early["display.present"] == pytest.approx(500.0)
+    # With the link up all along there is no link wait at all.
+    plain = present_observations("Button", None, 1.0, 1.001, 1.05)
+    assert plain == pytest.approx({"display.present": 50.0})
+
+
+def test_status_says_the_quantiles_are_bucket_edges_and_the_link_wait_apart() -> None:
+    m = Metrics()
+    for name, ms in present_observations("OcrText", 9.9, 10.0, 16.9, 17.0, [(10.0, 16.8)]).items():
+        m.observe_ms(name, ms)
+    status = {
+        "state": "stopped", "pid": 0, "metrics": m.snapshot(),
+        "process": {"cpu_s": 1.0, "rss_mb": 400.0, "peak_rss_mb": 420.0, "threads": 18},
+        "loaded": {"ocr": {"load_s": 0.5, "load_rss_mb": 60.0, "first_read_s": 1.0,
+                           "first_read_rss_mb": 90.0}},
+    }  # fmt: skip
+    text = format_status(status)
+    assert "p95 ≤ms" in text and "bucket edges" in text
+    assert "rss 400.0 MB" in text and "18 threads" in text
+    assert "loaded at start-up: ocr (150 MB with a first read, 1.5 s)" in text
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[4:] if "." in line}
+    assert rows["display.link_wait"] == ["1", "6800.0", "6800.0", "6800.0"]  # capped by the max
+    assert rows["e2e.OcrText_to_present"][-1] == "300.0"  # not 7100

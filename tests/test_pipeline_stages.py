@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+import pytest
 
 from firmware_bridge.stats import LinkState
 from glasses.display.geometry import DisplayGeometry
@@ -393,3 +394,43 @@ def test_looping_reader_closes_promptly() -> None:
     reader = LoopingImageReader(np.zeros((2, 2, 3), dtype=np.uint8), fps=0.01)
     threading.Timer(0.0, reader.close).start()
     assert reader.read() is None  # close() interrupts the wait for the next frame
+
+
+class UnpluggedLink(FakeLink):
+    """Down for the first ``down`` waits; each wait moves the fake clock by ``step_s``."""
+
+    def __init__(self, clock: list[float], down: int, step_s: float) -> None:
+        super().__init__()
+        self.clock, self.down, self.step_s = clock, down, step_s
+        self.acks = down + 1
+        self.state = LinkState.LOST
+
+    def wait_presented(self, timeout_s: float) -> bool:
+        self.clock[0] += self.step_s
+        self.down -= 1
+        if self.down < 0:
+            self.state = LinkState.CONNECTED
+        return super().wait_presented(timeout_s)
+
+
+def test_display_stage_counts_an_unplug_as_link_wait_not_its_own_time() -> None:
+    now = [100.0]
+    link, out, metrics = UnpluggedLink(now, down=13, step_s=0.5), Outbox(), Metrics()
+
+    async def main() -> None:
+        inbox: Channel[ScreenUpdate] = Channel("screen", 1, Overflow.KEEP_NEWEST)
+        stage = DisplayStage(
+            inbox, out.send, link, Renderer(DisplayGeometry(128, 64, 1)), metrics=metrics,
+            clock=lambda: now[0],
+        )  # fmt: skip
+        task = asyncio.ensure_future(stage.run())
+        await inbox.put(ScreenUpdate(Screen(TextView("hi")), "OcrText", 99.9))
+        await out.poll(lambda: stage.presented is not None and stage.idle)
+        task.cancel()
+
+    run(main())
+    h = metrics.histograms
+    # 13 half-second waits with the link down, then 2 with it up (resend, acknowledgement).
+    assert h["display.link_wait"].max_ms == 6500.0
+    assert h["display.present"].max_ms == 1000.0 and h["stage.display"].max_ms == 1000.0
+    assert h["e2e.OcrText_to_present"].max_ms == pytest.approx(1100.0)  # not 7600

@@ -20,6 +20,7 @@ from glasses.display.raster import Renderer
 from glasses.display.views import PageView, Screen
 from glasses.pipeline.channel import Channel
 from glasses.pipeline.messages import Message, ScreenUpdate
+from glasses.pipeline.metrics import present_observations
 from glasses.pipeline.stage import Send, Stage
 from glasses.pipeline.worker import Worker
 
@@ -129,18 +130,28 @@ class DisplayStage(Stage[ScreenUpdate]):
         m = self.metrics
         m.observe_ms("display.render", (rendered - started) * 1000)
         # Wait until the device shows it; a lost link resends it once it is back, unless a
-        # newer screen comes first (then that one is what matters).
+        # newer screen comes first (then that one is what matters). Waits with the link down
+        # are the link's time, not the display's: counted apart (display.link_wait).
+        down: list[tuple[float, float]] = []
+        waited_from = rendered
         while not await self.worker.call(self.link.wait_presented, PRESENT_WAIT_S):
             m.count("display.slow_present")
+            now = self.clock()
+            if self.link.state is not LinkState.CONNECTED:
+                down.append((waited_from, now))
+                self.waited_s += now - waited_from
+            waited_from = now
             if not self.inbox.empty() or self.link.state is LinkState.CLOSED:
                 return
         now = self.clock()
+        if down and down[-1][1] == waited_from:  # the last wait began with the link down
+            down.append((waited_from, now))
+            self.waited_s += now - waited_from
         wire_s = self.probe.first_write_s if self.probe is not None else None
         self.presented = msg.screen
-        m.observe_ms("display.present", (now - rendered) * 1000)
-        if msg.cause_at_s is not None:
-            m.observe_ms(f"e2e.{msg.cause}_to_present", (now - msg.cause_at_s) * 1000)
-            if wire_s is not None:
-                m.observe_ms(f"e2e.{msg.cause}_to_wire", (wire_s - msg.cause_at_s) * 1000)
+        for name, ms in present_observations(
+            msg.cause, msg.cause_at_s, rendered, wire_s, now, down
+        ).items():
+            m.observe_ms(name, ms)
         return
         yield  # an async generator that sends nothing on: its output is the screen

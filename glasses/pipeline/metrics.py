@@ -2,13 +2,19 @@
 
 Histograms have fixed bucket bounds (milliseconds, roughly 1-2-5 steps), so memory stays
 constant however long the daemon runs; quantiles are read from the buckets (the upper bound of
-the bucket holding the quantile, capped by the largest value seen).
+the bucket holding the quantile, capped by the largest value seen): "p95 50 ms" means 95 % of
+the values were at most 50 ms, not that the 95th percentile is 50 ms.
+
+Time a screen spent waiting for the display link to come back (glasses unplugged, out of
+range) is not the display's latency: :func:`present_observations` files it apart, as
+``display.link_wait``, and leaves it out of ``display.present`` and the ``e2e.*`` figures.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -85,3 +91,33 @@ class Metrics:
             "latency": {k: h.summary() for k, h in sorted(self.histograms.items())},
             "counters": dict(sorted(self.counters.items())),
         }
+
+
+def present_observations(
+    cause: str,
+    cause_at_s: float | None,
+    rendered_s: float,
+    wire_s: float | None,
+    presented_s: float,
+    link_down: Sequence[tuple[float, float]] = (),
+) -> dict[str, float]:
+    """The histograms (ms) one presented screen adds to, from its timestamps (seconds).
+
+    ``link_down`` holds the ``(from_s, to_s)`` spans between rendering and the device's
+    acknowledgement when the link was down: their total goes to ``display.link_wait`` only,
+    and comes off the present and end-to-end figures (off the time to the wire, the part of it
+    before the first write).
+    """
+
+    def down_before(t: float) -> float:
+        return sum(max(0.0, min(t, b) - a) for a, b in link_down if b > a)
+
+    wait_s = down_before(presented_s)
+    out = {"display.present": max(0.0, presented_s - rendered_s - wait_s) * 1000}
+    if wait_s > 0:
+        out["display.link_wait"] = wait_s * 1000
+    if cause_at_s is not None:
+        out[f"e2e.{cause}_to_present"] = max(0.0, presented_s - cause_at_s - wait_s) * 1000
+        if wire_s is not None:
+            out[f"e2e.{cause}_to_wire"] = max(0.0, wire_s - cause_at_s - down_before(wire_s)) * 1000
+    return out

@@ -14,6 +14,7 @@ import os
 import resource
 import stat
 import tempfile
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,22 @@ def default_status_path() -> Path:
 
 
 def process_usage() -> dict[str, float]:
-    """CPU seconds used so far and peak resident memory of this process."""
+    """CPU seconds used so far, resident memory now and at its peak, and threads (Linux)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {
+    out = {
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
     }
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        out["rss_mb"] = round(int(fields["VmRSS"].split()[0]) / 1024, 1)
+        out["threads"] = int(fields["Threads"])
+    except (OSError, KeyError, ValueError):  # not Linux
+        pass
+    if tracemalloc.is_tracing():  # PYTHONTRACEMALLOC=1: the Python heap, apart from the rest
+        out["python_heap_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 1)
+    return out
 
 
 def write_status(path: Path, status: dict[str, Any]) -> None:
@@ -102,17 +113,36 @@ def format_status(status: dict[str, Any]) -> str:
     providers = status.get("providers", {})
     if providers:
         lines.append("models run on: " + ", ".join(f"{k} {v}" for k, v in providers.items()))
+    loaded = status.get("loaded", {})
+    if loaded:
+        lines.append(
+            "loaded at start-up: "
+            + ", ".join(
+                f"{k} ({v.get('load_rss_mb', 0) + v.get('first_read_rss_mb', 0):.0f} MB with a "
+                f"first read, {v.get('load_s', 0) + v.get('first_read_s', 0):.1f} s)"
+                for k, v in loaded.items()
+            )
+        )
     usage = status.get("process", {})
-    lines.append(f"cpu {usage.get('cpu_s', 0)} s, peak rss {usage.get('peak_rss_mb', 0)} MB")
+    now = f"rss {usage['rss_mb']} MB, " if "rss_mb" in usage else ""
+    threads = f", {usage['threads']} threads" if "threads" in usage else ""
+    lines.append(
+        f"cpu {usage.get('cpu_s', 0)} s, {now}peak rss {usage.get('peak_rss_mb', 0)} MB{threads}"
+    )
     latency = status.get("metrics", {}).get("latency", {})
     if latency:
-        lines.append(f"{'latency':<34} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        # Quantiles come from fixed histogram buckets: the bucket's upper edge, an upper bound.
+        lines.append(f"{'latency':<34} {'count':>6} {'p50 ≤ms':>8} {'p95 ≤ms':>8} {'max ms':>8}")
         for name, h in latency.items():
             if h.get("count"):
                 lines.append(
                     f"  {name:<32} {h['count']:>6} {h['p50_ms']:>8} {h['p95_ms']:>8} "
                     f"{h['max_ms']:>8}"
                 )
+        lines.append(
+            "  p50/p95 are histogram bucket edges (at most that); display.link_wait is time "
+            "screens waited for the link to come back, not counted in the other figures"
+        )
     drops = {k: v["dropped"] for k, v in status.get("channels", {}).items() if v.get("dropped")}
     if drops:
         lines.append("dropped (keep-newest): " + ", ".join(f"{k} {v}" for k, v in drops.items()))
