@@ -11,8 +11,15 @@ three quarters of the time).  With ``det_limit_type="max"`` the detector gets th
 size (rapidocr-onnxruntime 1.4 then only shrinks frames whose longest side exceeds 960, 1500 or
 2000 px, picked from the frame size; ``det_limit_side_len`` is not used in that mode): at 640x480
 that is 0.5x to 0.7x of rapidocr's default time with the same text read.  A 1280x720 frame is
-detected at about its own size either way; ``max_side_px`` is the knob there.  Numbers:
-``scripts/bench_perception.py``, docs/benchmarks.md.
+detected at about its own size either way; ``max_side_px`` is the knob there.
+
+Word spaces (issue 11 §2: the demo sign read "西湖游船WestLakeboats"): the recogniser's greedy
+decoding drops them on long mixed rows with any detector setting, rapidocr's defaults included;
+:mod:`~glasses.perception.ocr_spaces` restores them.  ``det_unclip_ratio`` 2.0 (rapidocr: 1.6)
+grows each detected region a little more before it is cropped, which keeps more of them on its
+own and costs no measurable time.  Scored with spaces (edit distance to the sign's text, spaces
+and row breaks counted), these defaults make no more errors than rapidocr's at 0.5x to 0.7x of
+its time on a 640x480 frame.  Numbers: ``scripts/bench_perception.py``, docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -40,6 +47,12 @@ class OcrConfig:
     # Detector input never enlarged (rapidocr's own default enlarges the shortest side to 736 px,
     # which more than doubles the detector's work on a 640x480 frame); see the module docstring.
     det_limit_type: str = "max"
+    # How far each detected text region is grown before it is cropped for recognition.  Wider
+    # than rapidocr's 1.6: the crop keeps a margin round the words at the frame's own size, and
+    # a mixed row keeps its word spaces ("西湖游船 West Lake boats"); see the module docstring.
+    det_unclip_ratio: float = 2.0
+    # Word spaces the recogniser scores but CTC blank outscores (:mod:`ocr_spaces`).
+    restore_spaces: bool = True
     rec_batch_size: int = 6  # recognition crops per ONNX call (rapidocr's default)
     # ``ocr.providers``: rapidocr runs its three sessions on CUDA when asked and onnxruntime has
     # it (it has no TensorRT option), else on the CPU.
@@ -98,6 +111,7 @@ class OcrEngine:
                 inter_op_num_threads=1,
                 text_score=self.config.min_confidence,
                 det_limit_type=self.config.det_limit_type,
+                det_unclip_ratio=self.config.det_unclip_ratio,
                 rec_batch_num=self.config.rec_batch_size,
                 det_use_cuda=cuda,
                 cls_use_cuda=cuda,
@@ -106,7 +120,7 @@ class OcrEngine:
         except Exception as exc:  # missing model files in a broken install, ORT load errors
             raise GlassesError(f"cannot start the OCR engine: {exc}") from exc
         # Word spaces the recogniser scores but blank outscores ("西湖游船WestLakeboats").
-        self.spaces_restored = ocr_spaces.install(self._engine)
+        self.spaces_restored = self.config.restore_spaces and ocr_spaces.install(self._engine)
         # The detector's session (three quarters of the time) says what OCR really runs on.
         det = getattr(getattr(self._engine, "text_det", None), "infer", None)
         session = getattr(det, "session", None)
