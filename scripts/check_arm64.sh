@@ -86,7 +86,7 @@ in_root() {
 wheel_table() { # how pip resolves the extras for aarch64, per Python version (no emulation)
   # The flash extra is left out: smp needs crcmod, which PyPI has only as source (it builds
   # anywhere, and falls back to pure Python without a compiler), and --platform takes wheels only.
-  local extras="llm,audio,asr,ocr,camera,models" py report
+  local extras="llm,audio,asr,ocr,camera,models,serve" py report
   for py in 3.11 3.10; do
     report="$(mktemp)"
     python3 -m pip install --quiet --dry-run --ignore-installed --report "$report" \
