@@ -52,6 +52,7 @@ class Sampler:
     NUCLEUS_START = 64
     NUCLEUS_GROWTH = 8
     DENSE = 4096  # more candidates than this: the vectorised paths below
+    BANDS_PER_NAT = 4  # the dense nucleus's mass bands: a quarter of a nat of log-probability
 
     def __init__(self, config: SamplingConfig, valid_vocab: int) -> None:
         self.config = config
@@ -64,6 +65,9 @@ class Sampler:
         self._seen: set[int] = set()
         self._seen_from: list[int] | None = None  # the context list ``_seen`` was built from
         self._seen_count = 0
+        self._scratch: (
+            tuple[npt.NDArray[np.float32], npt.NDArray[np.float64], npt.NDArray[np.intp]] | None
+        ) = None
 
     def __call__(self, logits: npt.NDArray[np.float32], context: Iterable[int]) -> int:
         if self.config.greedy:
@@ -123,24 +127,33 @@ class Sampler:
     def _dense_nucleus(
         self, scores: npt.NDArray[np.float32], best: float
     ) -> tuple[npt.NDArray[np.intp], float]:
-        """Top-p candidates among many comparable logits: the whole vocabulary's mass in one
-        vectorised pass, then the ids above a weight threshold that widens until they hold
-        ``top_p`` of it (they then contain the nucleus, which ``_nucleus`` cuts exactly).
-        Returns them and the whole mass."""
-        weights = np.subtract(scores, best, dtype=np.float32)
-        weights *= np.float32(1.0 / self.config.temperature)
-        np.exp(weights, out=weights)
-        total = float(weights.sum(dtype=np.float64))
-        need = self.config.top_p * total
-        width = 2.0
-        while width < self._tail:
-            ids = np.flatnonzero(weights >= math.exp(-width))
-            if len(ids) > self.DENSE:
-                break
-            if float(weights[ids].sum(dtype=np.float64)) >= need:
-                return ids, total
-            width *= 2
-        return np.arange(len(scores)), total
+        """Top-p candidates among many comparable logits, in a fixed number of vectorised
+        passes: the whole vocabulary's mass, and its mass per band of ``1 / BANDS_PER_NAT``
+        nats below the best token; the nucleus is every band above the one where the mass
+        reaches ``top_p`` plus part of that one (``_nucleus`` cuts it exactly).  Returns the
+        candidates and the whole mass."""
+        n = len(scores)
+        if self._scratch is None or len(self._scratch[0]) != n:
+            # Reused every step: fresh arrays of the vocabulary's size each time cost more in
+            # page faults than the arithmetic below.
+            self._scratch = (np.empty(n, np.float32), np.empty(n, np.float64), np.empty(n, np.intp))
+        log_weights, weights, bands = self._scratch
+        np.subtract(scores, np.float32(best), out=log_weights)
+        log_weights *= np.float32(1.0 / self.config.temperature)
+        # Below e^-80 a weight is nothing next to the best token's 1, and float32 would go
+        # subnormal (a slow path in exp on some CPUs) around e^-87.
+        np.maximum(log_weights, np.float32(-80.0), out=log_weights)
+        last = int(self._tail * self.BANDS_PER_NAT)
+        np.multiply(log_weights, np.float32(-self.BANDS_PER_NAT), out=bands, casting="unsafe")
+        np.minimum(bands, last, out=bands)
+        # np.bincount takes intp bands and float64 weights; given others it converts them
+        # itself, more slowly than exp in float32 and this cast.
+        np.exp(log_weights, out=log_weights)
+        np.copyto(weights, log_weights)
+        mass = np.cumsum(np.bincount(bands, weights=weights, minlength=last + 1))
+        total = float(mass[-1])
+        cut = min(int(np.searchsorted(mass, self.config.top_p * total)), last)
+        return np.flatnonzero(bands <= cut), total
 
     def _nucleus(
         self, ids: npt.NDArray[np.intp], weights: npt.NDArray[np.float64], total: float
