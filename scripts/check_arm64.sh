@@ -276,6 +276,7 @@ need_root
 mkdir -p "$(dirname "$ROOT")"
 mkdir -p "$LOG_DIR"
 LOG_DIR="$(cd "$LOG_DIR" && pwd)"
+rm -f "$LOG_DIR/ort-table.txt"  # printed at the end only when this run made it
 ensure_tools
 trap 'unmount_root; drop_newer_qemu' EXIT
 step root make_root
