@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from glasses.llm.generator import GenerationOptions
 from glasses.llm.sampling import SamplingConfig
 from glasses.modes.base import ASR_HINT, LLM_HINT, ModeOptions
 from glasses.perception.asr import Recognizer, StreamingRecognizer
+from glasses.pipeline.status import process_usage
 from glasses.pipeline.vision import TextReader
 from glasses.sources.audio import AudioSource
 from glasses.sources.camera import ThreadedCamera
@@ -205,11 +205,7 @@ def add_camera(
 
 
 def _rss_mb() -> float:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):  # not Linux: the cost is not measured
-        return 0.0
+    return process_usage().get("rss_mb", 0.0)  # 0 where it is not measured (not Linux)
 
 
 def warm_up_ocr(engine: Any) -> dict[str, float]:
