@@ -24,8 +24,8 @@ from glasses.llm.remote import (
     RemoteTimeoutError,
     RemoteUnavailableError,
 )
+from glasses.openai_wire.sse import SseDecoder, SseFormatError, encode_event
 from glasses.server import ChatServer
-from glasses.server.sse import SseDecoder, SseFormatError, encode_event
 
 CHAT = [ChatMessage("system", "Be brief."), ChatMessage("user", "Read the sign: 出口")]
 GREEDY = GenerationOptions(max_new_tokens=10, sampling=SamplingConfig(greedy=True))

@@ -22,8 +22,9 @@ import pytest
 from serve_support import KEY, ScriptedEngine, chat_servers
 
 from glasses.llm import ContextOverflowError, SamplingConfig
+from glasses.openai_wire.errors import ApiError
 from glasses.server import ChatServer, ServerConfig
-from glasses.server.request import ApiError, parse_chat_request
+from glasses.server.request import parse_chat_request
 
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel

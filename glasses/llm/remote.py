@@ -23,15 +23,10 @@ from urllib.parse import urlsplit
 from glasses.llm.chat_template import ChatMessage
 from glasses.llm.errors import LlmError
 from glasses.llm.generator import CancelToken, GenerationOptions
-from glasses.server.client import (
-    CompletionReader,
-    Hangup,
-    InBandError,
-    StreamFormatError,
-    connect,
-    error_message,
-    request_body,
-)
+from glasses.llm.remote_http import Hangup, connect
+from glasses.openai_wire.errors import error_message
+from glasses.openai_wire.request import request_body
+from glasses.openai_wire.stream import CompletionReader, InBandError, StreamFormatError
 
 log = logging.getLogger(__name__)
 

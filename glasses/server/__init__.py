@@ -6,7 +6,7 @@ time, a small bounded queue, optional bearer-key auth, browser checks (Host, Ori
 a deadline on each whole request, a connection limit, and cancellation when a client hangs up.
 
 The names below load on first use, so ``glasses --help`` (which reads the server defaults)
-does not import the engine, and the client half (:mod:`.client`) needs no uvicorn.
+does not import the engine.  The wire format both ends speak is :mod:`glasses.openai_wire`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from glasses.server.request import ApiError
+from glasses.openai_wire.errors import ApiError
 
 
 class ClientGone(Exception):

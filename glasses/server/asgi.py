@@ -23,11 +23,13 @@ from glasses.llm.chat_template import ChatMessage
 from glasses.llm.errors import ContextOverflowError
 from glasses.llm.generator import CancelToken, GenerationOptions
 from glasses.llm.sampling import SamplingConfig
+from glasses.openai_wire.errors import ApiError
+from glasses.openai_wire.response import Completion, model_list
+from glasses.openai_wire.sse import DONE, encode_event
 from glasses.server.admission import ClientGone, EngineGate, overloaded
 from glasses.server.config import ServerConfig
-from glasses.server.request import ApiError, ChatRequest, parse_chat_request
-from glasses.server.response import Completion, finish_reason, model_list
-from glasses.server.sse import DONE, encode_event
+from glasses.server.request import ChatRequest, parse_chat_request
+from glasses.server.response import finish_reason, usage
 
 if TYPE_CHECKING:
     from glasses.llm.engine import TextStream
@@ -295,7 +297,10 @@ class ChatApp:
             raise ApiError(500, f"generation failed: {exc}", kind="server_error") from exc
         if call.cancel.cancelled:  # the client left (or the server is stopping)
             raise ClientGone
-        payload = Completion(self.config.model_id).whole(stream.result)
+        result = stream.result
+        payload = Completion(self.config.model_id).whole(
+            result.text, finish_reason(result.finish_reason), usage(result)
+        )
         await exchange.send_json(200, payload, self.config.write_timeout_s)
         _log_done(stream)
 
@@ -317,7 +322,7 @@ class ChatApp:
             if not call.cancel.cancelled:
                 await event(completion.chunk({}, finish_reason(stream.result.finish_reason)))
                 if request.include_usage:
-                    await event(completion.usage_chunk(stream.result))
+                    await event(completion.usage_chunk(usage(stream.result)))
                 await event(DONE)
                 _log_done(stream)
             # Stopped from our side: no [DONE], so the client sees an incomplete answer.
