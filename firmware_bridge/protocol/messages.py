@@ -1,105 +1,38 @@
 """Typed messages of the display link protocol v1 and their payload encodings (docs/protocol.md).
 
-Every message is a frozen dataclass with a ``TYPE`` code; :func:`encode_payload` and
-:func:`decode_payload` convert between the dataclass and the little-endian payload bytes.
+Every message is a frozen dataclass with a ``TYPE`` code whose attributes are the fields of its
+layout in :data:`~.layouts.MESSAGE_LAYOUTS`, in wire order; :func:`encode_payload` and
+:func:`decode_payload` convert between the dataclass and the little-endian payload bytes by
+that table alone.
 """
 
 from __future__ import annotations
 
-import enum
+import dataclasses
 import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final, get_args
 
-
-class MsgType(enum.IntEnum):
-    ACK = 0x01
-    HELLO = 0x02
-    HELLO_ACK = 0x03
-    PING = 0x04
-    PONG = 0x05
-    NAK = 0x06
-    ERROR = 0x07
-    RESET = 0x08
-    BLIT = 0x10
-    PRESENT = 0x11
-    CLEAR = 0x12
-    SET_BRIGHTNESS = 0x13
-    SLEEP = 0x14
-    WAKE = 0x15
-    COPY = 0x16  # move a rectangle inside the back buffer (scrolling)
-    EVENT = 0x20
-    LOG = 0x21
-    ENTER_BOOTLOADER = 0x30  # firmware update handover (docs/protocol.md section 11)
-
-
-# Sequenced messages consume a sequence number and are acknowledged and retransmitted;
-# the others are sent once (their senders retry at a higher level where needed).
-SEQUENCED: Final = frozenset(
-    {
-        MsgType.RESET,
-        MsgType.BLIT,
-        MsgType.PRESENT,
-        MsgType.CLEAR,
-        MsgType.SET_BRIGHTNESS,
-        MsgType.SLEEP,
-        MsgType.WAKE,
-        MsgType.COPY,
-        MsgType.EVENT,
-        MsgType.LOG,
-        MsgType.ENTER_BOOTLOADER,
-    }
+from firmware_bridge.protocol.codes import (
+    ButtonAction,
+    Encoding,
+    EventKind,
+    LogLevel,
+    MsgType,
+    Reason,
+    SwipeDirection,
 )
-
-
-class Reason(enum.IntEnum):
-    """Reason codes carried by NAK and ERROR."""
-
-    BAD_CRC = 1
-    BAD_LENGTH = 2
-    UNKNOWN_TYPE = 3
-    UNSUPPORTED_VERSION = 4
-    OUT_OF_SEQUENCE = 5
-    NO_SESSION = 6
-    BAD_RECT = 7
-    BAD_ENCODING = 8
-    TOO_LARGE = 9
-    BUSY = 10
-    BAD_PAYLOAD = 11
-
-
-class Encoding(enum.IntEnum):
-    RAW = 0
-    PACKBITS = 1
-
-
-class EventKind(enum.IntEnum):
-    BUTTON = 1  # code: button id; value: ButtonAction
-    SWIPE = 2  # code: SwipeDirection
-    BATTERY = 3  # code: percent 0..100; value: 1 if charging else 0
-    TEMPERATURE = 4  # value: centi-degrees Celsius, signed
-    WORN = 5  # code: 1 put on, 0 taken off
-    BOOT = 6  # code: reset cause (0 power-on, 1 watchdog, 2 RESET message)
-
-
-class ButtonAction(enum.IntEnum):
-    PRESS = 1
-    LONG_PRESS = 2
-    DOUBLE_PRESS = 3
-
-
-class SwipeDirection(enum.IntEnum):
-    FORWARD = 1
-    BACKWARD = 2
-    UP = 3
-    DOWN = 4
-
-
-class LogLevel(enum.IntEnum):
-    DEBUG = 0
-    INFO = 1
-    WARNING = 2
-    ERROR = 3
+from firmware_bridge.protocol.layouts import (
+    BLIT_HEADER_LEN,
+    COPY_PAYLOAD_LEN,
+    ENTER_BOOTLOADER_MAGIC,
+    LAYOUTS_BY_CODE,
+    MAX_BOARD_ID_LEN,
+    SEQUENCED,
+    MessageLayout,
+    Tail,
+)
 
 
 class PayloadError(ValueError):
@@ -237,10 +170,6 @@ class Log:
     text: str
 
 
-# "SMP1" on the wire: a frame that merely decodes cannot take the port off this protocol.
-ENTER_BOOTLOADER_MAGIC: Final = 0x31504D53
-
-
 @dataclass(frozen=True)
 class EnterBootloader:
     """Hand the port over to SMP (docs/protocol.md section 11)."""
@@ -255,59 +184,57 @@ Message = (
     | Blit | Present | Clear | SetBrightness | Sleep | Wake | Copy | Event | Log | EnterBootloader
 )  # fmt: skip
 
-_HELLO = struct.Struct("<BBHI")
-_HELLO_ACK = struct.Struct("<BBBHHBHBBBBI")
-_U32 = struct.Struct("<I")
-_NAK = struct.Struct("<BB")
-_ERROR = struct.Struct("<BBB")
-_BLIT = struct.Struct("<HHHHB")
-_COPY = struct.Struct("<HHHHHH")
-_EVENT = struct.Struct("<BBhI")
-_ENTER_BOOTLOADER = struct.Struct("<IH")
-MAX_BOARD_ID_LEN: Final = 32
-_EMPTY: Final[dict[MsgType, Message]] = {
-    MsgType.ACK: Ack(),
-    MsgType.RESET: Reset(),
-    MsgType.SLEEP: Sleep(),
-    MsgType.WAKE: Wake(),
-}
+
+@dataclass(frozen=True)
+class _Codec:
+    """A message's layout with what encoding and decoding it needs, worked out once."""
+
+    layout: MessageLayout
+    make: Callable[..., Message]
+    fixed: struct.Struct
+    counts: tuple[int, ...] | None  # per field, where any field is an array
+
+
+def _codec(cls: Any) -> _Codec:
+    layout = LAYOUTS_BY_CODE[cls.TYPE]
+    wire = [f.name for f in layout.fields] + ([layout.tail.name] if layout.tail else [])
+    attrs = [f.name for f in dataclasses.fields(cls)]
+    if attrs != wire:  # decoding passes the fields positionally
+        raise TypeError(
+            f"{cls.__name__} fields {attrs} differ from the {layout.name} layout {wire}"
+        )
+    counts = tuple(f.count for f in layout.fields)
+    arrays = counts if any(c > 1 for c in counts) else None
+    return _Codec(layout, cls, struct.Struct(layout.struct_format), arrays)
+
+
+_BY_CLASS: Final[Mapping[type, _Codec]] = {cls: _codec(cls) for cls in get_args(Message)}
+_BY_CODE: Final[Mapping[int, _Codec]] = {c.layout.code: c for c in _BY_CLASS.values()}
+
+
+def _encode_tail(tail: Tail, value: Any) -> bytes:
+    raw: bytes = (
+        value if tail.kind == "bytes" else value.encode("utf-8" if tail.kind == "utf8" else "ascii")
+    )
+    if tail.max_len is not None and len(raw) > tail.max_len:
+        raise ValueError(f"{tail.name} longer than {tail.max_len} bytes")
+    return bytes([len(raw)]) + raw if tail.length_prefixed else raw
 
 
 def encode_payload(msg: Message) -> bytes:
-    if isinstance(msg, (Ack, Reset, Sleep, Wake)):
-        return b""
-    if isinstance(msg, Hello):
-        return _HELLO.pack(msg.min_version, msg.max_version, msg.max_payload, msg.session_id)
-    if isinstance(msg, HelloAck):
-        board = msg.board_id.encode("ascii")
-        if len(board) > MAX_BOARD_ID_LEN:
-            raise ValueError(f"board_id longer than {MAX_BOARD_ID_LEN} bytes")
-        fixed = _HELLO_ACK.pack(
-            msg.version, msg.min_version, msg.max_version, msg.width_px, msg.height_px, msg.bpp,
-            msg.max_payload, msg.window, *msg.fw_version, msg.session_id,
-        )  # fmt: skip
-        return fixed + bytes([len(board)]) + board
-    if isinstance(msg, (Ping, Pong)):
-        return _U32.pack(msg.token)
-    if isinstance(msg, Nak):
-        return _NAK.pack(msg.ref_seq, msg.reason)
-    if isinstance(msg, Error):
-        return _ERROR.pack(msg.ref_seq, msg.ref_type, msg.reason) + msg.detail.encode("utf-8")
-    if isinstance(msg, Blit):
-        return _BLIT.pack(msg.x, msg.y, msg.width_px, msg.height_px, msg.encoding) + msg.data
-    if isinstance(msg, Present):
-        return _U32.pack(msg.frame_id)
-    if isinstance(msg, Copy):
-        return _COPY.pack(msg.src_x, msg.src_y, msg.width_px, msg.height_px, msg.dst_x, msg.dst_y)
-    if isinstance(msg, (Clear, SetBrightness)):
-        return bytes([msg.level])
-    if isinstance(msg, Event):
-        return _EVENT.pack(msg.kind, msg.code, msg.value, msg.uptime_ms)
-    if isinstance(msg, Log):
-        return bytes([msg.level]) + msg.text.encode("utf-8")
-    if isinstance(msg, EnterBootloader):
-        return _ENTER_BOOTLOADER.pack(msg.magic, msg.idle_timeout_s)
-    raise TypeError(f"not a protocol message: {msg!r}")
+    codec = _BY_CLASS.get(type(msg))
+    if codec is None:
+        raise TypeError(f"not a protocol message: {msg!r}")
+    layout = codec.layout
+    tail = b"" if layout.tail is None else _encode_tail(layout.tail, getattr(msg, layout.tail.name))
+    values: list[Any] = []
+    for f in layout.fields:
+        value = getattr(msg, f.name)
+        if f.count > 1:
+            values.extend(value)  # arrays (tuples) go on the wire element by element
+        else:
+            values.append(value)
+    return codec.fixed.pack(*values) + tail
 
 
 def _exact(payload: bytes, size: int, name: str) -> None:
@@ -320,74 +247,56 @@ def _at_least(payload: bytes, size: int, name: str) -> None:
         raise PayloadError(f"{name} payload must be at least {size} bytes, got {len(payload)}")
 
 
-def _text(raw: bytes, name: str) -> str:
+def _decode_tail(tail: Tail, payload: bytes, start: int, name: str) -> bytes | str:
+    raw = payload[start + 1 :] if tail.length_prefixed else payload[start:]
+    label = tail.name.replace("_", " ")
+    if tail.length_prefixed:
+        n = payload[start]
+        if n != len(raw) or (tail.max_len is not None and n > tail.max_len):
+            raise PayloadError(f"{name} {label} length {n} does not match {len(raw)} bytes")
+    elif tail.max_len is not None and len(raw) > tail.max_len:
+        raise PayloadError(f"{name} {label} longer than {tail.max_len} bytes")
+    if tail.kind == "bytes":
+        return raw
     try:
-        return raw.decode("utf-8")
+        return raw.decode("ascii" if tail.kind == "ascii" else "utf-8")
     except UnicodeDecodeError as exc:
+        if tail.kind == "ascii":
+            raise PayloadError(f"{name} {label} is not ASCII") from None
         raise PayloadError(f"{name} text is not UTF-8: {exc}") from None
+
+
+def _grouped(values: tuple[Any, ...], counts: tuple[int, ...]) -> list[Any]:
+    out: list[Any] = []
+    i = 0
+    for n in counts:
+        out.append(values[i] if n == 1 else values[i : i + n])
+        i += n
+    return out
 
 
 def decode_payload(type_code: int, payload: bytes) -> Message:
     """Decode ``payload`` as a message of ``type_code``; PayloadError names what is wrong."""
-    try:
-        t = MsgType(type_code)
-    except ValueError:
-        raise PayloadError(f"unknown message type {type_code:#04x}") from None
-    name = t.name
-    if t in _EMPTY:
-        _exact(payload, 0, name)
-        return _EMPTY[t]
-    if t is MsgType.HELLO:
-        _exact(payload, _HELLO.size, name)
-        return Hello(*_HELLO.unpack(payload))
-    if t is MsgType.HELLO_ACK:
-        _at_least(payload, _HELLO_ACK.size + 1, name)
-        f = _HELLO_ACK.unpack_from(payload)
-        n = payload[_HELLO_ACK.size]
-        board = payload[_HELLO_ACK.size + 1 :]
-        if n != len(board) or n > MAX_BOARD_ID_LEN:
-            raise PayloadError(f"HELLO_ACK board id length {n} does not match {len(board)} bytes")
-        try:
-            board_id = board.decode("ascii")
-        except UnicodeDecodeError:
-            raise PayloadError("HELLO_ACK board id is not ASCII") from None
-        return HelloAck(
-            version=f[0], min_version=f[1], max_version=f[2], width_px=f[3], height_px=f[4],
-            bpp=f[5], max_payload=f[6], window=f[7], fw_version=(f[8], f[9], f[10]),
-            session_id=f[11], board_id=board_id,
-        )  # fmt: skip
-    if t in (MsgType.PING, MsgType.PONG, MsgType.PRESENT):
-        _exact(payload, 4, name)
-        (v,) = _U32.unpack(payload)
-        return Ping(v) if t is MsgType.PING else Pong(v) if t is MsgType.PONG else Present(v)
-    if t is MsgType.NAK:
-        _exact(payload, _NAK.size, name)
-        return Nak(*_NAK.unpack(payload))
-    if t is MsgType.ERROR:
-        _at_least(payload, _ERROR.size, name)
-        seq, ref, reason = _ERROR.unpack_from(payload)
-        return Error(seq, ref, reason, _text(payload[_ERROR.size :], name))
-    if t is MsgType.BLIT:
-        _at_least(payload, _BLIT.size, name)
-        x, y, w, h, enc = _BLIT.unpack_from(payload)
-        return Blit(x, y, w, h, enc, payload[_BLIT.size :])
-    if t is MsgType.COPY:
-        _exact(payload, _COPY.size, name)
-        return Copy(*_COPY.unpack(payload))
-    if t in (MsgType.CLEAR, MsgType.SET_BRIGHTNESS):
-        _exact(payload, 1, name)
-        return Clear(payload[0]) if t is MsgType.CLEAR else SetBrightness(payload[0])
-    if t is MsgType.EVENT:
-        _exact(payload, _EVENT.size, name)
-        return Event(*_EVENT.unpack(payload))
-    if t is MsgType.LOG:
-        _at_least(payload, 1, name)
-        return Log(payload[0], _text(payload[1:], name))
-    if t is MsgType.ENTER_BOOTLOADER:
-        _exact(payload, _ENTER_BOOTLOADER.size, name)
-        return EnterBootloader(*_ENTER_BOOTLOADER.unpack(payload))
-    raise AssertionError(f"unhandled message type {t!r}")  # pragma: no cover
+    codec = _BY_CODE.get(type_code)
+    if codec is None:
+        raise PayloadError(f"unknown message type {type_code:#04x}")
+    layout, fixed = codec.layout, codec.fixed
+    if layout.tail is None:
+        _exact(payload, fixed.size, layout.name)
+        values = fixed.unpack(payload)
+    else:
+        _at_least(payload, layout.min_len, layout.name)
+        values = fixed.unpack_from(payload)
+    args = list(values) if codec.counts is None else _grouped(values, codec.counts)
+    if layout.tail is not None:
+        args.append(_decode_tail(layout.tail, payload, fixed.size, layout.name))
+    return codec.make(*args)
 
 
-BLIT_HEADER_LEN: Final = _BLIT.size
-COPY_PAYLOAD_LEN: Final = _COPY.size
+__all__ = [
+    "BLIT_HEADER_LEN", "COPY_PAYLOAD_LEN", "ENTER_BOOTLOADER_MAGIC", "MAX_BOARD_ID_LEN", "SEQUENCED",
+    "Ack", "Blit", "ButtonAction", "Clear", "Copy", "Encoding", "EnterBootloader", "Error", "Event",
+    "EventKind", "Hello", "HelloAck", "Log", "LogLevel", "Message", "MsgType", "Nak", "PayloadError",
+    "Ping", "Pong", "Present", "Reason", "Reset", "SetBrightness", "Sleep", "SwipeDirection", "Wake",
+    "decode_payload", "encode_payload",
+]  # fmt: skip
