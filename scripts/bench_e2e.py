@@ -50,13 +50,8 @@ for _path in (ROOT, ROOT / "scripts", ROOT / "tests"):  # run as a plain script 
 
 import bench_llm  # noqa: E402
 
-from glasses.config import load_settings  # noqa: E402
-from glasses.daemon import Daemon  # noqa: E402
 from glasses.display.views import Mode  # noqa: E402
 from glasses.perception.asr import Recognition  # noqa: E402
-from glasses.pipeline import media  # noqa: E402
-from glasses.pipeline.background import DaemonThread  # noqa: E402
-from glasses.pipeline.feeds import LoopingImageReader, PushAudioSource  # noqa: E402
 from glasses.pipeline.messages import (  # noqa: E402
     FinalTranscript,
     Intent,
@@ -66,13 +61,18 @@ from glasses.pipeline.messages import (  # noqa: E402
     SetMode,
     UserInput,
 )
-from glasses.pipeline.parts import (  # noqa: E402
+from glasses.runtime import media  # noqa: E402
+from glasses.runtime.daemon import Daemon  # noqa: E402
+from glasses.runtime.daemon_thread import DaemonThread  # noqa: E402
+from glasses.runtime.feeds import LoopingImageReader, PushAudioSource  # noqa: E402
+from glasses.runtime.parts import (  # noqa: E402
     Parts,
     add_backend,
     add_camera,
     add_recognizer,
     add_vad,
 )
+from glasses.settings import load_settings  # noqa: E402
 from glasses.sources.camera import ThreadedCamera  # noqa: E402
 from hw_sim.launcher import SimulatorProcess  # noqa: E402
 

@@ -52,7 +52,7 @@ SIGNS: tuple[tuple[tuple[str, ...], tuple[int, int, int], tuple[int, int, int]],
     (("请勿触摸", "Do not touch"), (235, 235, 225), (30, 30, 30)),
     (("博物馆 Museum",), (120, 40, 30), (250, 240, 220)),
     # Rows mixing Chinese and English, where the word spaces are easy to lose (issue 11 §2);
-    # the first is the demo's sign (glasses.pipeline.media.SIGN_ROWS).
+    # the first is the demo's sign (glasses.runtime.media.SIGN_ROWS).
     (
         ("西湖游船 West Lake boats", "票价 55元 Tickets 55 yuan", "出口 Exit B"),
         (235, 232, 220),

@@ -98,7 +98,7 @@ def speech_file(path: Path, seconds: float) -> Path:
     import numpy as np
     import soundfile as sf
 
-    from glasses.pipeline import media
+    from glasses.runtime import media
 
     voices = [media.utterance(text, lang) for text, lang in PHRASES]
     cycle = np.concatenate([x for v in voices for x in (v, media.silence(GAP_S))])
@@ -137,7 +137,7 @@ class Soak:
     # -- set-up ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        from glasses.pipeline.media import sign_image
+        from glasses.runtime.media import sign_image
         from hw_sim.launcher import SimulatorProcess
 
         a, work = self.args, self.work

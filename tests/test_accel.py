@@ -29,11 +29,11 @@ from glasses.accel import (
     sherpa_available,
 )
 from glasses.cli import main
-from glasses.config import ConfigError, Settings, describe, load_settings
 from glasses.doctor import Facts, Found, run_checks
 from glasses.doctor.checks import check_providers
-from glasses.pipeline.parts import Parts, add_backend, add_camera
-from glasses.pipeline.status import format_status, write_status
+from glasses.runtime.parts import Parts, add_backend, add_camera
+from glasses.runtime.status import format_status, write_status
+from glasses.settings import ConfigError, Settings, describe, load_settings
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -203,7 +203,7 @@ def test_the_daemon_parts_record_what_the_models_run_on(
 def test_the_status_file_and_glasses_status_show_the_providers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from glasses.daemon import Daemon
+    from glasses.runtime.daemon import Daemon
 
     parts = Parts(providers={"llm": "cuda", "ocr": "cpu", "asr": "cpu", "vad": "cpu"})
     path = tmp_path / "status.json"

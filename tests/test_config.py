@@ -11,7 +11,7 @@ import pytest
 
 import glasses.cli
 from glasses.commands.run import describe_markdown
-from glasses.config import (
+from glasses.settings import (
     MAX_CONFIG_BYTES,
     PROFILES,
     ConfigError,

@@ -19,11 +19,16 @@ from typing import Any
 
 import pytest
 
-from glasses.control import ControlServer, DaemonControls, control_socket_path, send_request
 from glasses.display.views import Mode
 from glasses.errors import GlassesError
 from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
-from glasses.pipeline.status import UnsafeDirectory, private_dir, write_status
+from glasses.runtime.control_socket import (
+    ControlServer,
+    DaemonControls,
+    control_socket_path,
+    send_request,
+)
+from glasses.runtime.status import UnsafeDirectory, private_dir, write_status
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0

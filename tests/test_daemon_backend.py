@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from glasses.config import build_settings
 from glasses.errors import GlassesError
 from glasses.llm.backend import LocalBackend
 from glasses.llm.remote import RemoteBackend
 from glasses.llm.router import FallbackBackend
-from glasses.pipeline.parts import Parts, add_backend
+from glasses.runtime.parts import Parts, add_backend
+from glasses.settings import build_settings
 
 REMOTE = {"url": "http://127.0.0.1:9/v1", "model": "Qwen/Qwen3-8B"}
 

@@ -22,8 +22,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from glasses.config import load_settings
-from glasses.daemon import Daemon
 from glasses.display.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
 from glasses.display.views import CaptionView, LinkState, LlmSource, Mode, Screen, StatusBar
@@ -34,11 +32,13 @@ from glasses.llm.sampling import SamplingConfig
 from glasses.modes import prompts
 from glasses.modes.text import shorten
 from glasses.perception.asr import Recognition
-from glasses.pipeline.background import DaemonThread
-from glasses.pipeline.display import RendererLayout
-from glasses.pipeline.feeds import LoopingImageReader, PushAudioSource
 from glasses.pipeline.messages import AskText
-from glasses.pipeline.parts import Parts
+from glasses.runtime.daemon import Daemon
+from glasses.runtime.daemon_thread import DaemonThread
+from glasses.runtime.display_stage import RendererLayout
+from glasses.runtime.feeds import LoopingImageReader, PushAudioSource
+from glasses.runtime.parts import Parts
+from glasses.settings import load_settings
 from glasses.sources.camera import ThreadedCamera
 
 pytest.importorskip("onnxruntime")
@@ -208,7 +208,7 @@ def test_read_mode_without_a_model_shows_the_sign_as_read_with_its_spaces(
     from perception_support.signs import ocr_engine
 
     from glasses.modes.base import LLM_HINT
-    from glasses.pipeline.media import sign_image
+    from glasses.runtime.media import sign_image
 
     # ``glasses demo``'s sign: long rows mixing Chinese and English, which PP-OCR's recogniser
     # read as "西湖游船WestLakeboats" before its space scores were decoded.
@@ -319,7 +319,7 @@ def test_a_link_fault_mid_answer_still_leaves_the_answer(
 
 
 def test_status_file_is_written(sim: SimulatorProcess, vad: Any, tmp_path: Path) -> None:
-    from glasses.pipeline.status import format_status, read_status
+    from glasses.runtime.status import format_status, read_status
 
     audio = PushAudioSource()
     settings = load_settings(overrides=[f"display.url={sim.url}", "log.status_interval_s=0.1"])
@@ -355,7 +355,7 @@ def test_translate_with_the_real_sensevoice_code_on_a_tiny_model(
     pytest.importorskip("sherpa_onnx")
     from asr_support.tiny_sensevoice import build_tiny_sensevoice
 
-    from glasses.pipeline.parts import add_recognizer
+    from glasses.runtime.parts import add_recognizer
 
     folder = build_tiny_sensevoice(tmp_path / "sensevoice", language="zh")
     built = Parts(audio=lambda: None)  # type: ignore[arg-type, return-value]
@@ -378,9 +378,9 @@ def test_reading_is_loaded_and_warmed_at_start_up(sim: SimulatorProcess, tmp_pat
     pytest.importorskip("rapidocr_onnxruntime")
     from PIL import Image
 
-    from glasses.pipeline.media import sign_image
-    from glasses.pipeline.parts import build_parts
-    from glasses.pipeline.status import format_status, read_status
+    from glasses.runtime.media import sign_image
+    from glasses.runtime.parts import build_parts
+    from glasses.runtime.status import format_status, read_status
 
     (tmp_path / "camera").mkdir()
     Image.fromarray(sign_image()[:, :, ::-1]).save(tmp_path / "camera" / "sign.png")

@@ -176,7 +176,7 @@ def test_install_script_dry_run(platform: str) -> None:
 @pytest.mark.parametrize("profile", ["pi5", "jetson-orin", "pi4"])
 def test_installed_settings_load(tmp_path: Path, profile: str) -> None:
     """The glasses.toml the installer writes is valid for the daemon's settings loader."""
-    config = pytest.importorskip("glasses.config")
+    config = pytest.importorskip("glasses.settings")
     script = INSTALL.read_text()
     template = script.split("<<TOML\n", 1)[1].split("\nTOML\n", 1)[0]
     values = {"profile": profile, "STATE_DIR": "/var/lib/glasses", "VENV": "/v", "uart_hint": "x"}

@@ -220,7 +220,7 @@ def test_firmware_without_the_handover_is_reported(
 def crash_before_confirming(sim: SimulatorProcess, image: Path) -> None:
     """What a host that dies right after the test reset leaves behind: an unconfirmed image."""
     from firmware_bridge.update.image import parse_image
-    from glasses.firmware.device import Device, FlashSettings
+    from glasses.flashing.device import Device, FlashSettings
 
     async def run() -> None:
         device = Device(FlashSettings(port=sim.url))
@@ -303,9 +303,9 @@ def test_a_port_lost_after_the_upload_is_one_line_and_the_next_run_finishes(
     during the health check, at the start of the confirm step, or right after the glasses
     acknowledged ENTER_BOOTLOADER for the confirmation (they are left in SMP)."""
     from firmware_bridge.errors import PortLostError
-    from glasses.firmware import device as device_module
-    from glasses.firmware.display_probe import DisplayProbe
-    from glasses.firmware.flasher import Flasher
+    from glasses.flashing import device as device_module
+    from glasses.flashing.display_probe import DisplayProbe
+    from glasses.flashing.flasher import Flasher
 
     armed = {"on": False}
 

@@ -22,7 +22,7 @@ from firmware_bridge.update.image import (
 )
 from firmware_bridge.update.signature import TrustedKey
 from glasses.cli import main
-from glasses.firmware.preflight import (
+from glasses.flashing.preflight import (
     KEY_ENV,
     FlashRefused,
     check_image,

@@ -124,7 +124,7 @@ def test_upload_offsets_upgrade_flag_and_image_number(kit: tuple[KeyPair, bytes,
 
 
 def test_refusals_decode_as_smpclient_sees_them(kit: tuple[KeyPair, bytes, bytes]) -> None:
-    from glasses.firmware.smp_session import describe_error
+    from glasses.flashing.smp_session import describe_error
 
     b = board(kit)
     b.upload(kit[2])

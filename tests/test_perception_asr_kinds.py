@@ -19,7 +19,6 @@ from perception_support.cli import only_present_commands
 from perception_support.speech import phrase, silence, two_phrases, write_wav
 
 from glasses import cli
-from glasses.config import build_settings
 from glasses.errors import GlassesError
 from glasses.perception.asr import (
     MoonshineRecognizer,
@@ -31,6 +30,7 @@ from glasses.perception.asr import (
 )
 from glasses.perception.segmenter import SpeechEnded
 from glasses.perception.transcriber import OnlineTranscriber, StreamingTranscriber, Transcript
+from glasses.settings import build_settings
 
 pytest.importorskip("sherpa_onnx")
 pytest.importorskip("onnx")
@@ -276,7 +276,7 @@ def test_listen_streams_partials_with_a_zipformer(
 def test_the_daemon_runs_whichever_model_is_configured(
     folders: dict[str, Path], name: str, transcriber: type
 ) -> None:
-    from glasses.pipeline.parts import Parts, add_recognizer, speech_pipeline
+    from glasses.runtime.parts import Parts, add_recognizer, speech_pipeline
 
     settings = build_settings({"asr": {"model_dir": str(folders[name]), "threads": 1}})
     parts = Parts()

@@ -21,7 +21,7 @@ from glasses.perception.text_layout import (
     reading_order,
     row_text,
 )
-from glasses.pipeline.media import sign_image
+from glasses.runtime.media import sign_image
 from glasses.sources.camera import Frame
 
 

@@ -17,8 +17,8 @@ from glasses.pipeline.channel import Channel, Overflow
 from glasses.pipeline.messages import Message, SetMode
 from glasses.pipeline.metrics import BOUNDS_MS, Histogram, Metrics, present_observations
 from glasses.pipeline.stage import Stage
-from glasses.pipeline.status import format_status
 from glasses.pipeline.worker import Worker
+from glasses.runtime.status import format_status
 
 T = TypeVar("T")
 

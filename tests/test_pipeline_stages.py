@@ -25,9 +25,6 @@ from glasses.llm.generator import CancelToken, GenerationOptions
 from glasses.llm.router import ANSWER_RESET
 from glasses.perception.asr import Recognition
 from glasses.pipeline.channel import Channel, Overflow
-from glasses.pipeline.display import DisplayStage, RendererLayout
-from glasses.pipeline.feeds import LoopingImageReader, PushAudioSource
-from glasses.pipeline.generate import GenerateStage
 from glasses.pipeline.messages import (
     AudioEnded,
     AudioIn,
@@ -44,8 +41,11 @@ from glasses.pipeline.messages import (
     SpeechActivity,
 )
 from glasses.pipeline.metrics import Metrics
-from glasses.pipeline.peripherals import run_microphone
-from glasses.pipeline.vision import CaptureStage
+from glasses.runtime.display_stage import DisplayStage, RendererLayout
+from glasses.runtime.feeds import LoopingImageReader, PushAudioSource
+from glasses.runtime.generate_stage import GenerateStage
+from glasses.runtime.peripherals import run_microphone
+from glasses.runtime.vision_stages import CaptureStage
 from glasses.sources.audio import AudioChunk, SourceStats
 from glasses.sources.camera import ThreadedCamera
 
@@ -213,7 +213,7 @@ def test_listen_stage_turns_real_speech_into_transcripts() -> None:
 
     from glasses.perception.speech import SpeechPipeline
     from glasses.perception.transcriber import StreamingTranscriber
-    from glasses.pipeline.listen import ListenStage
+    from glasses.runtime.listen_stage import ListenStage
 
     speech = np.concatenate([silence(0.3), phrase("Next stop West Lake"), silence(1.0)])
     out = Outbox()

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from glasses.config import load_settings
 from glasses.models.registry import REGISTRY, default_specs
 from glasses.modes.base import ASR_HINT, LLM_HINT
 from glasses.perception.asr import DEFAULT_MODELS
+from glasses.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = ROOT / "scripts" / "setup.sh"

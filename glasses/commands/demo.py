@@ -91,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
-    from glasses.config import load_settings
-    from glasses.daemon import Daemon
-    from glasses.pipeline import media
-    from glasses.pipeline.background import DaemonThread
-    from glasses.pipeline.feeds import LoopingImageReader, PushAudioSource
-    from glasses.pipeline.parts import Parts, add_backend, add_camera, add_recognizer, add_vad
+    from glasses.runtime import media
+    from glasses.runtime.daemon import Daemon
+    from glasses.runtime.daemon_thread import DaemonThread
+    from glasses.runtime.feeds import LoopingImageReader, PushAudioSource
+    from glasses.runtime.parts import Parts, add_backend, add_camera, add_recognizer, add_vad
+    from glasses.settings import load_settings
     from glasses.sources.camera import ThreadedCamera
 
     overrides = [f"display.url={sim.url}", "camera.idle_close_s=5"]
@@ -207,7 +207,7 @@ class _Walk:
             self.runner.wait_until(lambda d: d.controller.mode is mode, STEP_TIMEOUT_S, "mode")
 
     def say(self, text: str, language: str, partial: str | None = None) -> None:
-        from glasses.pipeline import media
+        from glasses.runtime import media
 
         samples = media.utterance(text, language)
         cut = len(samples) // 2 if partial else len(samples)

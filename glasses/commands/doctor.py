@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from glasses.config import PROFILES
+from glasses.settings import PROFILES
 
 INSTALLED_CONFIG = Path("/etc/glasses/glasses.toml")  # written by scripts/install.sh
 
@@ -41,8 +41,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glasses.config import load_settings
     from glasses.doctor import DoctorOptions, exit_code, gather, render_table, run_checks, to_json
+    from glasses.settings import load_settings
 
     config = args.config
     if config is None and args.profile is None and INSTALLED_CONFIG.is_file():

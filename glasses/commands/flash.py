@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from glasses.firmware.device import FlashSettings
+    from glasses.flashing.device import FlashSettings
 
     if "://" in args.port:
         raise GlassesError(
@@ -78,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
         return _list(settings)
     if args.image is None:
         raise GlassesError("give the firmware IMAGE to flash, or --list")
-    from glasses.firmware.flasher import Flasher
-    from glasses.firmware.preflight import check_image, default_key_paths, load_keys
-    from glasses.firmware.progress import ProgressBar
+    from glasses.flashing.flasher import Flasher
+    from glasses.flashing.preflight import check_image, default_key_paths, load_keys
+    from glasses.flashing.progress import ProgressBar
 
     checked = check_image(args.image, load_keys(args.key or default_key_paths()))
     _say(f"{args.image.name}: MCUboot image {checked.version} for {checked.board}, signature OK")
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(settings: Any) -> int:
-    from glasses.firmware.flasher import list_slots
+    from glasses.flashing.flasher import list_slots
 
     slots = asyncio.run(list_slots(settings))
     print(f"{'slot':<5} {'version':<12} {'state':<28} hash")

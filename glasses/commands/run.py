@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from glasses.config import PROFILES, Settings
 from glasses.errors import GlassesError
+from glasses.settings import PROFILES, Settings
 
 log = logging.getLogger("glasses.run")
 
@@ -79,7 +79,7 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
 
 
 def describe_markdown() -> str:
-    from glasses.config import describe
+    from glasses.settings import describe
 
     lines = ["| key | default | meaning |", "| --- | --- | --- |"]
     lines += [f"| `{key}` | `{default}` | {doc} |" for key, default, doc in describe()]
@@ -87,7 +87,7 @@ def describe_markdown() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glasses.config import load_settings
+    from glasses.settings import load_settings
 
     if args.describe_config:
         sys.stdout.write(describe_markdown())
@@ -104,15 +104,15 @@ def run(args: argparse.Namespace) -> int:
             raise GlassesError("\n  ".join(["the models configured cannot be loaded:", *problems]))
         print(json.dumps(dataclasses.asdict(settings), indent=1))
         return 0
-    from glasses.daemon import Daemon
-    from glasses.pipeline.logs import configure_logging
-    from glasses.pipeline.parts import build_parts
-    from glasses.pipeline.status import default_status_path
+    from glasses.runtime.daemon import Daemon
+    from glasses.runtime.logs import configure_logging
+    from glasses.runtime.parts import build_parts
+    from glasses.runtime.status import default_status_path
 
     configure_logging(settings.log.level, settings.log.format, getattr(args, "verbose", 0))
     parts = build_parts(settings)  # logs what is missing, and how to get it
     status = Path(settings.log.status_file) if settings.log.status_file else default_status_path()
-    from glasses.control import control_socket_path
+    from glasses.runtime.control_socket import control_socket_path
 
     daemon = Daemon(settings, parts, status_path=status)
     control = control_socket_path(status)
@@ -135,7 +135,7 @@ def check_model_folders(settings: Settings) -> tuple[list[str], list[str]]:
     a truncated file); a note is a default model that was not pulled (the daemon runs without
     it, as it says at start).
     """
-    from glasses.config import LlmSettings
+    from glasses.settings import LlmSettings
 
     problems: list[str] = []
     notes: list[str] = []
@@ -184,7 +184,7 @@ def _check_asr_folder(model_dir: str) -> None:
 
 
 async def _serve(daemon: Any, control_path: Path) -> None:
-    from glasses.control import ControlServer, DaemonControls
+    from glasses.runtime.control_socket import ControlServer, DaemonControls
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glasses.pipeline.status import default_status_path, format_status, pid_alive, read_status
+    from glasses.runtime.status import default_status_path, format_status, pid_alive, read_status
 
     path: Path = args.file or default_status_path()
     try:
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def switch_mode(args: argparse.Namespace) -> int:
-    from glasses.control import control_socket_path, send_request
-    from glasses.pipeline.status import default_status_path
+    from glasses.runtime.control_socket import control_socket_path, send_request
+    from glasses.runtime.status import default_status_path
 
     path = control_socket_path(args.file or default_status_path())
     reply = send_request(path, {"mode": args.mode})

@@ -43,7 +43,7 @@ class Layout(Protocol):
 
 @dataclass(frozen=True)
 class ModeOptions:
-    """The configuration the modes read (built from ``glasses.config.Settings``)."""
+    """The configuration the modes read (built from ``glasses.settings.Settings``)."""
 
     caption_lines: int = 3
     languages: tuple[str, str] = ("zh", "en")

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from firmware_bridge.errors import PortLostError
-from glasses.firmware.device import Device, DeviceInfo, FlashSettings
-from glasses.firmware.preflight import CheckedImage, FlashFailed, check_target
-from glasses.firmware.smp_session import SlotState
+from glasses.flashing.device import Device, DeviceInfo, FlashSettings
+from glasses.flashing.preflight import CheckedImage, FlashFailed, check_target
+from glasses.flashing.smp_session import SlotState
 
 Report = Callable[[str], None]
 Progress = Callable[[int, int], None]

@@ -10,7 +10,7 @@ A request becomes the same message a button makes (``UserInput(NEXT_MODE)``) or 
 routed into the control queue, so the modes see no difference. The reply says the request was
 queued and which mode the controller is in once it has handled it. Only this user can connect:
 the socket is 0600 in a 0700 directory; a directory of another user's, or one others may write
-into, is refused (glasses.pipeline.status.private_dir).
+into, is refused (glasses.runtime.status.private_dir).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any, Final
 from glasses.display.views import Mode
 from glasses.errors import GlassesError
 from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
-from glasses.pipeline.status import private_dir
+from glasses.runtime.status import private_dir
 
 NEXT: Final = "next"
 MODE_NAMES: Final = tuple(mode.value.lower() for mode in Mode)
@@ -44,7 +44,7 @@ def control_socket_path(status_path: Path) -> Path:
 
 
 class DaemonControls:
-    """Adapts a :class:`glasses.daemon.Daemon` (whose controller exists once it is running)."""
+    """Adapts a :class:`glasses.runtime.daemon.Daemon` (whose controller exists once it is running)."""
 
     def __init__(self, daemon: Any, clock: Callable[[], float]) -> None:
         self.daemon, self.clock = daemon, clock

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glasses.config import Settings
 from glasses.errors import GlassesError
 from glasses.extras import pip_install
 from glasses.llm.backend import ChatBackend
@@ -23,8 +22,9 @@ from glasses.llm.generator import GenerationOptions
 from glasses.llm.sampling import SamplingConfig
 from glasses.modes.base import ASR_HINT, LLM_HINT, ModeOptions
 from glasses.perception.asr import Recognizer, StreamingRecognizer
-from glasses.pipeline.status import process_usage
-from glasses.pipeline.vision import TextReader
+from glasses.runtime.status import process_usage
+from glasses.runtime.vision_stages import TextReader
+from glasses.settings import Settings
 from glasses.sources.audio import AudioSource
 from glasses.sources.camera import ThreadedCamera
 
@@ -211,7 +211,7 @@ def _rss_mb() -> float:
 def warm_up_ocr(engine: Any) -> dict[str, float]:
     """One read of a drawn sign, so detection, angle classification and recognition have all
     run (and sized their buffers) before the first real read; returns what it cost."""
-    from glasses.pipeline.media import sign_image
+    from glasses.runtime.media import sign_image
 
     before, started = _rss_mb(), time.perf_counter()
     try:
@@ -228,7 +228,7 @@ def mode_options(s: Settings) -> ModeOptions:
     return ModeOptions(
         caption_lines=s.display.caption_lines,
         languages=(s.translate.languages[0], s.translate.languages[1]),
-        read_action=s.read.action,  # type: ignore[arg-type]  # checked by glasses.config
+        read_action=s.read.action,  # type: ignore[arg-type]  # checked by glasses.settings
         read_language=s.read.language, read_max_chars=s.read.max_chars,
         answer_max_chars=s.assistant.max_chars, use_read_context=s.assistant.use_read_context,
         max_new_tokens=s.llm.max_new_tokens,

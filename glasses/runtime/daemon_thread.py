@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Final, TypeVar
 
-from glasses.daemon import Daemon
 from glasses.pipeline.messages import Message
+from glasses.runtime.daemon import Daemon
 
 T = TypeVar("T")
 POLL_S: Final = 0.01

@@ -15,9 +15,9 @@ from typing import Final
 from firmware_bridge.config import DEFAULT_BAUD
 from firmware_bridge.errors import LinkError
 from firmware_bridge.protocol.messages import HelloAck
-from glasses.firmware.display_probe import DisplayProbe, HandoverRefused
-from glasses.firmware.preflight import FlashFailed
-from glasses.firmware.smp_session import SmpSession
+from glasses.flashing.display_probe import DisplayProbe, HandoverRefused
+from glasses.flashing.preflight import FlashFailed
+from glasses.flashing.smp_session import SmpSession
 
 SMP_PROBE_TIMEOUT_S: Final = 1.0
 

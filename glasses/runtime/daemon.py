@@ -30,7 +30,6 @@ from firmware_bridge.errors import LinkError
 from firmware_bridge.link import DisplayLink, TransportFactory
 from firmware_bridge.stats import DeviceInfo, LinkState
 from firmware_bridge.transport import open_transport
-from glasses.config import Settings
 from glasses.display.compositor import Compositor
 from glasses.display.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
@@ -39,10 +38,6 @@ from glasses.errors import GlassesError
 from glasses.modes.base import ModeContext
 from glasses.modes.controller import Controller
 from glasses.pipeline.channel import Channel, Overflow
-from glasses.pipeline.control import ControlStage
-from glasses.pipeline.display import DisplayStage, RendererLayout, WireProbe
-from glasses.pipeline.generate import GenerateStage
-from glasses.pipeline.listen import ListenStage
 from glasses.pipeline.messages import (
     AudioEnded,
     AudioIn,
@@ -55,12 +50,17 @@ from glasses.pipeline.messages import (
     ScreenUpdate,
 )  # fmt: skip
 from glasses.pipeline.metrics import Metrics
-from glasses.pipeline.parts import Parts, generation_options, mode_options, speech_pipeline
-from glasses.pipeline.peripherals import run_display_events, run_microphone
 from glasses.pipeline.stage import Stage
-from glasses.pipeline.status import UnsafeDirectory, process_usage, write_status
-from glasses.pipeline.vision import CaptureStage, OcrStage
 from glasses.pipeline.worker import Worker
+from glasses.runtime.control_stage import ControlStage
+from glasses.runtime.display_stage import DisplayStage, RendererLayout, WireProbe
+from glasses.runtime.generate_stage import GenerateStage
+from glasses.runtime.listen_stage import ListenStage
+from glasses.runtime.parts import Parts, generation_options, mode_options, speech_pipeline
+from glasses.runtime.peripherals import run_display_events, run_microphone
+from glasses.runtime.status import UnsafeDirectory, process_usage, write_status
+from glasses.runtime.vision_stages import CaptureStage, OcrStage
+from glasses.settings import Settings
 
 log = logging.getLogger(__name__)
 

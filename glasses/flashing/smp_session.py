@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from firmware_bridge.update.slots import SlotState
 from glasses.extras import require
-from glasses.firmware.preflight import FlashFailed
+from glasses.flashing.preflight import FlashFailed
 
 if TYPE_CHECKING:
     from smpclient import SMPClient
