@@ -137,7 +137,7 @@ def sherpa_available() -> tuple[str, ...]:
 
 def _tiny_model() -> bytes:
     """An ONNX model of one Identity node on a float[1] (ir 7, opset 13), written by hand."""
-    from glasses.llm.protobuf_wire import bytes_field, int_field
+    from glasses.onnx_wire.protobuf import bytes_field, int_field
 
     def value(name: str) -> bytes:  # ValueInfoProto{name, type{tensor_type{elem float, [1]}}}
         shape = bytes_field(1, bytes_field(1, int_field(1, 1)))

@@ -163,7 +163,7 @@ def check_model_folders(settings: Settings) -> tuple[list[str], list[str]]:
 
 def _check_llm_folder(name: str, variant: str) -> None:
     from glasses.llm.model_folder import open_model_folder, resolve_model_dir
-    from glasses.llm.onnx_scan import scan_onnx
+    from glasses.onnx_wire.scan import scan_onnx
     from glasses.models.manifest import pulled_variant
 
     folder = resolve_model_dir(name)
@@ -171,7 +171,7 @@ def _check_llm_folder(name: str, variant: str) -> None:
 
 
 def _check_asr_folder(model_dir: str) -> None:
-    from glasses.llm.onnx_scan import scan_onnx
+    from glasses.onnx_wire.scan import scan_onnx
     from glasses.models.store import resolve_model_dir
     from glasses.perception.asr.folders import inspect_folder
     from glasses.perception.asr.loading import default_model_dir

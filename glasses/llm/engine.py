@@ -11,7 +11,7 @@ from typing import Any
 from glasses.accel import short_name
 from glasses.llm.chat_template import ChatMessage, ChatPrompt, ChatTemplate
 from glasses.llm.config import EngineConfig
-from glasses.llm.errors import ContextOverflowError, LlmError, TokenizerMismatchError
+from glasses.llm.errors import ContextOverflowError, LlmError, ModelError, TokenizerMismatchError
 from glasses.llm.generator import (
     CancelToken,
     DecodeJob,
@@ -23,11 +23,11 @@ from glasses.llm.graph_io import GraphIO, read_graph_io
 from glasses.llm.graph_rewrite import prune_lm_head
 from glasses.llm.heap import release_free_heap
 from glasses.llm.model_folder import ModelFolder, open_model_folder
-from glasses.llm.onnx_scan import scan_onnx
 from glasses.llm.runner import DecoderRunner
 from glasses.llm.sampling import Sampler, SamplingConfig
 from glasses.llm.session import create_session, onnxruntime
 from glasses.llm.tokenizer import Tokenizer
+from glasses.onnx_wire.scan import scan_onnx
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,10 @@ class LlmEngine:
         if pruned is not None:
             try:
                 return create_session(folder.onnx_path, config.session, pruned)
-            except LlmError as exc:  # the rewrite is an optimisation: never a reason to fail
+            except (
+                LlmError,
+                ModelError,
+            ) as exc:  # the rewrite is an optimisation: never a reason to fail
                 log.warning("%s: pruned LM head did not load (%s)", folder.onnx_path.name, exc)
         return create_session(folder.onnx_path, config.session)
 

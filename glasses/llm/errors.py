@@ -1,24 +1,20 @@
-"""Errors of the LLM engine; all are :class:`glasses.errors.GlassesError` so the CLI prints them."""
+"""Errors of the LLM engine; all are :class:`glasses.errors.GlassesError` so the CLI prints them.
+
+The errors about model files come from :mod:`glasses.model_errors` (the store and the ONNX
+readers raise them too) and are offered here with the engine's own.
+"""
 
 from __future__ import annotations
 
 from glasses.errors import GlassesError
+from glasses.model_errors import CorruptModelError as CorruptModelError
+from glasses.model_errors import ModelError as ModelError
+from glasses.model_errors import ModelFileError as ModelFileError
+from glasses.model_errors import UnsupportedModelError as UnsupportedModelError
 
 
 class LlmError(GlassesError):
     """Base class of every LLM engine error."""
-
-
-class ModelFileError(LlmError):
-    """A file of the model folder is missing, unreadable or truncated."""
-
-
-class CorruptModelError(LlmError):
-    """The ONNX file (or a config file) is not what it claims to be."""
-
-
-class UnsupportedModelError(LlmError):
-    """The model is valid but uses an architecture, I/O contract or operator we cannot run."""
 
 
 class TokenizerMismatchError(LlmError):

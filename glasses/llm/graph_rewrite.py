@@ -21,7 +21,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from glasses.llm.protobuf_wire import (
+from glasses.onnx_wire import fields as proto
+from glasses.onnx_wire.protobuf import (
     WIRE_BYTES,
     WIRE_VARINT,
     Field,
@@ -30,17 +31,6 @@ from glasses.llm.protobuf_wire import (
     fields,
     int_field,
 )
-
-# Field numbers from onnx.proto.
-_MODEL_GRAPH = 7
-_GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_OUTPUT, _GRAPH_VALUE_INFO = 1, 5, 12, 13
-_NODE_INPUT, _NODE_OUTPUT, _NODE_NAME, _NODE_OP_TYPE, _NODE_ATTRIBUTE = 1, 2, 3, 4, 5
-_ATTR_NAME, _ATTR_I, _ATTR_TYPE, _ATTR_TYPE_INT = 1, 3, 20, 2
-_VALUE_NAME, _VALUE_TYPE, _TYPE_TENSOR, _TENSOR_TYPE_SHAPE, _SHAPE_DIM = 1, 2, 1, 2, 1
-_DIM_VALUE = 1
-_TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_NAME, _TENSOR_RAW_DATA = 1, 2, 8, 9
-_TENSOR_EXTERNAL_DATA, _TENSOR_DATA_LOCATION, _EXTERNAL = 13, 14, 1
-_INT64 = 7
 
 # Ops that may sit between the LM head MatMul and ``logits`` (bias, scale, softcap, cast):
 # each keeps the position axis, so they work unchanged on one position.
@@ -68,18 +58,18 @@ class _Node:
 def _node(buf: memoryview, f: Field) -> _Node:
     node = _Node(f, "", [], [])
     for sub in fields(buf, f.value_start, f.end):
-        if sub.number == _NODE_INPUT:
+        if sub.number == proto.NODE_INPUT:
             node.inputs.append(_text(buf, sub))
-        elif sub.number == _NODE_OUTPUT:
+        elif sub.number == proto.NODE_OUTPUT:
             node.outputs.append(_text(buf, sub))
-        elif sub.number == _NODE_OP_TYPE:
+        elif sub.number == proto.NODE_OP_TYPE:
             node.op_type = _text(buf, sub)
     return node
 
 
 def _value_name(buf: memoryview, f: Field) -> str:
     for sub in fields(buf, f.value_start, f.end):
-        if sub.number == _VALUE_NAME:
+        if sub.number == proto.VALUE_INFO_NAME:
             return _text(buf, sub)
     return ""
 
@@ -87,33 +77,33 @@ def _value_name(buf: memoryview, f: Field) -> str:
 def _replace_first_input(buf: memoryview, f: Field, name: str) -> bytes:
     out, done = bytearray(), False
     for sub in fields(buf, f.value_start, f.end):
-        if sub.number == _NODE_INPUT and not done:
-            out += bytes_field(_NODE_INPUT, name.encode())
+        if sub.number == proto.NODE_INPUT and not done:
+            out += bytes_field(proto.NODE_INPUT, name.encode())
             done = True
         else:
             out += buf[sub.start : sub.end]
-    return bytes_field(_GRAPH_NODE, bytes(out))
+    return bytes_field(proto.GRAPH_NODE, bytes(out))
 
 
 def _dims(buf: memoryview, f: Field) -> list[Field]:
     """The ``Dimension`` fields of a ValueInfoProto's tensor shape."""
     for t in fields(buf, f.value_start, f.end):
-        if t.number == _VALUE_TYPE:
+        if t.number == proto.VALUE_INFO_TYPE:
             for tensor in fields(buf, t.value_start, t.end):
-                if tensor.number == _TYPE_TENSOR:
+                if tensor.number == proto.TYPE_TENSOR:
                     for shape in fields(buf, tensor.value_start, tensor.end):
-                        if shape.number == _TENSOR_TYPE_SHAPE:
+                        if shape.number == proto.TENSOR_TYPE_SHAPE:
                             return [
                                 d
                                 for d in fields(buf, shape.value_start, shape.end)
-                                if d.number == _SHAPE_DIM
+                                if d.number == proto.SHAPE_DIM
                             ]
     return []
 
 
 def _static_dim(buf: memoryview, dim: Field) -> int | None:
     for sub in fields(buf, dim.value_start, dim.end):
-        if sub.number == _DIM_VALUE and sub.wire == WIRE_VARINT:
+        if sub.number == proto.DIM_VALUE and sub.wire == WIRE_VARINT:
             return sub.value
     return None
 
@@ -137,17 +127,21 @@ def _one_position_output(buf: memoryview, f: Field) -> bytes | None:
     dims = _dims(buf, f)
     if len(dims) != 3:
         return None
-    return _replace_inside(buf, f, dims[1], bytes_field(_SHAPE_DIM, int_field(_DIM_VALUE, 1)))
+    return _replace_inside(
+        buf, f, dims[1], bytes_field(proto.SHAPE_DIM, int_field(proto.DIM_VALUE, 1))
+    )
 
 
 def _externalized(buf: memoryview, f: Field, file_name: str) -> bytes | None:
     """An embedded initializer as a reference to its raw bytes in the model file itself."""
-    raw = next((s for s in fields(buf, f.value_start, f.end) if s.number == _TENSOR_RAW_DATA), None)
+    raw = next(
+        (s for s in fields(buf, f.value_start, f.end) if s.number == proto.TENSOR_RAW_DATA), None
+    )
     if raw is None or raw.value < _EXTERNALIZE_BYTES:
         return None
     out = bytearray()
     for sub in fields(buf, f.value_start, f.end):
-        if sub.number != _TENSOR_RAW_DATA:
+        if sub.number != proto.TENSOR_RAW_DATA:
             out += buf[sub.start : sub.end]
     for key, value in (
         ("location", file_name),
@@ -155,36 +149,36 @@ def _externalized(buf: memoryview, f: Field, file_name: str) -> bytes | None:
         ("length", str(raw.value)),
     ):
         entry = bytes_field(1, key.encode()) + bytes_field(2, value.encode())
-        out += bytes_field(_TENSOR_EXTERNAL_DATA, entry)
-    out += int_field(_TENSOR_DATA_LOCATION, _EXTERNAL)
-    return bytes_field(_GRAPH_INITIALIZER, bytes(out))
+        out += bytes_field(proto.TENSOR_EXTERNAL_DATA, entry)
+    out += int_field(proto.TENSOR_DATA_LOCATION, proto.DATA_LOCATION_EXTERNAL)
+    return bytes_field(proto.GRAPH_INITIALIZER, bytes(out))
 
 
 def _last_index_initializer() -> bytes:
     tensor = (
-        int_field(_TENSOR_DIMS, 1)
-        + int_field(_TENSOR_DATA_TYPE, _INT64)
-        + bytes_field(_TENSOR_NAME, LAST_INDEX.encode())
-        + bytes_field(_TENSOR_RAW_DATA, struct.pack("<q", -1))
+        int_field(proto.TENSOR_DIMS, 1)
+        + int_field(proto.TENSOR_DATA_TYPE, proto.TENSOR_INT64)
+        + bytes_field(proto.TENSOR_NAME, LAST_INDEX.encode())
+        + bytes_field(proto.TENSOR_RAW_DATA, struct.pack("<q", -1))
     )
-    return bytes_field(_GRAPH_INITIALIZER, tensor)
+    return bytes_field(proto.GRAPH_INITIALIZER, tensor)
 
 
 def _gather_node(hidden: str) -> bytes:
     axis = (
-        bytes_field(_ATTR_NAME, b"axis")
-        + int_field(_ATTR_I, 1)
-        + int_field(_ATTR_TYPE, _ATTR_TYPE_INT)
+        bytes_field(proto.ATTR_NAME, b"axis")
+        + int_field(proto.ATTR_I, 1)
+        + int_field(proto.ATTR_TYPE, proto.ATTR_TYPE_INT)
     )
     node = (
-        bytes_field(_NODE_INPUT, hidden.encode())
-        + bytes_field(_NODE_INPUT, LAST_INDEX.encode())
-        + bytes_field(_NODE_OUTPUT, LAST_HIDDEN.encode())
-        + bytes_field(_NODE_NAME, b"/glasses/last_position/Gather")
-        + bytes_field(_NODE_OP_TYPE, b"Gather")
-        + bytes_field(_NODE_ATTRIBUTE, axis)
+        bytes_field(proto.NODE_INPUT, hidden.encode())
+        + bytes_field(proto.NODE_INPUT, LAST_INDEX.encode())
+        + bytes_field(proto.NODE_OUTPUT, LAST_HIDDEN.encode())
+        + bytes_field(proto.NODE_NAME, b"/glasses/last_position/Gather")
+        + bytes_field(proto.NODE_OP_TYPE, b"Gather")
+        + bytes_field(proto.NODE_ATTRIBUTE, axis)
     )
-    return bytes_field(_GRAPH_NODE, node)
+    return bytes_field(proto.GRAPH_NODE, node)
 
 
 def _lm_head_chain(nodes: list[_Node], produced: dict[str, _Node]) -> list[_Node] | None:
@@ -214,9 +208,9 @@ def _rewrite_graph(buf: memoryview, graph: Field, file_name: str) -> bytes | Non
     nodes: list[_Node] = []
     logits_output: Field | None = None
     for f in fields(buf, graph.value_start, graph.end):
-        if f.number == _GRAPH_NODE:
+        if f.number == proto.GRAPH_NODE:
             nodes.append(_node(buf, f))
-        elif f.number == _GRAPH_OUTPUT and _value_name(buf, f) == "logits":
+        elif f.number == proto.GRAPH_OUTPUT and _value_name(buf, f) == "logits":
             logits_output = f
     if logits_output is None:
         return None
@@ -231,22 +225,22 @@ def _rewrite_graph(buf: memoryview, graph: Field, file_name: str) -> bytes | Non
     chain_values = {o for n in chain for o in n.outputs} - {"logits"}
     out = bytearray()
     for f in fields(buf, graph.value_start, graph.end):
-        if f.number == _GRAPH_NODE and f.start == head.field.start:
+        if f.number == proto.GRAPH_NODE and f.start == head.field.start:
             out += _gather_node(head.inputs[0])
             out += _replace_first_input(buf, f, LAST_HIDDEN)
-        elif f.number == _GRAPH_OUTPUT and f.start == logits_output.start:
+        elif f.number == proto.GRAPH_OUTPUT and f.start == logits_output.start:
             new = _one_position_output(buf, f)
             if new is None:
                 return None
             out += new
-        elif f.number == _GRAPH_VALUE_INFO and _value_name(buf, f) in chain_values:
+        elif f.number == proto.GRAPH_VALUE_INFO and _value_name(buf, f) in chain_values:
             continue  # shape hints with the old position axis
-        elif f.number == _GRAPH_INITIALIZER:
+        elif f.number == proto.GRAPH_INITIALIZER:
             out += _externalized(buf, f, file_name) or buf[f.start : f.end]
         else:
             out += buf[f.start : f.end]
     out += _last_index_initializer()
-    return bytes_field(_MODEL_GRAPH, bytes(out))
+    return bytes_field(proto.MODEL_GRAPH, bytes(out))
 
 
 def prune_lm_head(path: Path) -> bytes | None:
@@ -272,7 +266,7 @@ def _rewrite_model(buf: memoryview, file_name: str) -> bytes | None:
     out = bytearray()
     rewritten = False
     for f in fields(buf):
-        if f.number == _MODEL_GRAPH and f.wire == WIRE_BYTES and not rewritten:
+        if f.number == proto.MODEL_GRAPH and f.wire == WIRE_BYTES and not rewritten:
             graph = _rewrite_graph(buf, f, file_name)
             if graph is None:
                 return None

@@ -9,7 +9,13 @@ from typing import Any
 from glasses.accel import resolve_providers, runs_on, with_options
 from glasses.extras import require
 from glasses.llm.config import SessionConfig
-from glasses.llm.errors import CorruptModelError, LlmError, ModelFileError, UnsupportedModelError
+from glasses.llm.errors import (
+    CorruptModelError,
+    LlmError,
+    ModelError,
+    ModelFileError,
+    UnsupportedModelError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +80,7 @@ def create_session(path: Path, config: SessionConfig, model_bytes: bytes | None 
     return session
 
 
-def _classify(exc: Exception, path: Path) -> LlmError:
+def _classify(exc: Exception, path: Path) -> LlmError | ModelError:
     kind = type(exc).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else kind
     unsupported = (

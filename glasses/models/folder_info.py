@@ -74,7 +74,7 @@ def _quantization(ops: frozenset[str], variant: str | None) -> str:
 
 def _llm(folder: Path, variant: str | None) -> tuple[str, list[tuple[str, str]]]:
     from glasses.llm.model_folder import open_model_folder
-    from glasses.llm.onnx_scan import scan_onnx
+    from glasses.onnx_wire.scan import scan_onnx
 
     candidates = sorted(
         p.stem.removeprefix("model_") for p in (folder / "onnx").glob("model_*.onnx")
@@ -119,7 +119,7 @@ def _asr(folder: Path) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _check_onnx(folder: Path, files: tuple[tuple[str, int], ...]) -> list[str]:
-    from glasses.llm.onnx_scan import scan_onnx
+    from glasses.onnx_wire.scan import scan_onnx
 
     problems = []
     for rel, _ in files:

@@ -3,6 +3,7 @@
 :func:`load_recognizer` looks at a model folder and opens the matching recogniser.
 """
 
+from glasses.onnx_wire.metadata import graph_io, onnx_metadata
 from glasses.perception.asr.folders import PULL_HINT, AsrFolder, AsrKind, inspect_folder
 from glasses.perception.asr.loading import (
     DEFAULT_MODELS,
@@ -11,7 +12,6 @@ from glasses.perception.asr.loading import (
     load_recognizer,
 )
 from glasses.perception.asr.moonshine import MoonshineRecognizer
-from glasses.perception.asr.onnx_metadata import graph_io, onnx_metadata
 from glasses.perception.asr.recognition import (
     Recognition,
     Recognizer,

@@ -16,8 +16,8 @@ import numpy as np
 
 from glasses.errors import GlassesError
 from glasses.extras import require
+from glasses.onnx_wire.metadata import graph_io
 from glasses.perception.asr.folders import AsrFolder, inspect_folder, token_ids
-from glasses.perception.asr.onnx_metadata import graph_io
 from glasses.perception.asr.recognition import Recognition, RecognizerConfig
 from glasses.sources.audio import SAMPLE_RATE_HZ, FloatArray
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from glasses.errors import GlassesError
 from glasses.extras import require
+from glasses.onnx_wire.metadata import onnx_metadata
 from glasses.perception.asr.folders import PULL_HINT, AsrFolder, check_tokens_cover, inspect_folder
-from glasses.perception.asr.onnx_metadata import onnx_metadata
 from glasses.perception.asr.recognition import Recognition, RecognizerConfig
 from glasses.sources.audio import SAMPLE_RATE_HZ, FloatArray
 

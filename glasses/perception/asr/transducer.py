@@ -18,8 +18,8 @@ import numpy as np
 
 from glasses.errors import GlassesError
 from glasses.extras import require
+from glasses.onnx_wire.metadata import graph_io, onnx_metadata
 from glasses.perception.asr.folders import AsrFolder, check_tokens_cover, inspect_folder
-from glasses.perception.asr.onnx_metadata import graph_io, onnx_metadata
 from glasses.perception.asr.recognition import (
     Recognition,
     RecognizerConfig,

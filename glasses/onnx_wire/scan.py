@@ -14,16 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glasses.llm.errors import CorruptModelError, ModelFileError, UnsupportedModelError
-from glasses.llm.protobuf_wire import WIRE_BYTES, MalformedWire, fields
-
-# Field numbers from onnx.proto.
-_MODEL_GRAPH, _MODEL_OPSET = 7, 8
-_GRAPH_NODE, _GRAPH_INITIALIZER = 1, 5
-_NODE_OP_TYPE, _NODE_DOMAIN = 4, 7
-_TENSOR_EXTERNAL_DATA, _TENSOR_DATA_LOCATION = 13, 14
-_OPSET_DOMAIN = 1
-_ENTRY_KEY, _ENTRY_VALUE = 1, 2
+from glasses.model_errors import CorruptModelError, ModelFileError, UnsupportedModelError
+from glasses.onnx_wire import fields as proto
+from glasses.onnx_wire.protobuf import WIRE_BYTES, MalformedWire, fields
 
 # Operator domains ONNX Runtime's default build implements.
 KNOWN_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "com.microsoft.nchwc"})
@@ -50,11 +43,11 @@ def _external_need(tensor: memoryview) -> tuple[str, int] | None:
     external = False
     info: dict[str, str] = {}
     for number, _, payload in _fields(tensor):
-        if number == _TENSOR_DATA_LOCATION and payload == 1:
+        if number == proto.TENSOR_DATA_LOCATION and payload == proto.DATA_LOCATION_EXTERNAL:
             external = True
-        elif number == _TENSOR_EXTERNAL_DATA and isinstance(payload, memoryview):
+        elif number == proto.TENSOR_EXTERNAL_DATA and isinstance(payload, memoryview):
             entry = {n: _text(p) for n, _, p in _fields(payload)}
-            info[entry.get(_ENTRY_KEY, "")] = entry.get(_ENTRY_VALUE, "")
+            info[entry.get(proto.ENTRY_KEY, "")] = entry.get(proto.ENTRY_VALUE, "")
     if not external or "location" not in info:
         return None
     end = int(info.get("offset", "0") or 0) + int(info.get("length", "0") or 0)
@@ -69,19 +62,19 @@ def _summarize(buf: memoryview) -> OnnxSummary:
     for number, _, payload in _fields(buf):
         if not isinstance(payload, memoryview):
             continue
-        if number == _MODEL_OPSET:
-            domains.update(_text(p) for n, _, p in _fields(payload) if n == _OPSET_DOMAIN)
-        elif number == _MODEL_GRAPH:
+        if number == proto.MODEL_OPSET_IMPORT:
+            domains.update(_text(p) for n, _, p in _fields(payload) if n == proto.OPSET_DOMAIN)
+        elif number == proto.MODEL_GRAPH:
             has_graph = True
             for g_number, _, g_payload in _fields(payload):
-                if g_number == _GRAPH_NODE and isinstance(g_payload, memoryview):
+                if g_number == proto.GRAPH_NODE and isinstance(g_payload, memoryview):
                     node = {
                         n: _text(p)
                         for n, _, p in _fields(g_payload)
-                        if n in (_NODE_OP_TYPE, _NODE_DOMAIN)
+                        if n in (proto.NODE_OP_TYPE, proto.NODE_DOMAIN)
                     }
-                    ops.add((node.get(_NODE_DOMAIN, ""), node.get(_NODE_OP_TYPE, "")))
-                elif g_number == _GRAPH_INITIALIZER and isinstance(g_payload, memoryview):
+                    ops.add((node.get(proto.NODE_DOMAIN, ""), node.get(proto.NODE_OP_TYPE, "")))
+                elif g_number == proto.GRAPH_INITIALIZER and isinstance(g_payload, memoryview):
                     need = _external_need(g_payload)
                     if need:
                         external[need[0]] = max(external.get(need[0], 0), need[1])

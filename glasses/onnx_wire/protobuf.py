@@ -1,6 +1,6 @@
 """The protobuf wire format, read and written without the ``protobuf`` or ``onnx`` packages.
 
-:mod:`glasses.llm.onnx_scan` and :mod:`glasses.llm.graph_rewrite` walk ONNX files through a
+:mod:`.scan`, :mod:`.metadata` and :mod:`glasses.llm.graph_rewrite` walk ONNX files through a
 memory map with this reader: fields are located by offset, so length-delimited payloads (the
 weights, above all) are never copied unless a caller slices them out.
 """
