@@ -419,6 +419,9 @@ SAMPLING_CASES = {
     "greedy": {"greedy": True},
     "top-k 20, temperature 0.7": {"temperature": 0.7, "top_k": 20},
     "top-p 0.9, top-k 0, temperature 0.7": {"temperature": 0.7, "top_p": 0.9},
+    "temperature 1.0 alone (OpenAI default)": {"temperature": 1.0},
+    "top-p 0.3, temperature 1.0 (a small nucleus)": {"temperature": 1.0, "top_p": 0.3},
+    "top-k 1000, temperature 1.0": {"temperature": 1.0, "top_k": 1000},
     "Qwen defaults (top-k 20, top-p 0.8, T 0.7, penalty 1.05)": {
         "temperature": 0.7,
         "top_k": 20,

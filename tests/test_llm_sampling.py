@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from glasses.llm.dense_sampling import DenseDraw
 from glasses.llm.sampling import Sampler, SamplingConfig
 from glasses.llm.text_stream import StopMatcher
 
@@ -155,7 +156,7 @@ def test_sampling_never_sorts_or_exponentiates_the_vocabulary(
 ) -> None:
     """Partial selection only: with a model's logits, no step sorts or cumulates more than a
     few hundred scores and none exponentiates the vocabulary twice, whatever the parameters
-    (top-p without top-k needs the whole vocabulary's mass: one vectorised pass)."""
+    (without top-k a draw needs the whole vocabulary's mass: one vectorised pass)."""
     sizes: list[int] = []
     exps: list[int] = []
     real_exp = np.exp
@@ -180,14 +181,78 @@ def test_sampling_never_sorts_or_exponentiates_the_vocabulary(
         SamplingConfig(temperature=0.7, top_k=20, top_p=0.8, repetition_penalty=1.05),
         SamplingConfig(temperature=0.7, top_p=0.9, repetition_penalty=1.1),
         SamplingConfig(greedy=True, repetition_penalty=1.1),
+        SamplingConfig(temperature=1.0),  # what an OpenAI client sends by default
     ):
         sampler = Sampler(config, VOCAB)
         context = list(range(100))
         for step in range(3):
             exps.clear()
             context.append(sampler(logits, context) + step)
-            assert sum(n >= 1000 for n in exps) <= (config.top_p < 1 and not config.top_k)
+            assert sum(n >= 1000 for n in exps) <= (not config.top_k)
     assert sizes and max(sizes) < 1000, max(sizes)
+
+
+def mass_groups(exact: dict[int, float], groups: int) -> tuple[dict[int, int], np.ndarray]:
+    """Each token of ``exact`` mapped to one of ``groups`` slices of the cumulative mass, best
+    tokens first (by the mass before it: a heavy token fills its slice alone), and the mass
+    of each slice."""
+    order = sorted(exact, key=lambda t: -exact[t])
+    probs = np.array([exact[t] for t in order])
+    before = np.cumsum(probs) - probs
+    index = np.minimum((before * groups).astype(int), groups - 1)
+    return dict(zip(order, index.tolist(), strict=True)), np.bincount(
+        index, weights=probs, minlength=groups
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "logits"),
+    [
+        # A flat bulk: a 100,000-token nucleus, accepted by most draws.
+        (SamplingConfig(temperature=1.0, top_p=0.9, seed=11), realistic_logits(4, 1.0, 4.0)),
+        (SamplingConfig(temperature=1.0, seed=12), realistic_logits(5)),  # no cut at all
+        # A nucleus of a few dozen tokens holding 0.3: a quarter of the steps miss four
+        # draws and cut the nucleus exactly from the best candidates.
+        (SamplingConfig(temperature=1.0, top_p=0.3, seed=13), realistic_logits(5)),
+        # Near-uniform: a 7,600-token nucleus missed by the draws; the band search finds it.
+        (
+            SamplingConfig(temperature=1.0, top_p=0.05, seed=14),
+            (np.random.default_rng(7).random(VOCAB) * 0.5).astype(np.float32),
+        ),
+    ],
+)
+def test_dense_draws_follow_the_full_sort_reference(
+    config: SamplingConfig, logits: np.ndarray
+) -> None:
+    """The draws of a dense distribution (rejection from the whole softmax, or the exact
+    nucleus when draws miss) land only in the exact nucleus, with its frequencies: the mass
+    of ten slices of the reference's cumulative mass, within 6 sigma."""
+    exact = exact_distribution(config, logits)
+    group_of, mass = mass_groups(exact, 10)
+    sampler = Sampler(config, VOCAB)
+    n = 3000
+    drawn = [sampler(logits, ()) for _ in range(n)]
+    assert set(drawn) <= exact.keys()
+    freq = np.bincount([group_of[t] for t in drawn], minlength=10) / n
+    np.testing.assert_allclose(freq, mass, atol=6 * np.sqrt(0.25 / n))
+
+
+def test_dense_draw_misses_a_small_nucleus_and_says_so() -> None:
+    """``DenseDraw`` gives up after ``MAX_DRAWS`` misses rather than looping, and offers
+    the best candidates only when they hold the nucleus."""
+    uniform = (np.random.default_rng(8).random(VOCAB) * 0.5).astype(np.float32)
+    rng = np.random.default_rng(0)
+    dense = DenseDraw(VOCAB)
+    misses = sum(
+        dense.draw(uniform, float(uniform.max()), 1.0, 0.001, rng) is None for _ in range(20)
+    )
+    assert misses >= 15  # acceptance is about 0.001 per draw
+    assert dense.nucleus_candidates(uniform, 0.5) is None  # ~76,000 tokens: not among 1024
+    peaked = realistic_logits(6, peak=16.0)
+    dense.draw(peaked, float(peaked.max()), 1.0, 0.001, rng)
+    ids = dense.nucleus_candidates(peaked, 0.05)
+    assert ids is not None
+    assert set(exact_distribution(SamplingConfig(top_p=0.05), peaked)) <= set(ids.tolist())
 
 
 def test_seen_tokens_follow_a_growing_context() -> None:

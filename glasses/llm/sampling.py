@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from glasses.llm.dense_sampling import DenseDraw, top_k_threshold
+
 
 @dataclass(frozen=True)
 class SamplingConfig:
@@ -39,14 +41,16 @@ class SamplingConfig:
 
 
 class Sampler:
-    """Picks the next token.  Never sorts or exponentiates the whole vocabulary: the softmax
-    is computed over the tokens within ``TAIL_LOGITS x temperature`` of the best logit (the
-    rest have, all together, less than ``TAIL_MASS`` of the probability: below float
-    tolerance), top-k is a partial selection (``argpartition``) of those, and top-p sorts only
-    a candidate set that starts at ``NUCLEUS_START`` tokens and grows geometrically until its
-    mass reaches ``top_p``.  The distribution equals the exact full-sort one to float
-    precision; a real model's nucleus is a few dozen tokens, so a step costs tens of
-    microseconds (``scripts/bench_llm.py`` reports it against a decode step)."""
+    """Picks the next token.  Never sorts or exponentiates the whole vocabulary more than once.
+    Peaked logits (what a model's usually are): the softmax is computed over the tokens
+    within ``TAIL_LOGITS x temperature`` of the best logit (the rest have, all together, less
+    than ``TAIL_MASS`` of the probability: below float tolerance), top-k is a partial
+    selection (``argpartition``) of those, and top-p sorts only a candidate set that starts
+    at ``NUCLEUS_START`` tokens and grows geometrically until its mass reaches ``top_p``.
+    Dense logits (more than ``DENSE`` tokens within reach): top-k from a threshold on column
+    maxima, otherwise a draw in a few float32 passes with top-p by rejection
+    (``dense_sampling``).  The distribution equals the exact full-sort one to float
+    precision; ``scripts/bench_llm.py`` reports the cost against a decode step."""
 
     TAIL_MASS = 1e-6
     NUCLEUS_START = 64
@@ -65,14 +69,34 @@ class Sampler:
         self._seen: set[int] = set()
         self._seen_from: list[int] | None = None  # the context list ``_seen`` was built from
         self._seen_count = 0
+        self._dense: DenseDraw | None = None
         self._scratch: (
             tuple[npt.NDArray[np.float32], npt.NDArray[np.float64], npt.NDArray[np.intp]] | None
         ) = None
 
     def __call__(self, logits: npt.NDArray[np.float32], context: Iterable[int]) -> int:
+        scores = self._penalised(logits, context)
         if self.config.greedy:
-            return int(np.argmax(self._penalised(logits, context)))
-        ids, probs = self.distribution(logits, context)
+            return int(np.argmax(scores))
+        best = float(scores.max())
+        cfg = self.config
+        if not cfg.top_k and not self._peaked(scores, best):
+            # Dense without a top-k cut: a draw in a few passes (``dense_sampling``); for a
+            # small top-p that rejects every draw, the exact nucleus from the best
+            # candidates, or from the band search over everything.
+            if self._dense is None or self._dense.size != len(scores):
+                self._dense = DenseDraw(len(scores))
+            token = self._dense.draw(scores, best, cfg.temperature, cfg.top_p, self._rng)
+            if token is not None:
+                return token
+            ids = self._dense.nucleus_candidates(scores, cfg.top_p)
+            if ids is not None:
+                weights = np.exp((scores[ids].astype(np.float64) - best) / cfg.temperature)
+                ids, weights = self._nucleus(ids, weights, self._dense.total)
+                return self._choose(ids, weights / weights.sum())
+        return self._choose(*self._distribution(scores, best))
+
+    def _choose(self, ids: npt.NDArray[np.intp], probs: npt.NDArray[np.float64]) -> int:
         if len(ids) == 1:
             return int(ids[0])
         # What Generator.choice(p=probs) does, without its O(n) validation of p.
@@ -86,17 +110,25 @@ class Sampler:
         """The candidate token ids and their probabilities (summing to 1) after the
         repetition penalty, temperature, top-k and top-p.  Ids come best first when top-p
         cut them, otherwise in no particular order."""
-        cfg = self.config
         scores = self._penalised(logits, context)
-        if cfg.greedy:
+        if self.config.greedy:
             return np.array([np.argmax(scores)], dtype=np.int64), np.ones(1)
-        best = float(scores.max())
+        return self._distribution(scores, float(scores.max()))
+
+    def _peaked(self, scores: npt.NDArray[np.float32], best: float) -> bool:
+        """Whether few enough tokens are within reach of the best for exact float64 work;
+        the tail below ``floor`` holds < TAIL_MASS (what a model's logits usually are)."""
+        floor = best - self._tail * self.config.temperature
+        return int(np.count_nonzero(scores >= floor)) <= self.DENSE
+
+    def _distribution(
+        self, scores: npt.NDArray[np.float32], best: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        cfg = self.config
         temperature = cfg.temperature
         total = 0.0  # the mass top-p is a share of: the candidates' unless set below
-        floor = best - self._tail * temperature
-        if np.count_nonzero(scores >= floor) <= self.DENSE:
-            # Peaked (what a model's logits are): the tail below ``floor`` holds < TAIL_MASS.
-            ids = np.flatnonzero(scores >= floor)
+        if self._peaked(scores, best):
+            ids = np.flatnonzero(scores >= best - self._tail * temperature)
             if 0 < cfg.top_k < len(ids):
                 ids = ids[np.argpartition(scores[ids], len(ids) - cfg.top_k)[-cfg.top_k :]]
         elif cfg.top_k:
@@ -112,14 +144,21 @@ class Sampler:
         return ids.astype(np.int64, copy=False), weights / weights.sum()
 
     def _top_k(self, scores: npt.NDArray[np.float32], best: float) -> npt.NDArray[np.intp]:
-        """The ``top_k`` best ids of a dense set of logits: those above a threshold that
-        widens geometrically until it passes ``top_k`` of them, then a partial selection."""
-        k, width = self.config.top_k, self.config.temperature
-        while True:
-            ids = np.flatnonzero(scores >= best - width)
-            if len(ids) >= k or width > self._tail * self.config.temperature:
-                break
-            width *= 4
+        """The ``top_k`` best ids of a dense set of logits: those at or above a threshold
+        that holds at least ``top_k`` of them (from column maxima, ``dense_sampling``; for a
+        large k, a threshold that widens geometrically until it does), then a partial
+        selection."""
+        k = self.config.top_k
+        threshold = top_k_threshold(scores, k)
+        if threshold is not None:
+            ids = np.flatnonzero(scores >= threshold)
+        else:
+            width = self.config.temperature
+            while True:
+                ids = np.flatnonzero(scores >= best - width)
+                if len(ids) >= k or width > self._tail * self.config.temperature:
+                    break
+                width *= 4
         if k < len(ids):
             ids = ids[np.argpartition(scores[ids], len(ids) - k)[-k:]]
         return ids
