@@ -11,8 +11,8 @@ import pytest
 
 import glasses.cli
 from glasses.cli import main
-from glasses.llm.model_folder import open_model_folder
 from glasses.models.folder_info import inspect_folder
+from glasses.models.llm_folder import open_model_folder
 from glasses.models.manifest import FileRecord, Manifest, write_manifest
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from glasses.llm import model_folder
 from glasses.models import (
     MODEL_KINDS,
     REGISTRY,
@@ -85,9 +84,6 @@ def test_models_dir_and_named_resolution(tmp_path: Path, monkeypatch: pytest.Mon
     other.mkdir()
     assert resolve_model_dir(str(other)) == other  # paths are taken as given
     assert resolve_model_dir("./relative") == Path("relative")
-    # The LLM engine's resolver is the store's: one place decides where models live.
-    assert model_folder.resolve_model_dir is resolve_model_dir
-    assert model_folder.models_dir is models_dir
 
 
 def test_default_models_dir_is_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:

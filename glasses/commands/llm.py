@@ -139,7 +139,8 @@ def load_engine(args: argparse.Namespace) -> LlmEngine:
 def model_folder_of(given: str, variant: str | None) -> tuple[Path, str | None]:
     """The folder (and file variant) of ``--model``: a folder, a name, or an ``.onnx`` file
     inside a model folder (``onnx/model_q4.onnx`` means the folder above, variant q4)."""
-    from glasses.llm.model_folder import open_model_folder, resolve_model_dir
+    from glasses.models.llm_folder import open_model_folder
+    from glasses.models.store import resolve_model_dir
 
     path = Path(given).expanduser()
     if not path.is_file():

@@ -162,17 +162,18 @@ def check_model_folders(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def _check_llm_folder(name: str, variant: str) -> None:
-    from glasses.llm.model_folder import open_model_folder, resolve_model_dir
-    from glasses.onnx_wire.scan import scan_onnx
+    from glasses.models.llm_folder import open_model_folder
     from glasses.models.manifest import pulled_variant
+    from glasses.models.store import resolve_model_dir
+    from glasses.onnx_wire.scan import scan_onnx
 
     folder = resolve_model_dir(name)
     scan_onnx(open_model_folder(folder, variant or pulled_variant(folder)).onnx_path)
 
 
 def _check_asr_folder(model_dir: str) -> None:
-    from glasses.onnx_wire.scan import scan_onnx
     from glasses.models.store import resolve_model_dir
+    from glasses.onnx_wire.scan import scan_onnx
     from glasses.perception.asr.folders import inspect_folder
     from glasses.perception.asr.loading import default_model_dir
 

@@ -68,7 +68,8 @@ def _bitmap_font() -> str:
 
 
 def _llm(name: str | None) -> str:
-    from glasses.llm.model_folder import models_dir, open_model_folder, resolve_model_dir
+    from glasses.models.llm_folder import open_model_folder
+    from glasses.models.store import models_dir, resolve_model_dir
 
     if name is not None:
         folder = open_model_folder(resolve_model_dir(name))
@@ -88,7 +89,7 @@ def _vad(path: Path | None) -> str:
 
 
 def _asr(path: Path | None) -> str:
-    from glasses.llm.model_folder import models_dir
+    from glasses.models.store import models_dir
     from glasses.perception.asr import default_model_dir, inspect_folder
 
     folder = inspect_folder(path or default_model_dir() or models_dir() / SENSEVOICE_NAME)

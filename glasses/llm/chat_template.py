@@ -35,7 +35,7 @@ from glasses.llm.errors import CorruptModelError, ModelFileError, UnsupportedMod
 from glasses.llm.tokenizer import Tokenizer
 
 if TYPE_CHECKING:
-    from glasses.llm.model_folder import ModelFolder
+    from glasses.models.llm_folder import ModelFolder
 
 Role = Literal["system", "user", "assistant"]
 

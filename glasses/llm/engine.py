@@ -22,11 +22,11 @@ from glasses.llm.generator import (
 from glasses.llm.graph_io import GraphIO, read_graph_io
 from glasses.llm.graph_rewrite import prune_lm_head
 from glasses.llm.heap import release_free_heap
-from glasses.llm.model_folder import ModelFolder, open_model_folder
 from glasses.llm.runner import DecoderRunner
 from glasses.llm.sampling import Sampler, SamplingConfig
 from glasses.llm.session import create_session, onnxruntime
 from glasses.llm.tokenizer import Tokenizer
+from glasses.models.llm_folder import ModelFolder, open_model_folder
 from glasses.onnx_wire.scan import scan_onnx
 
 log = logging.getLogger(__name__)

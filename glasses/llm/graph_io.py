@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from glasses.llm.errors import UnsupportedModelError
-from glasses.llm.model_folder import ModelFolder
+from glasses.models.llm_folder import ModelFolder
 
 _PAST = re.compile(r"past_key_values\.(\d+)\.(key|value)")
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}

@@ -1,7 +1,7 @@
 """``info``: what a local model folder is, read from its configs and graph headers only.
 
-Nothing is loaded: LLM folders go through :func:`glasses.llm.model_folder.open_model_folder`
-(JSON files) and every ONNX file through :func:`glasses.llm.onnx_scan.scan_onnx`, which walks
+Nothing is loaded: LLM folders go through :func:`glasses.models.llm_folder.open_model_folder`
+(JSON files) and every ONNX file through :func:`glasses.onnx_wire.scan.scan_onnx`, which walks
 the protobuf without touching weights, so ``info`` is instant even on an 800 MB model and
 also tells a truncated file from a good one.
 """
@@ -73,7 +73,7 @@ def _quantization(ops: frozenset[str], variant: str | None) -> str:
 
 
 def _llm(folder: Path, variant: str | None) -> tuple[str, list[tuple[str, str]]]:
-    from glasses.llm.model_folder import open_model_folder
+    from glasses.models.llm_folder import open_model_folder
     from glasses.onnx_wire.scan import scan_onnx
 
     candidates = sorted(

@@ -149,8 +149,8 @@ def _local_backend(s: Settings, parts: Parts) -> ChatBackend | None:
     try:
         from glasses.llm import EngineConfig, LlmEngine, SessionConfig
         from glasses.llm.backend import LocalBackend
-        from glasses.llm.model_folder import resolve_model_dir
         from glasses.models.manifest import pulled_variant
+        from glasses.models.store import resolve_model_dir
 
         folder = resolve_model_dir(s.llm.model)
         config = EngineConfig(

@@ -6,6 +6,9 @@ from the graph later, see :mod:`glasses.llm.graph_io`):
 * onnxruntime-genai builder output: ``genai_config.json`` + the ONNX file it names;
 * Hugging Face Optimum / onnx-community: ``config.json`` (+ ``generation_config.json``) and
   ``onnx/model[_variant].onnx`` (or ``model.onnx`` next to the config).
+
+Part of the model store, below the engine: ``glasses models info`` reads these folders
+without importing :mod:`glasses.llm`.
 """
 
 from __future__ import annotations
@@ -15,13 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from glasses.llm.errors import CorruptModelError, ModelFileError, UnsupportedModelError
+from glasses.model_errors import CorruptModelError, ModelFileError, UnsupportedModelError
 from glasses.models.manifest import pulled_variant
-
-# Named models (``--model qwen3-0.6b-int4``) are found by the model store, like every other
-# kind of model; re-exported here for the callers that always looked for them in this module.
-from glasses.models.store import models_dir as models_dir
-from glasses.models.store import resolve_model_dir as resolve_model_dir
 
 # Decoder-only Qwen families whose chat format (ChatML) and graph contract we implement.
 SUPPORTED_ARCHITECTURES = frozenset({"qwen2", "qwen3"})
