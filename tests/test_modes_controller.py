@@ -9,10 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from firmware_bridge.protocol.messages import ButtonAction, Event, EventKind, SwipeDirection
 from glasses.display.views import CaptionView, LinkState, LlmSource, Mode, PageView, TextView
 from glasses.modes.base import ModeContext, ModeOptions
-from glasses.modes.buttons import device_message
 from glasses.modes.controller import Controller
 from glasses.pipeline.messages import (
     AskText,
@@ -308,24 +306,6 @@ def test_status_bar_and_notices() -> None:
     assert isinstance(body(c), TextView) and not body(c).text.startswith("(")  # type: ignore[attr-defined]
     c.handle(PeripheralState("display", False, "lost"))
     assert c.screen.status is not None and c.screen.status.link is LinkState.DISCONNECTED
-
-
-@pytest.mark.parametrize(
-    ("event", "expected"),
-    [
-        (Event(EventKind.BUTTON, 0, ButtonAction.PRESS), UserInput(Intent.ACTION, 1.0)),
-        (Event(EventKind.BUTTON, 0, ButtonAction.LONG_PRESS), UserInput(Intent.ASK, 1.0)),
-        (Event(EventKind.BUTTON, 0, ButtonAction.DOUBLE_PRESS), UserInput(Intent.NEXT_MODE, 1.0)),
-        (Event(EventKind.SWIPE, SwipeDirection.FORWARD), UserInput(Intent.PAGE_NEXT, 1.0)),
-        (Event(EventKind.SWIPE, SwipeDirection.BACKWARD), UserInput(Intent.PAGE_PREVIOUS, 1.0)),
-        (Event(EventKind.SWIPE, SwipeDirection.UP), None),
-        (Event(EventKind.BATTERY, 77, 1), Battery(77, True)),
-        (Event(EventKind.WORN, 1), None),
-        (Event(EventKind.BUTTON, 0, 99), None),
-    ],
-)
-def test_button_map(event: Event, expected: Message | None) -> None:
-    assert device_message(event, 1.0) == expected
 
 
 def test_lost_microphone_and_camera_are_alerts_in_the_status_bar() -> None:

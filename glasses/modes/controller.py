@@ -4,7 +4,7 @@
 :class:`ScreenUpdate` whenever the screen (status bar + the current mode's view) changed.
 
 * intents: ``NEXT_MODE`` cycles the enabled modes, ``ASK`` jumps to the assistant and listens,
-  the rest go to the current mode (see :mod:`glasses.modes.buttons` for the button map);
+  the rest go to the current mode (``glasses.runtime.device_input`` has the button map);
 * transcripts and speech activity go to the current mode only; LLM and OCR results go to every
   mode, each taking only the requests it made (so a switch mid-answer loses nothing);
 * the battery, the link state and the LLM backend in use feed the status bar; a microphone or

@@ -145,7 +145,7 @@ class CaptureRequest:
 
 
 class Intent(str, enum.Enum):
-    """What a button or swipe means in the current mode (see ``glasses.modes.buttons``)."""
+    """What a button or swipe means in the current mode (see ``glasses.runtime.device_input``)."""
 
     NEXT_MODE = "next_mode"
     ACTION = "action"  # press: capture in Read, next page in Assistant, clear in captions

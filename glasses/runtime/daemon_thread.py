@@ -10,19 +10,37 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
-from typing import Final, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from glasses.pipeline.messages import Message
-from glasses.runtime.daemon import Daemon
+from glasses.pipeline.stage import Stage
 
 T = TypeVar("T")
 POLL_S: Final = 0.01
 IDLE_POLLS: Final = 3  # idle this many polls in a row: nothing was merely between two stages
 
 
-class DaemonThread:
-    def __init__(self, daemon: Daemon) -> None:
+class Runnable(Protocol):
+    """What this thread needs of a daemon (``glasses.runtime.daemon.Daemon`` is one)."""
+
+    @property
+    def stages(self) -> Mapping[str, Stage[Any]]: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+    async def route(self, msg: Message) -> None: ...
+
+    def idle(self) -> bool: ...
+
+
+D = TypeVar("D", bound=Runnable)
+
+
+class DaemonThread(Generic[D]):
+    """Runs DAEMON; the waits' predicates get it with its own type (its controller, links)."""
+
+    def __init__(self, daemon: D) -> None:
         self.daemon = daemon
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -44,7 +62,7 @@ class DaemonThread:
         finally:
             self._started.set()
 
-    def start(self, timeout_s: float = 20.0) -> DaemonThread:
+    def start(self, timeout_s: float = 20.0) -> DaemonThread[D]:
         """Start, and wait until the display is connected and the first screen shown."""
         self._thread.start()
         self._started.wait(timeout_s)
@@ -71,7 +89,7 @@ class DaemonThread:
             raise RuntimeError("the daemon is not running")
         asyncio.run_coroutine_threadsafe(self.daemon.route(msg), self._loop).result(timeout_s)
 
-    def wait_until(self, predicate: Callable[[Daemon], bool], timeout_s: float, what: str) -> None:
+    def wait_until(self, predicate: Callable[[D], bool], timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
         while not self.call(lambda: predicate(self.daemon)):
             if time.monotonic() > deadline:
@@ -82,7 +100,7 @@ class DaemonThread:
         """Until every queue is empty and no stage is working, several polls in a row."""
         streak = [0]
 
-        def settled(d: Daemon) -> bool:
+        def settled(d: D) -> bool:
             streak[0] = streak[0] + 1 if d.idle() else 0
             return streak[0] >= IDLE_POLLS
 

@@ -20,10 +20,10 @@ from firmware_bridge.link import DisplayLink
 from firmware_bridge.protocol.messages import Error, Event, Log
 from firmware_bridge.stats import LinkState
 from glasses.errors import GlassesError
-from glasses.modes.buttons import device_message
 from glasses.pipeline.messages import AudioEnded, AudioIn, PeripheralState
 from glasses.pipeline.stage import Clock, Send
 from glasses.pipeline.worker import Worker
+from glasses.runtime.device_input import device_message
 from glasses.sources.audio import AudioSource
 
 log = logging.getLogger(__name__)

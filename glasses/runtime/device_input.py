@@ -1,4 +1,5 @@
-"""The button map: what the temple button and the touch strip mean, in every mode.
+"""Device input on the wire -> the daemon's messages: what the temple button and the touch strip
+mean, in every mode.
 
 =============  ==========================  ===============================================
 input          Captions / Translate        Read / Assistant
@@ -12,14 +13,17 @@ swipe forward  —                           next page
 swipe back     —                           previous page
 =============  ==========================  ===============================================
 
-The simulator (and some firmware) reports a long press as one event when it is released, so
-"push to talk" means: start listening, and the question is the next utterance that ends.
-Modes cycle in the configured order (``modes.enabled``). Swipes up and down are not used yet.
+This module only turns the wire's button and swipe codes into :class:`Intent`\\ s (and battery
+reports into :class:`Battery`); what an intent does in each mode is the modes' business
+(``glasses.modes``), which never see a wire code. The simulator (and some firmware) reports a
+long press as one event when it is released, so "push to talk" means: start listening, and the
+question is the next utterance that ends. Modes cycle in the configured order
+(``modes.enabled``). Swipes up and down are not used yet.
 """
 
 from __future__ import annotations
 
-from firmware_bridge.protocol.messages import ButtonAction, Event, EventKind, SwipeDirection
+from firmware_bridge.protocol import ButtonAction, Event, EventKind, SwipeDirection
 from glasses.pipeline.messages import Battery, Intent, Message, UserInput
 
 _BUTTONS = {
