@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from firmware_bridge.backoff import Backoff
 from firmware_bridge.protocol.arq import MAX_WINDOW, ArqConfig
 from firmware_bridge.protocol.frame import MAX_PAYLOAD_LIMIT, MIN_PAYLOAD
 
@@ -71,26 +72,6 @@ class LinkConfig:
 
     def arq_config(self) -> ArqConfig:
         return ArqConfig(window=self.window, byte_time_s=BITS_PER_BYTE / self.baud)
-
-
-@dataclass
-class Backoff:
-    """Exponential wait: ``min_s``, doubled per failure up to ``max_s``; reset on success."""
-
-    min_s: float
-    max_s: float
-    _next_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._next_s = self.min_s
-
-    def next_delay_s(self) -> float:
-        delay = self._next_s
-        self._next_s = min(self._next_s * 2, self.max_s)
-        return delay
 
 
 __all__ = ["BITS_PER_BYTE", "DEFAULT_BAUD", "Backoff", "LinkConfig"]

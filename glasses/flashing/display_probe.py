@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from types import TracebackType
 
+from firmware_bridge.backoff import Backoff
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import seq_diff
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, encode_frame
@@ -81,18 +82,18 @@ class DisplayProbe:
 
     def hello(self, timeout_s: float) -> m.HelloAck | None:
         """Start a session; the device's HELLO_ACK, or None if none came in time."""
-        deadline, wait = time.monotonic() + timeout_s, _RETRY_FIRST_S
+        deadline, waits = time.monotonic() + timeout_s, Backoff(_RETRY_FIRST_S, _RETRY_MAX_S)
         while time.monotonic() < deadline:
             session_id = secrets.randbits(32)
             self._flush = True
             self._send(m.Hello(1, 1, 1024, session_id))
+            wait = waits.next_delay_s()
             for frame in self._frames(min(deadline, time.monotonic() + wait)):
                 if frame.type == m.MsgType.HELLO_ACK:
                     ack = m.decode_payload(frame.type, frame.payload)
                     if isinstance(ack, m.HelloAck) and ack.session_id == session_id and ack.version:
                         self._rx_expected = 0
                         return ack
-            wait = min(wait * 2, _RETRY_MAX_S)
         return None
 
     def ping(self, timeout_s: float) -> bool:

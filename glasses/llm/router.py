@@ -26,6 +26,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from firmware_bridge.backoff import Backoff
 from glasses.llm.backend import ChatBackend
 from glasses.llm.chat_template import ChatMessage
 from glasses.llm.generator import CancelToken, GenerationOptions
@@ -97,7 +98,7 @@ def after_failure(
     health: RemoteHealth, now_s: float, config: RouterConfig, error: str
 ) -> RemoteHealth:
     failures = health.failures + 1
-    delay = min(config.probe_interval_s * 2 ** (failures - 1), config.max_probe_interval_s)
+    delay = Backoff(config.probe_interval_s, config.max_probe_interval_s).delay_after_s(failures)
     return RemoteHealth(
         up=False, failures=failures, next_probe_at_s=now_s + delay, last_error=error
     )

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
+from firmware_bridge.backoff import Backoff
 from firmware_bridge.errors import LinkError
 from firmware_bridge.link import DisplayLink
 from firmware_bridge.protocol.messages import Error, Event, Log
@@ -41,17 +42,16 @@ async def run_microphone(
 ) -> None:
     """Stream audio from ``open_source()`` until cancelled, reopening it when it fails."""
     worker = Worker("microphone")
-    delay_s, stream = backoff_min_s, 0
+    backoff, stream = Backoff(backoff_min_s, backoff_max_s), 0
     try:
         while True:
             try:
                 source = await worker.call(open_source)
             except GlassesError as exc:
-                again = delay_s > backoff_min_s  # say it once, not on every retry
+                again = backoff.failing  # say it once, not on every retry
                 log.log(logging.DEBUG if again else logging.WARNING, "microphone: %s", exc)
                 await send(PeripheralState("microphone", False, str(exc)))
-                await asyncio.sleep(delay_s)
-                delay_s = min(delay_s * 2, backoff_max_s)
+                await asyncio.sleep(backoff.next_delay_s())
                 continue
             stream += 1
             await send(PeripheralState("microphone", True))
@@ -60,12 +60,12 @@ async def run_microphone(
                 async with contextlib.aclosing(chunks):
                     async for chunk in chunks:
                         await send(AudioIn(chunk, stream))
-                        delay_s = backoff_min_s
+                        backoff.reset()
             except GlassesError as exc:  # the device went away: report, then reopen it
                 log.warning("microphone lost: %s", exc)
                 await send(AudioEnded(stream, error=str(exc)))
                 await send(PeripheralState("microphone", False, str(exc)))
-                await asyncio.sleep(delay_s)
+                await asyncio.sleep(backoff.upcoming_s)
                 continue
             finally:
                 source.close()
