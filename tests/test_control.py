@@ -10,7 +10,6 @@ import signal
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from process_support import wait_for
 
 from glasses.display.views import Mode
 from glasses.errors import GlassesError
@@ -135,13 +135,6 @@ def glasses(*args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "glasses.cli", *args],
         capture_output=True, text=True, timeout=30, cwd=ROOT, check=False,
     )  # fmt: skip
-
-
-def wait_for(predicate: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        threading.Event().wait(0.05)  # another process: nothing to wait on but its files
 
 
 @pytest.fixture

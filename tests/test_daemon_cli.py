@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from process_support import wait_for
 
 pytest.importorskip("hw_sim.launcher")
 from hw_sim.launcher import SimulatorProcess
@@ -28,13 +28,6 @@ def glasses(*args: str, timeout_s: float = 30.0) -> subprocess.CompletedProcess[
         [sys.executable, "-m", "glasses.cli", *args],
         capture_output=True, text=True, timeout=timeout_s, cwd=ROOT, check=False,
     )  # fmt: skip
-
-
-def wait_for(predicate: object, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        threading.Event().wait(0.05)  # another process: nothing to wait on but its files
 
 
 @pytest.fixture

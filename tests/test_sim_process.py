@@ -17,20 +17,13 @@ import numpy as np
 import pytest
 import serial
 from PIL import Image
+from process_support import wait_for
 
 from firmware_bridge.protocol import messages as m
 from hw_sim.launcher import SimulatorProcess, SimulatorStartError
 from hw_sim.minihost import MiniHost, blit
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(cond: Callable[[], bool], timeout_s: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture
