@@ -20,6 +20,7 @@ from types import FrameType
 from glasses.cli import DefaultsHelpFormatter, tidy_help
 from hw_sim.bootloader_cli import add_arguments as add_bootloader_arguments
 from hw_sim.bootloader_cli import firmware_config
+from hw_sim.device_bugs import DeviceBug
 from hw_sim.faults import FaultSettings
 from hw_sim.ports import PtyPort, TcpPort
 from hw_sim.profiles import DEFAULT_PROFILE, PROFILES, get_profile
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, help="fault generator seed (reproducible runs)")
     d.add_argument("--script", default="", help='timed steps, e.g. "2 button press; 3 swipe back"')
     d.add_argument("--reboot-at", type=float, metavar="S", help="reboot the device at S seconds")
+    d.add_argument(
+        "--bug",
+        action="append",
+        choices=[b.value for b in DeviceBug],
+        help="break the protocol on purpose (repeatable): test `glasses conformance` with it",
+    )
     add_bootloader_arguments(d)
     d.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     d.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
@@ -83,6 +90,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         profile=profile, tcp_port=args.tcp, link=args.link, baud=args.baud,
         faults=faults, seed=args.seed, steps=tuple(steps), save_dir=args.save_dir, keep=args.keep,
         firmware=firmware_config(args, profile),
+        bugs=frozenset(DeviceBug(b) for b in args.bug or ()),
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hw_sim.device import DisplayDevice
+from hw_sim.device_bugs import BuggyDisplayDevice, DeviceBug
 from hw_sim.events import ResetCause
 from hw_sim.faults import FaultSettings, LinkFaults
 from hw_sim.ports import Port, PtyPort, TcpPort
@@ -61,6 +62,8 @@ class SimConfig:
     firmware: FirmwareConfig | None = None
     """Flash, bootloader and SMP server (glasses-sim display --bootloader-key); None: a
     display without firmware updates, which refuses ENTER_BOOTLOADER."""
+    bugs: frozenset[DeviceBug] = frozenset()
+    """Deliberate spec violations (glasses-sim display --bug), to test the conformance checker."""
 
 
 @dataclass
@@ -81,7 +84,14 @@ class Simulator:
         self._t0 = self.clock()
         processing_s = cfg.faults.slow_ms / 1000
         byte_time_s = BITS_PER_BYTE / cfg.baud  # the device's ARQ counts the wire time
-        if cfg.firmware is None:
+        self.device: DisplayDevice
+        if cfg.bugs:
+            if cfg.firmware is not None:
+                raise ValueError("--bug applies to the display without a bootloader")
+            self.device = BuggyDisplayDevice(
+                cfg.profile, cfg.bugs, 0.0, processing_s=processing_s, byte_time_s=byte_time_s
+            )
+        elif cfg.firmware is None:
             self.device = DisplayDevice(
                 cfg.profile, 0.0, processing_s=processing_s, byte_time_s=byte_time_s
             )
