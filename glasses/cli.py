@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "glasses.commands.serve",
     "glasses.commands.doctor",
     "glasses.commands.flash",
+    "glasses.commands.conformance",
 )
 
 
