@@ -36,6 +36,21 @@ RULES = (
         ("glasses.runtime", "firmware_bridge"),
         "the vocabulary knows nothing of the wiring above it or of the link",
     ),
+    Rule(
+        "glasses.models",
+        ("glasses.llm", "glasses.server"),
+        "the model store stands below the engine; the LLM folder reader is the store's",
+    ),
+    Rule(
+        "glasses.openai_wire",
+        ("glasses.llm", "glasses.server"),
+        "the wire format is shared by glasses serve and the remote backend and needs neither",
+    ),
+    Rule(
+        "glasses.onnx_wire",
+        ("glasses.llm", "glasses.server", "glasses.models", "glasses.perception"),
+        "the ONNX reader serves the engine, the store and the speech checks alike",
+    ),
 )
 
 
