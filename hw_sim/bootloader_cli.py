@@ -64,9 +64,9 @@ def firmware_config(args: argparse.Namespace, profile: Profile) -> FirmwareConfi
         if args.initial_image or args.cut_power_smp is not None or args.cut_power_boot is not None:
             raise ValueError("--initial-image and --cut-power-* need --bootloader-key")
         return None
+    from firmware_bridge.extras import ExtraImportError
     from firmware_bridge.update.image import ImageFormatError, parse_image
     from firmware_bridge.update.signature import ImageRejected, TrustedKey, verify_image
-    from glasses.extras import ExtraImportError
 
     try:
         from hw_sim.mcu import FirmwareConfig

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from glasses.cli import DefaultsHelpFormatter, tidy_help
+from firmware_bridge.cli_help import DefaultsHelpFormatter, tidy_help
 from hw_sim.bootloader_cli import add_arguments as add_bootloader_arguments
 from hw_sim.bootloader_cli import firmware_config
 from hw_sim.device_bugs import DeviceBug

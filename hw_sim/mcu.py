@@ -22,11 +22,11 @@ import enum
 import logging
 from dataclasses import dataclass, field
 
+from firmware_bridge.extras import require
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.frame import Frame
 from firmware_bridge.update.image import parse_image
 from firmware_bridge.update.signature import TrustedKey
-from glasses.extras import require
 from hw_sim.device import DisplayDevice
 from hw_sim.events import ResetCause
 from hw_sim.profiles import Profile

@@ -2,7 +2,7 @@
 
 A profile fixes everything the device reports in HELLO_ACK, so a host developed against the
 simulator sees the same geometry and limits as on the real board.  The panels themselves are
-:data:`glasses.display.geometry.PROFILES`; a profile adds its MCU's limits and identity.
+:data:`firmware_bridge.protocol.geometry.PROFILES`; a profile adds its MCU's limits and identity.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Final
 
 from firmware_bridge.protocol.arq import MAX_WINDOW
 from firmware_bridge.protocol.frame import MAX_PAYLOAD_LIMIT, MIN_PAYLOAD
+from firmware_bridge.protocol.geometry import PROFILES as PANELS
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from firmware_bridge.protocol.messages import MAX_BOARD_ID_LEN
 from firmware_bridge.protocol.pixels import pixels_per_byte
-from glasses.display.geometry import PROFILES as PANELS
-from glasses.display.geometry import DisplayGeometry
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from firmware_bridge.compositor import Compositor  # noqa: E402
 from firmware_bridge.config import LinkConfig  # noqa: E402
 from firmware_bridge.link import DisplayLink  # noqa: E402
 from firmware_bridge.protocol import Frame, encode_frame, encode_payload, pixels  # noqa: E402
@@ -60,7 +61,6 @@ from firmware_bridge.protocol.messages import (  # noqa: E402
     Message,
     Present,
 )
-from glasses.display.compositor import Compositor  # noqa: E402
 from glasses.display.layout import wrap_lines  # noqa: E402
 from glasses.display.raster import Renderer  # noqa: E402
 from glasses.display.views import (  # noqa: E402

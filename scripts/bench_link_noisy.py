@@ -51,11 +51,11 @@ from bench_link import (  # noqa: E402
     wire_bytes,
 )
 
+from firmware_bridge.compositor import Compositor  # noqa: E402
 from firmware_bridge.config import LinkConfig  # noqa: E402
 from firmware_bridge.link import DisplayLink  # noqa: E402
 from firmware_bridge.protocol import encode_payload  # noqa: E402
 from firmware_bridge.protocol.messages import Message  # noqa: E402
-from glasses.display.compositor import Compositor  # noqa: E402
 from glasses.display.raster import Renderer  # noqa: E402
 from hw_sim.launcher import SimulatorProcess  # noqa: E402
 from hw_sim.profiles import PROFILES, Profile  # noqa: E402

@@ -8,7 +8,8 @@ import argparse
 import pytest
 
 import hw_sim.cli
-from glasses.cli import build_parser, main, plain_text
+from firmware_bridge.cli_help import plain_text
+from glasses.cli import build_parser, main
 
 
 def _commands(parser: argparse.ArgumentParser, path: list[str]) -> list[list[str]]:

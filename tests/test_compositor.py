@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_link_fakes import ModelScreen
 
+from firmware_bridge.compositor import Compositor, coded_cost, dirty_spans
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.frame import Frame, encode_frame
 from firmware_bridge.protocol.messages import BLIT_HEADER_LEN
 from firmware_bridge.screen import ScreenEncoder
-from glasses.display.compositor import Compositor, coded_cost, dirty_spans
 
 Levels = npt.NDArray[np.uint8]
 
@@ -351,7 +351,7 @@ def test_a_scroll_next_to_other_changes_reproduces_exactly() -> None:
 
 def test_one_new_caption_line_with_the_real_renderer() -> None:
     raster = pytest.importorskip("glasses.display.raster")
-    geometry = pytest.importorskip("glasses.display.geometry")
+    geometry = pytest.importorskip("firmware_bridge.protocol.geometry")
     try:
         renderer = raster.Renderer(geometry.DisplayGeometry(640, 400, 4))
     except Exception as exc:  # no usable font on this machine

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from glasses.display.geometry import DisplayGeometry
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
 from glasses.display.views import CaptionView, LinkState, LlmSource, Mode, Screen, StatusBar
 from glasses.llm.backend import LocalBackend

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import ImageOps
 
+from firmware_bridge.protocol.geometry import PROFILES, DisplayGeometry
 from glasses.display.fonts import (
     INSTALL_HINT,
     FontNotFoundError,
@@ -19,7 +20,6 @@ from glasses.display.fonts import (
     find_font,
     small_size_font,
 )
-from glasses.display.geometry import PROFILES, DisplayGeometry
 from glasses.display.raster import Renderer, levels_to_image
 from glasses.display.scene import FontRole
 from glasses.display.statusline import IconKind

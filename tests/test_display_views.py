@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from firmware_bridge.protocol.geometry import PROFILES, DisplayGeometry
 from glasses.display.charclass import is_wide, normalise_text
-from glasses.display.geometry import PROFILES, DisplayGeometry
 from glasses.display.scene import FontRole, Ink, ScreenLayout, TextMetrics
 from glasses.display.statusline import (
     Icon,

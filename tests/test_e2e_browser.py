@@ -22,11 +22,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.link import DisplayLink
 from firmware_bridge.protocol import messages as m
-from glasses.display.compositor import Compositor
-from glasses.display.geometry import DisplayGeometry
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
 from glasses.display.views import CaptionView, LinkState, Screen, StatusBar
 from hw_sim.launcher import SimulatorProcess

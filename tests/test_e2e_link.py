@@ -23,11 +23,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.link import DisplayLink
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from firmware_bridge.stats import LinkState
-from glasses.display.compositor import Compositor
-from glasses.display.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
 from glasses.display.views import CaptionView, Screen, StatusBar
 from glasses.display.views import LinkState as ShownLinkState

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from glasses.cli import main as glasses_main
-from glasses.display.geometry import DisplayGeometry
 from glasses.display.raster import Renderer, levels_to_image
 from glasses.display.views import Screen, TextView
 from hw_sim.launcher import SimulatorProcess

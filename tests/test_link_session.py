@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from test_link_fakes import FakeDevice, ModelScreen
 
+from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.errors import PortLostError, UnsupportedVersionError
 from firmware_bridge.protocol import cobs
@@ -18,7 +19,6 @@ from firmware_bridge.protocol.arq import QueueFullError
 from firmware_bridge.protocol.frame import HEADER, Frame, FrameDecoder, encode_frame
 from firmware_bridge.session import LinkSession
 from firmware_bridge.stats import LinkState
-from glasses.display.compositor import Compositor
 
 Levels = np.ndarray
 

@@ -17,7 +17,7 @@ def only_show(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def renderer_or_skip() -> None:
     raster = pytest.importorskip("glasses.display.raster")
-    geometry = pytest.importorskip("glasses.display.geometry")
+    geometry = pytest.importorskip("firmware_bridge.protocol.geometry")
     try:
         raster.Renderer(geometry.DisplayGeometry(128, 64, 1))
     except Exception as exc:  # no usable font on this machine

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.link import DisplayLink
 from firmware_bridge.stats import LinkState
-from glasses.display.compositor import Compositor
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 15.0

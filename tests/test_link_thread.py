@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from test_link_fakes import DeviceThread, FakeDevice, MemoryLine, PtyDevice
 
+from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.errors import (
     HandshakeError,
@@ -24,7 +25,6 @@ from firmware_bridge.errors import (
 from firmware_bridge.link import DisplayLink
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.stats import DeviceEvent, LinkState
-from glasses.display.compositor import Compositor
 
 WAIT_S = 10.0  # upper bound only: every wait returns as soon as its condition holds
 

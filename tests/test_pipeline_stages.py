@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pytest
 
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from firmware_bridge.stats import LinkState
-from glasses.display.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
 from glasses.display.views import Screen, TextView
 from glasses.errors import GlassesError

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
+from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.link import DisplayLink
-from glasses.display.compositor import Compositor
 from hw_sim import web
 from hw_sim.launcher import SimulatorProcess
 from hw_sim.profiles import get_profile

@@ -47,11 +47,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that ``glasses --help`` does not load numpy, pyserial and fonts.
+    from firmware_bridge.compositor import Compositor
     from firmware_bridge.config import LinkConfig
     from firmware_bridge.errors import LinkError
     from firmware_bridge.link import DisplayLink
-    from glasses.display.compositor import Compositor
-    from glasses.display.geometry import DisplayGeometry
+    from firmware_bridge.protocol.geometry import DisplayGeometry
     from glasses.display.raster import Renderer
 
     text = sys.stdin.read() if args.text == "-" else args.text

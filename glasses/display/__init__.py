@@ -1,6 +1,8 @@
-"""Screen layout, rasterising and the compositor that feeds the link.
+"""Screen layout and rasterising.
 
-``views`` describe what to show (frozen dataclasses), ``layout`` breaks text into lines,
-``raster.Renderer`` turns a :class:`views.Screen` into pixel levels, and ``compositor``
-turns successive frames into the fewest BLIT + PRESENT messages.
+``views`` describe what to show (frozen dataclasses), ``layout`` breaks text into lines, and
+``raster.Renderer`` turns a :class:`views.Screen` into pixel levels for a
+:class:`~firmware_bridge.protocol.geometry.DisplayGeometry`; the link's
+:class:`~firmware_bridge.compositor.Compositor` turns successive frames into the fewest
+BLIT + PRESENT messages.
 """

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from glasses.display.fonts import (
     FontFile,
     GlyphChecker,
@@ -20,7 +21,6 @@ from glasses.display.fonts import (
     load_font,
     small_size_font,
 )
-from glasses.display.geometry import DisplayGeometry
 from glasses.display.scene import FontRole, Ink, Scene, ScreenLayout, TextMetrics
 from glasses.display.views import PageView, Screen, TextView
 

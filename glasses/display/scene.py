@@ -10,8 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from glasses.display.charclass import normalise_text
-from glasses.display.geometry import DisplayGeometry
 from glasses.display.layout import Measure, fit_lines, wrap_lines
 from glasses.display.statusline import (
     ICON_GAP_PX,

@@ -25,13 +25,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, Final
 
+from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.errors import LinkError
 from firmware_bridge.link import DisplayLink, TransportFactory
+from firmware_bridge.protocol.geometry import DisplayGeometry
 from firmware_bridge.stats import DeviceInfo, LinkState
 from firmware_bridge.transport import open_transport
-from glasses.display.compositor import Compositor
-from glasses.display.geometry import DisplayGeometry
 from glasses.display.raster import Renderer
 from glasses.display.views import LlmSource, Mode
 from glasses.errors import GlassesError

@@ -1,4 +1,8 @@
-"""The pixel grid of a display: size and bits per pixel."""
+"""The pixel grid of a display: size and bits per pixel, as HELLO_ACK reports it.
+
+Part of the protocol: the host renders for it, the compositor packs for it and the simulator
+pretends to be one of :data:`PROFILES`.
+"""
 
 from __future__ import annotations
 
