@@ -8,6 +8,7 @@ Add a layer by adding a :class:`Rule` to ``RULES``.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,13 @@ class Rule:
 
 
 RULES = (
+    Rule(
+        "firmware_bridge",
+        ("glasses", "hw_sim"),
+        "the link, the protocol and the flasher are the ground floor: a firmware author or the "
+        "device library needs nothing of the daemon or the simulator",
+    ),
+    Rule("hw_sim", ("glasses",), "the simulator stands on firmware_bridge alone"),
     Rule(
         "glasses.modes",
         ("glasses.runtime", "firmware_bridge"),
@@ -107,3 +115,14 @@ def test_the_check_sees_lazy_relative_and_from_imports() -> None:
     assert "glasses.runtime.daemon" in names
     assert "firmware_bridge.protocol" in names
     assert "glasses.runtime" in names
+
+
+def test_a_violation_names_its_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "firmware_bridge").mkdir()
+    bad = "import struct\n\ndef f() -> None:\n    from glasses.extras import require\n"
+    (tmp_path / "firmware_bridge" / "late.py").write_text(bad)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    rule = next(rule for rule in RULES if rule.package == "firmware_bridge")
+    assert violations(rule) == ["firmware_bridge/late.py:4 imports glasses.extras"]
