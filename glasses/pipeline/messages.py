@@ -17,6 +17,7 @@ from typing import Literal, TypeAlias
 
 from glasses.display.views import Mode, Screen
 from glasses.llm.chat_template import ChatMessage
+from glasses.perception.text_layout import TextLine
 from glasses.sources.audio import AudioChunk
 from glasses.sources.camera import Frame
 
@@ -85,12 +86,16 @@ class CameraFrame:
 
 @dataclass(frozen=True)
 class OcrText:
-    """What a capture read, rows joined by newlines; ``error`` is set when reading failed."""
+    """What a capture read, rows joined by newlines; ``error`` is set when reading failed.
+
+    ``lines`` are the same text line by line, with confidence and box, in reading order.
+    """
 
     request_id: int
     text: str
     error: str = ""
     at_s: float = 0.0
+    lines: tuple[TextLine, ...] = ()
 
 
 # -- language model ---------------------------------------------------------------------------

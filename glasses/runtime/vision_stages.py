@@ -25,13 +25,15 @@ from glasses.pipeline.messages import CameraFrame, CaptureRequest, Message, OcrT
 from glasses.pipeline.stage import Send, Stage
 from glasses.pipeline.worker import Worker
 from glasses.sources.camera import ThreadedCamera
+from glasses.sources.frame_select import SharpFrameSelector
 from glasses.sources.still import wait_for_still_frame
 
 log = logging.getLogger(__name__)
 
 
 class TextReader(Protocol):
-    """An OCR engine (``glasses.perception.ocr.OcrEngine``); its result has ``.text``."""
+    """An OCR engine (``glasses.perception.ocr.OcrEngine``); its result has ``.text`` and
+    ``.lines`` (``TextLine``s in reading order)."""
 
     def recognize(self, image: npt.NDArray[np.uint8]) -> Any: ...
 
@@ -45,12 +47,16 @@ class CaptureStage(Stage[CaptureRequest]):
         *,
         still_timeout_s: float,
         idle_close_s: float,
+        selector: SharpFrameSelector | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__("capture", inbox, send, **kwargs)
         self.open_camera = open_camera
         self.still_timeout_s = still_timeout_s
         self.idle_close_s = idle_close_s
+        # Given: kept across captures, so back-to-back captures (``glasses read --watch``) get
+        # one frame per still period. None: each capture (a button press) starts afresh.
+        self.selector = selector
         self.worker = Worker("camera")
         self.camera: ThreadedCamera | None = None
         self._closer: asyncio.TimerHandle | None = None
@@ -64,7 +70,9 @@ class CaptureStage(Stage[CaptureRequest]):
                 self.camera = await self.worker.call(self.open_camera)
                 yield PeripheralState("camera", True)
             still = await self.worker.call(
-                lambda cam: wait_for_still_frame(cam, timeout_s=self.still_timeout_s),
+                lambda cam: wait_for_still_frame(
+                    cam, self.selector, timeout_s=self.still_timeout_s
+                ),
                 self.camera,
             )
             if still is None:
@@ -117,4 +125,5 @@ class OcrStage(Stage[CameraFrame]):
             )
             return
         self.metrics.observe_ms("ocr.read", (self.clock() - started) * 1000)
-        yield OcrText(msg.request_id, str(result.text), at_s=self.clock())
+        lines = tuple(result.lines)
+        yield OcrText(msg.request_id, str(result.text), at_s=self.clock(), lines=lines)
