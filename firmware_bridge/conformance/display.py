@@ -156,6 +156,10 @@ def present_clear(ctx: Context) -> None:
     ctx.present_and_compare("every pixel level 1 after CLEAR 1 and PRESENT", "9.4")
     draw(ctx, 4 * p, 4, pattern(ctx, 2 * p, 2, 6))
     ctx.present_and_compare("the back buffer kept across PRESENT (incremental update)", "9.4")
+    ctx.session()
+    ctx.present_and_compare(
+        "the back buffer kept across a new HELLO (frame buffers are not part of the session)", "7.1"
+    )
 
 
 def copy_invalid(ctx: Context) -> None:
@@ -223,7 +227,7 @@ CHECKS = (
     Check(
         "present_clear",
         "9.4",
-        "PRESENT copies back to front; CLEAR fills back only",
+        "PRESENT copies back to front; CLEAR fills back only; HELLO keeps both",
         present_clear,
         True,
     ),
