@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     config = OcrConfig(max_side_px=args.max_side, min_confidence=args.min_confidence)
     try:
         if args.watch:
-            return _watch(args, OcrEngine(config))
+            from glasses.commands.read_watch import watch
+
+            return watch(args, OcrEngine(config))
         # The image first: a wrong path is reported without loading the OCR models.
         image = _camera_image(args) if args.camera is not None else _file_image(args.image)
         engine = OcrEngine(config)
@@ -105,60 +107,3 @@ def _camera_image(args: argparse.Namespace) -> Any:
             file=sys.stderr,
         )
     return still.frame.image
-
-
-def _watch(args: argparse.Namespace, engine: Any) -> int:
-    """Still frames go to the OCR worker (newest wins); lines not seen lately are printed."""
-    from glasses.perception.ocr_worker import OcrUpdate, OcrWorker
-    from glasses.perception.text_dedup import TextDeduplicator
-    from glasses.sources.camera import CameraLostError
-    from glasses.sources.camera_backends import open_camera
-    from glasses.sources.frame_select import SharpFrameSelector, thumbnail_gray
-
-    printed = 0
-
-    def show(update: OcrUpdate) -> None:
-        nonlocal printed
-        if not update.new_lines:
-            return
-        printed += len(update.new_lines)
-        if args.json:
-            lines = [
-                {"text": line.text, "confidence": round(line.confidence, 4)}
-                for line in update.new_lines
-            ]
-            print(json.dumps({"frame": update.frame_index, "lines": lines}, ensure_ascii=False))
-        else:
-            print("\n".join(line.text for line in update.new_lines))
-        sys.stdout.flush()
-
-    selector = SharpFrameSelector()
-    worker = OcrWorker(engine, dedup=TextDeduplicator())
-    try:
-        with open_camera(args.camera, fps=args.fps) as camera:
-            last = -1
-            while True:
-                while (update := worker.get(0)) is not None:
-                    show(update)
-                frame = camera.wait_newer(last, 0.2)
-                if frame is None:
-                    if camera.stats().finished:
-                        break
-                    continue
-                last = frame.index
-                if selector.push(frame.index, thumbnail_gray(frame.image)) is not None:
-                    worker.submit(frame)
-    except CameraLostError as exc:
-        raise GlassesError(f"camera {args.camera}: {exc}") from exc
-    except KeyboardInterrupt:  # Ctrl-C ends watching normally
-        pass
-    finally:
-        worker.wait_idle(30.0)
-        while (update := worker.get(0)) is not None:
-            show(update)
-        worker.close()
-    if worker.last_error is not None:
-        print(f"glasses: OCR failed on some frames: {worker.last_error}", file=sys.stderr)
-    if printed == 0 and not args.json:
-        print("glasses: no text found", file=sys.stderr)
-    return 0
