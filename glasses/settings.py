@@ -116,6 +116,12 @@ class RemoteSettings:
 @dataclass(frozen=True)
 class TranslateSettings:
     languages: tuple[str, ...] = _s(("zh", "en"), "The two languages: speech in one is captioned in the other; any other language goes into the second.", choices=LANGUAGE_CODES, length=2)
+    commit: str = _s("clause", "When to translate: `clause` translates each clause as soon as the recogniser has settled it (the captions keep pace with the speaker); `utterance` waits for the end of each utterance.", choices=("clause", "utterance"))
+    clause_pause_s: float = _s(0.3, "A pause this long inside an utterance ends a clause (so do `，。,.!?` the recogniser writes).", minimum=0.05, maximum=5.0)
+    clause_max_words: int = _s(12, "A clause this long (a Chinese character counts as a word) is translated without waiting for punctuation or a pause.", minimum=1, maximum=200)
+    tentative: bool = _s(True, "Between clauses, re-translate the rest of what is being said and show it dim (the model's spare time only).")
+    agreement: int = _s(2, "Successive tentative translations that must agree on a word before it is drawn settled (1: every word at once).", minimum=1, maximum=8)
+    lookahead_words: int = _s(3, "Words the recogniser has not settled yet that a tentative re-translation includes.", minimum=0, maximum=50)
 
 
 @dataclass(frozen=True)

@@ -130,11 +130,18 @@ class Rig:
 
 
 @contextmanager
-def rig(sim: SimulatorProcess, vad: Any, start: str = "captions", **parts: Any) -> Iterator[Rig]:
+def rig(
+    sim: SimulatorProcess,
+    vad: Any,
+    start: str = "captions",
+    settings_set: Sequence[str] = (),
+    **parts: Any,
+) -> Iterator[Rig]:
     audio = PushAudioSource()
     overrides = [
         f"display.url={sim.url}", f"modes.start={start}", "asr.partials=false",
         f"llm.max_new_tokens={MAX_TOKENS}", "llm.temperature=0", "camera.idle_close_s=0",
+        *settings_set,
     ]  # fmt: skip
     settings = load_settings(overrides=overrides)
     runner = DaemonThread(Daemon(settings, Parts(audio=lambda: audio, vad=vad, **parts)))
@@ -268,7 +275,9 @@ def test_a_new_utterance_preempts_the_stale_translation(
 ) -> None:
     backend = GatedBackend(engine)
     recognizer = ScriptedRecognizer(("第一句话。", "zh"), ("The second sentence.", "en"))
-    with rig(sim, vad, "translate", recognizer=recognizer, backend=backend) as r:
+    # Whole-utterance translation (clause commits are never cancelled: test_translate_e2e.py).
+    utterance = ["translate.commit=utterance"]
+    with rig(sim, vad, "translate", utterance, recognizer=recognizer, backend=backend) as r:
         r.audio.push(speech("first sentence"))
         r.runner.wait_until(lambda d: bool(backend.tokens), WAIT_S, "the first generation")
         r.audio.push(speech("second sentence"))  # ends while the first is being translated

@@ -11,6 +11,7 @@ import pytest
 
 from glasses.display.views import CaptionView, LinkState, LlmSource, Mode, PageView, TextView
 from glasses.modes.base import ModeContext, ModeOptions
+from glasses.modes.clauses import ClausePolicy
 from glasses.modes.controller import Controller
 from glasses.pipeline.messages import (
     AskText,
@@ -31,6 +32,8 @@ from glasses.pipeline.messages import (
     SpeechActivity,
     UserInput,
 )
+
+pytestmark = pytest.mark.fast
 
 ALL = (Mode.CAPTIONS, Mode.TRANSLATE, Mode.READ, Mode.ASSIST)
 
@@ -166,7 +169,8 @@ def test_translate_streams_then_commits() -> None:
 
 
 def test_a_new_utterance_preempts_a_stale_translation() -> None:
-    c = make(Mode.TRANSLATE)
+    # translate.commit = "utterance"; clause commits are never cancelled (test_modes_clause_*)
+    c = make(Mode.TRANSLATE, options=ModeOptions(clauses=ClausePolicy(commit="utterance")))
     (first,) = effects(c, final("第一句", "zh"))
     assert isinstance(first, LlmRequest)
     c.handle(LlmDelta(first.request_id, "First"))

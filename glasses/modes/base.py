@@ -8,12 +8,13 @@ results, LLM deltas, user intents) and returns effects (LLM requests, cancellati
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Final, Literal, Protocol
 
 from glasses.display.charclass import command
 from glasses.display.views import BodyView, Mode, PageButton, PageView
 from glasses.llm.chat_template import ChatMessage
+from glasses.modes.clauses import ClausePolicy
 from glasses.modes.text import plain_text
 from glasses.pipeline.messages import CancelLlm, Intent, LlmDelta, LlmDone, LlmRequest, Message
 
@@ -53,6 +54,7 @@ class ModeOptions:
     answer_max_chars: int = 320
     use_read_context: bool = True
     max_new_tokens: int = 160
+    clauses: ClausePolicy = field(default_factory=ClausePolicy)  # translate mode
 
 
 class ModeContext:

@@ -82,6 +82,12 @@ class ClauseScheduler:
         self.waiting_tentative = job
         return self._next()
 
+    def forget_tentative(self) -> None:
+        """The utterance ended: a waiting re-translation of it is stale."""
+        if self.waiting_tentative is not None:
+            self.waiting_tentative = None
+            self.dropped_tentative += 1
+
     def started(self, request_id: int, job: Job) -> None:
         """The mode sent ``job`` to the model as request ``request_id``."""
         self.running = (request_id, job)

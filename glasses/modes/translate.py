@@ -6,9 +6,11 @@ other language goes into the second. Translations are committed as caption lines
 streams, it is the dim partial line, and while nothing streams the partial line shows the
 speech being heard, in its own language.
 
-One translation runs at a time and none waits: when an utterance ends while the previous one
-is still being translated, that translation is stale and is cancelled (what it had produced
-stays, marked with "…"). So nothing piles up when the model is slower than the speaker.
+With ``translate.commit = "clause"`` (the default) clauses are translated while the speaker
+goes on (``glasses.modes.clause_translate``). With ``"utterance"`` each utterance is translated
+once it ends; one translation runs at a time and none waits: when an utterance ends while the
+previous one is still being translated, that translation is stale and is cancelled (what it had
+produced stays, marked with "…"). So nothing piles up when the model is slower than the speaker.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from glasses.modes.base import (
     absorb,
     cancel,
 )
+from glasses.modes.clause_translate import ClauseTranslator
 from glasses.modes.prompts import guess_language, language_name, translate_messages
 from glasses.pipeline.messages import (
     FinalTranscript,
@@ -53,8 +56,28 @@ class TranslateMode(ModeLogic):
         self.captions = CaptionView(max_lines=ctx.options.caption_lines)
         self.generation: Generation | None = None
         self.hearing = ""  # partial transcript of the utterance being spoken
+        policy = ctx.options.clauses
+        self.clauses = (
+            ClauseTranslator(ctx, policy, self._target)
+            if policy.by_clause and ctx.has_llm
+            else None
+        )
+
+    def _target(self, heard: str) -> str:
+        return target_language(heard, self.ctx.options.languages)
 
     def handle(self, msg: Message) -> list[Message]:
+        if self.clauses is not None:
+            if isinstance(msg, LlmDelta | LlmDone):
+                return self.clauses.on_llm(msg)
+            if isinstance(msg, PartialTranscript):
+                return self.clauses.on_partial(msg)
+            if isinstance(msg, FinalTranscript):
+                return self.clauses.on_final(msg) if msg.text.strip() else []
+            if isinstance(msg, UserInput) and msg.intent is Intent.ACTION:
+                effects = self.clauses.clear()
+                self.clauses.captions = self.clauses.captions.cleared()
+                return effects
         if isinstance(msg, LlmDelta | LlmDone):
             if absorb(self.generation, msg):
                 self._finish_if_done()
@@ -69,6 +92,8 @@ class TranslateMode(ModeLogic):
         return []
 
     def leave(self) -> list[Message]:
+        if self.clauses is not None:
+            return self.clauses.clear()
         effects = self._preempt()
         self.hearing = ""
         return effects
@@ -78,7 +103,10 @@ class TranslateMode(ModeLogic):
         partial = (
             self.ctx.screen_text(self.generation.text) if streaming and self.generation else ""
         )
-        view = self.captions.with_partial(partial or self.hearing)
+        if self.clauses is not None:
+            view = self.clauses.view()
+        else:
+            view = self.captions.with_partial(partial or self.hearing)
         if view.final or view.partial:
             return view
         first, second = (language_name(code) for code in self.ctx.options.languages)

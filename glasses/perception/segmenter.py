@@ -111,6 +111,14 @@ class Segmenter:
     def state(self) -> State:
         return self._state
 
+    @property
+    def pause_s(self) -> float:
+        """How long the open utterance has been silent at its end (0 outside speech): a pause
+        inside it, which translate mode may take as the end of a clause."""
+        if self._state != "speech":
+            return 0.0
+        return self._silence_run / self.config.sample_rate_hz
+
     def open_segment(self) -> tuple[int, FloatArray] | None:
         """The confirmed utterance so far, for partial recognition.
 

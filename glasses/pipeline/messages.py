@@ -54,12 +54,14 @@ class SpeechActivity:
 
 @dataclass(frozen=True)
 class PartialTranscript:
-    """Recognition of the utterance still being spoken; ``stable`` is its settled prefix."""
+    """Recognition of the utterance still being spoken; ``stable`` is its settled prefix.
+    ``pause_s``: how long the VAD has heard no speech at its end (a pause inside it)."""
 
     text: str
     stable: str
     language: str
     at_s: float = 0.0
+    pause_s: float = 0.0
 
 
 @dataclass(frozen=True)

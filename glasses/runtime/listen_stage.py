@@ -75,7 +75,10 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
             elif isinstance(event, SpeechEnded):
                 out.append(SpeechActivity(False, event.duration_s, at_s=now))
             elif isinstance(event, Transcript) and not event.is_final:
-                out.append(PartialTranscript(event.text, event.stable, event.language, now))
+                pause_s = self.pipeline.segmenter.pause_s  # a pause inside the utterance
+                out.append(
+                    PartialTranscript(event.text, event.stable, event.language, now, pause_s)
+                )
             elif isinstance(event, Transcript):
                 self.metrics.observe_ms("asr.final", (now - started_s) * 1000)
                 duration_s = event.end_s - event.start_s

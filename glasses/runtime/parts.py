@@ -21,6 +21,7 @@ from glasses.llm.backend import ChatBackend
 from glasses.llm.generator import GenerationOptions
 from glasses.llm.sampling import SamplingConfig
 from glasses.modes.base import ASR_HINT, LLM_HINT, ModeOptions
+from glasses.modes.clauses import ClausePolicy
 from glasses.perception.asr import Recognizer, StreamingRecognizer
 from glasses.runtime.status import process_usage
 from glasses.runtime.vision_stages import TextReader
@@ -231,7 +232,16 @@ def mode_options(s: Settings) -> ModeOptions:
         read_action=s.read.action,  # type: ignore[arg-type]  # checked by glasses.settings
         read_language=s.read.language, read_max_chars=s.read.max_chars,
         answer_max_chars=s.assistant.max_chars, use_read_context=s.assistant.use_read_context,
-        max_new_tokens=s.llm.max_new_tokens,
+        max_new_tokens=s.llm.max_new_tokens, clauses=clause_policy(s),
+    )  # fmt: skip
+
+
+def clause_policy(s: Settings) -> ClausePolicy:
+    t = s.translate
+    return ClausePolicy(
+        commit="clause" if t.commit == "clause" else "utterance", pause_s=t.clause_pause_s,
+        max_words=t.clause_max_words, tentative=t.tentative, agreement=t.agreement,
+        lookahead_words=t.lookahead_words,
     )  # fmt: skip
 
 
