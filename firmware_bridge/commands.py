@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import QueueFullError
+from firmware_bridge.protocol.messages import Message, Reset, SetBrightness, Sleep, Wake
 
 
 @dataclass
@@ -18,25 +18,25 @@ class CommandQueue:
     """
 
     limit: int
-    _queue: deque[m.Message] = field(default_factory=deque)
-    _brightness: m.SetBrightness | None = None
-    _power: m.Sleep | m.Wake | None = None
+    _queue: deque[Message] = field(default_factory=deque)
+    _brightness: SetBrightness | None = None
+    _power: Sleep | Wake | None = None
 
     def __len__(self) -> int:
         return len(self._queue)
 
-    def push(self, msg: m.Message) -> None:
+    def push(self, msg: Message) -> None:
         if len(self._queue) >= self.limit:
             raise QueueFullError(f"more than {self.limit} link commands waiting")
         self._queue.append(msg)
-        if isinstance(msg, m.Reset):
+        if isinstance(msg, Reset):
             self._brightness = self._power = None  # a reset asks for the defaults
-        elif isinstance(msg, m.SetBrightness):
+        elif isinstance(msg, SetBrightness):
             self._brightness = msg
-        elif isinstance(msg, (m.Sleep, m.Wake)):
+        elif isinstance(msg, (Sleep, Wake)):
             self._power = msg
 
-    def pop(self) -> m.Message:
+    def pop(self) -> Message:
         return self._queue.popleft()
 
     def restore_state(self) -> None:

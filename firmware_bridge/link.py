@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from firmware_bridge.config import Backoff, LinkConfig
 from firmware_bridge.errors import HandshakeTimeoutError, LinkClosedError, LinkError, PortLostError
-from firmware_bridge.protocol import messages as m
+from firmware_bridge.protocol.messages import Reset, SetBrightness, Sleep, Wake
 from firmware_bridge.screen import EncoderFactory, ScreenEncoder
 from firmware_bridge.session import LinkSession
 from firmware_bridge.stats import DeviceEvent, DeviceInfo, LinkState, LinkStats
@@ -167,17 +167,17 @@ class DisplayLink:
     def set_brightness(self, level: int) -> None:
         if not 0 <= level <= 255:
             raise ValueError(f"brightness must be 0..255, got {level}")
-        self._request(lambda s: s.command(m.SetBrightness(level)))
+        self._request(lambda s: s.command(SetBrightness(level)))
 
     def sleep(self) -> None:
-        self._request(lambda s: s.command(m.Sleep()))
+        self._request(lambda s: s.command(Sleep()))
 
     def wake(self) -> None:
-        self._request(lambda s: s.command(m.Wake()))
+        self._request(lambda s: s.command(Wake()))
 
     def reset(self) -> None:
         """Reboot the device; the link reconnects and resends the screen."""
-        self._request(lambda s: s.command(m.Reset()))
+        self._request(lambda s: s.command(Reset()))
 
     def _request(self, action: Callable[[LinkSession], object]) -> None:
         with self._cond:

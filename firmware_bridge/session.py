@@ -24,9 +24,23 @@ from firmware_bridge.handshake import (
     unusable_display_error,
     version_error,
 )
-from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq
 from firmware_bridge.protocol.frame import PROTOCOL_VERSION, Frame, FrameDecoder, FrameError
+from firmware_bridge.protocol.messages import (
+    SEQUENCED,
+    Error,
+    Event,
+    EventKind,
+    HelloAck,
+    Log,
+    Message,
+    MsgType,
+    Nak,
+    PayloadError,
+    Pong,
+    Reason,
+    decode_payload,
+)
 from firmware_bridge.screen import EncoderFactory, ScreenPipeline, check_target
 from firmware_bridge.stats import DeviceInfo, LinkState, LinkStats
 from firmware_bridge.traffic import Traffic
@@ -34,12 +48,10 @@ from firmware_bridge.traffic import Traffic
 log = logging.getLogger(__name__)
 
 # Events of other kinds are acknowledged and otherwise ignored (docs/protocol.md, 6.2).
-_EVENT_KINDS: Final = frozenset(int(k) for k in m.EventKind)
-_KNOWN_TYPES: Final = frozenset(int(t) for t in m.MsgType)
+_EVENT_KINDS: Final = frozenset(int(k) for k in EventKind)
+_KNOWN_TYPES: Final = frozenset(int(t) for t in MsgType)
 # An ERROR for one of these means the device screen no longer matches the compositor's mirror.
-_SCREEN_TYPES: Final = frozenset(
-    {m.MsgType.BLIT, m.MsgType.COPY, m.MsgType.PRESENT, m.MsgType.CLEAR}
-)
+_SCREEN_TYPES: Final = frozenset({MsgType.BLIT, MsgType.COPY, MsgType.PRESENT, MsgType.CLEAR})
 
 
 class LinkSession:
@@ -107,7 +119,7 @@ class LinkSession:
         """Make ``levels`` (or one level everywhere) the newest target; returns its generation."""
         return self.screen.submit(check_target(levels, self.device))
 
-    def command(self, msg: m.Message) -> None:
+    def command(self, msg: Message) -> None:
         """Queue a sequenced command; raises QueueFullError when ``max_commands`` wait."""
         self._commands.push(msg)
 
@@ -191,12 +203,12 @@ class LinkSession:
         self._outbox += arq.poll(now_s)
 
     def _on_frame(self, frame: Frame, now_s: float) -> None:
-        if frame.type == m.MsgType.HELLO_ACK:
+        if frame.type == MsgType.HELLO_ACK:
             self._on_hello_ack(frame, now_s)
             return
-        if frame.type == m.MsgType.NAK:
+        if frame.type == MsgType.NAK:
             nak = self._decode(frame)
-            if isinstance(nak, m.Nak) and nak.reason == m.Reason.NO_SESSION:
+            if isinstance(nak, Nak) and nak.reason == Reason.NO_SESSION:
                 # The device has no session (it rebooted); the frame's ack means nothing.
                 self.traffic.naks += 1
                 if self.state is LinkState.CONNECTED:
@@ -209,37 +221,37 @@ class LinkSession:
             return  # leftovers of an earlier session
         try:
             msgs, out = self.arq.receive(frame, now_s)
-        except m.PayloadError as exc:
+        except PayloadError as exc:
             self.traffic.bad_frames += 1
             log.debug("bad %#04x payload from the device: %s", frame.type, exc)
             known = frame.type in _KNOWN_TYPES
-            reason = m.Reason.BAD_LENGTH if known else m.Reason.UNKNOWN_TYPE
+            reason = Reason.BAD_LENGTH if known else Reason.UNKNOWN_TYPE
             self._reply_error(frame.seq, frame.type, reason, str(exc))
             return
         self._outbox += out
         for msg in msgs:
             self._on_message(msg, frame.seq, now_s)
 
-    def _on_message(self, msg: m.Message, seq: int, now_s: float) -> None:
-        if isinstance(msg, m.Pong):
+    def _on_message(self, msg: Message, seq: int, now_s: float) -> None:
+        if isinstance(msg, Pong):
             rtt_s = self.traffic.pong(msg.token, now_s)
             if rtt_s is not None:
                 self.arq.observe_rtt(rtt_s)
-        elif isinstance(msg, m.Nak):
+        elif isinstance(msg, Nak):
             self.traffic.naks += 1  # the Arq has acted on it (go-back)
-        elif isinstance(msg, m.Error):
+        elif isinstance(msg, Error):
             self.traffic.device_error(msg, now_s)
             if msg.ref_type in _SCREEN_TYPES:
                 self.screen.invalidate()
-        elif isinstance(msg, m.Log) or (isinstance(msg, m.Event) and msg.kind in _EVENT_KINDS):
+        elif isinstance(msg, Log) or (isinstance(msg, Event) and msg.kind in _EVENT_KINDS):
             self.traffic.event(msg, now_s)
-        elif msg.TYPE in m.SEQUENCED and not isinstance(msg, m.Event):
+        elif msg.TYPE in SEQUENCED and not isinstance(msg, Event):
             # A command the host does not accept (its number is consumed, so just report it).
-            self._reply_error(seq, msg.TYPE, m.Reason.UNKNOWN_TYPE, f"{msg.TYPE.name} not accepted")
+            self._reply_error(seq, msg.TYPE, Reason.UNKNOWN_TYPE, f"{msg.TYPE.name} not accepted")
 
     def _on_hello_ack(self, frame: Frame, now_s: float) -> None:
         ack = self._decode(frame)
-        if not isinstance(ack, m.HelloAck) or self.state in (LinkState.CONNECTED, LinkState.CLOSED):
+        if not isinstance(ack, HelloAck) or self.state in (LinkState.CONNECTED, LinkState.CLOSED):
             return
         if not self.handshake.matches(ack):
             log.debug("ignoring HELLO_ACK for session %#x (stale)", ack.session_id)
@@ -269,7 +281,7 @@ class LinkSession:
         )  # fmt: skip
         self._set_state(LinkState.CONNECTED)
 
-    def _size_frames_for(self, ack: m.HelloAck) -> None:
+    def _size_frames_for(self, ack: HelloAck) -> None:
         # A reconnect keeps what was learnt of the wire; a new device only caps it.
         known = self._frame_size.current if self._frame_size is not None else ack.max_payload
         self._frame_size = FrameSizeGovernor(ack.max_payload, min(known, ack.max_payload))
@@ -277,14 +289,14 @@ class LinkSession:
         if self._frame_size.current < ack.max_payload:
             self.screen.limit_payload(self._frame_size.current)
 
-    def _reply_error(self, seq: int, type_: int, reason: m.Reason, detail: str) -> None:
+    def _reply_error(self, seq: int, type_: int, reason: Reason, detail: str) -> None:
         detail = detail.encode("utf-8")[:60].decode("utf-8", "ignore")  # fits any peer
-        self._outbox.append(self.arq.encode_unsequenced(m.Error(seq, type_, reason, detail)))
+        self._outbox.append(self.arq.encode_unsequenced(Error(seq, type_, reason, detail)))
 
-    def _decode(self, frame: Frame) -> m.Message | None:
+    def _decode(self, frame: Frame) -> Message | None:
         try:
-            return m.decode_payload(frame.type, frame.payload)
-        except m.PayloadError as exc:
+            return decode_payload(frame.type, frame.payload)
+        except PayloadError as exc:
             self.traffic.bad_frames += 1
             log.debug("bad %#04x payload from the device: %s", frame.type, exc)
             return None

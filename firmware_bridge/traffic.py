@@ -7,8 +7,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Final
 
-from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import ArqStats
+from firmware_bridge.protocol.messages import Error, Event, Log, LogLevel, MsgType, Ping, Reason
 from firmware_bridge.screen import ScreenPipeline
 from firmware_bridge.stats import DeviceEvent, LinkStats
 
@@ -18,23 +18,23 @@ device_log = logging.getLogger("firmware_bridge.device")
 _RTT_GAIN: Final = 0.125  # the usual smoothing of round-trip estimates
 PINGS_PER_KEEPALIVE: Final = 4
 _LOG_LEVELS: Final[dict[int, int]] = {
-    m.LogLevel.DEBUG: logging.DEBUG,
-    m.LogLevel.INFO: logging.INFO,
-    m.LogLevel.WARNING: logging.WARNING,
-    m.LogLevel.ERROR: logging.ERROR,
+    LogLevel.DEBUG: logging.DEBUG,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.WARNING: logging.WARNING,
+    LogLevel.ERROR: logging.ERROR,
 }
 
 
 def _reason_name(code: int) -> str:
     try:
-        return m.Reason(code).name
+        return Reason(code).name
     except ValueError:
         return str(code)
 
 
 def _type_name(code: int) -> str:
     try:
-        return m.MsgType(code).name
+        return MsgType(code).name
     except ValueError:
         return f"{code:#04x}"
 
@@ -78,13 +78,13 @@ class Traffic:
             return first_s
         return self.last_ping_s + keepalive_s / PINGS_PER_KEEPALIVE
 
-    def keepalive(self, now_s: float, keepalive_s: float) -> m.Ping | None:
+    def keepalive(self, now_s: float, keepalive_s: float) -> Ping | None:
         """A PING once nothing was heard for ``keepalive_s``, then repeated while silent."""
         if now_s < self._next_ping_s(keepalive_s):
             return None
         self.last_ping_s = self._ping_sent_s = now_s
         self._ping_token = (self._ping_token + 1) & 0xFFFFFFFF
-        return m.Ping(self._ping_token)
+        return Ping(self._ping_token)
 
     def pong(self, token: int, now_s: float) -> float | None:
         """Record a PONG; returns its round-trip time, None for an answer to an older PING."""
@@ -98,7 +98,7 @@ class Traffic:
             self.rtt_s += _RTT_GAIN * (sample - self.rtt_s)
         return sample
 
-    def device_error(self, err: m.Error, now_s: float) -> None:
+    def device_error(self, err: Error, now_s: float) -> None:
         self.errors_from_device += 1
         log.warning(
             "display reported %s for %s seq %d: %s",
@@ -106,8 +106,8 @@ class Traffic:
         )  # fmt: skip
         self.event(err, now_s)
 
-    def event(self, msg: m.Event | m.Log | m.Error, now_s: float) -> None:
-        if isinstance(msg, m.Log):
+    def event(self, msg: Event | Log | Error, now_s: float) -> None:
+        if isinstance(msg, Log):
             device_log.log(_LOG_LEVELS.get(msg.level, logging.INFO), "%s", msg.text)
         if len(self.events) >= self.max_events:
             self.events.popleft()  # the newest events matter most to a UI

@@ -1,8 +1,8 @@
 """The display MCU's firmware as a pure state machine: bytes and the time go in, bytes come out.
 
 Nothing here reads a clock or touches a port, so tests drive a device exactly and the
-simulator process runs the same object against a pty or a socket (docs/protocol.md and
-/work/notes/device_rules.md describe the behaviour implemented here).
+simulator process runs the same object against a pty or a socket (docs/protocol.md describes
+the behaviour implemented here).
 """
 
 from __future__ import annotations
@@ -12,10 +12,31 @@ import logging
 from typing import Final
 
 from firmware_bridge.protocol import PROTOCOL_VERSION
-from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq, ArqConfig
 from firmware_bridge.protocol.frame import MIN_PAYLOAD, Frame, FrameDecoder, FrameError
-from firmware_bridge.protocol.messages import MsgType, Reason
+from firmware_bridge.protocol.messages import (
+    SEQUENCED,
+    Ack,
+    Blit,
+    Clear,
+    Copy,
+    Error,
+    Hello,
+    HelloAck,
+    Message,
+    MsgType,
+    Nak,
+    PayloadError,
+    Ping,
+    Pong,
+    Present,
+    Reason,
+    Reset,
+    SetBrightness,
+    Sleep,
+    Wake,
+    decode_payload,
+)
 from firmware_bridge.protocol.pixels import Levels
 from hw_sim.events import DeviceOutput, DeviceStats, ResetCause
 from hw_sim.fifo import RxSlots, TxFifo
@@ -140,7 +161,7 @@ class DisplayDevice(DeviceOutput):
         # A fresh decoder drops half-received bytes; the counters carry over.
         self.decoder = FrameDecoder(max_payload=self.profile.max_payload, stats=self.decoder.stats)
         self._emit(b"\x00")  # ends any partial frame the host holds from before the reboot
-        self._send(m.Nak(0, Reason.NO_SESSION))  # the announcement: "I have just booted"
+        self._send(Nak(0, Reason.NO_SESSION))  # the announcement: "I have just booted"
 
     # -- frame handling ------------------------------------------------------------------
 
@@ -167,7 +188,7 @@ class DisplayDevice(DeviceOutput):
         if frame.type == MsgType.HELLO:
             self._on_hello(frame, now_s)
         elif not self.session:
-            self._send(m.Nak(frame.seq, Reason.NO_SESSION))
+            self._send(Nak(frame.seq, Reason.NO_SESSION))
         elif frame.version != self.version:
             p = self.profile
             detail = f"device supports {p.min_version}..{p.max_version}"
@@ -175,7 +196,7 @@ class DisplayDevice(DeviceOutput):
         else:
             try:
                 messages, naks = self.arq.receive(frame, now_s)
-            except m.PayloadError as exc:
+            except PayloadError as exc:
                 self._on_bad_payload(frame, str(exc))
                 return
             self._emit_naks(naks)
@@ -189,18 +210,18 @@ class DisplayDevice(DeviceOutput):
             self._error(frame, Reason.UNSUPPORTED_VERSION, detail)
             return
         try:
-            hello = m.decode_payload(frame.type, frame.payload)
-        except m.PayloadError as exc:
+            hello = decode_payload(frame.type, frame.payload)
+        except PayloadError as exc:
             self._error(frame, Reason.BAD_LENGTH, str(exc))
             return
-        assert isinstance(hello, m.Hello)
+        assert isinstance(hello, Hello)
         low, high = max(hello.min_version, p.min_version), min(hello.max_version, p.max_version)
         self.version = high if low <= high else 0
         self.session = self.version != 0
         self.session_id = hello.session_id if self.session else None
         self.host_max_payload = max(MIN_PAYLOAD, hello.max_payload)
         self._restart_numbering()  # also when no version is in common: that ends a session
-        self._send(m.HelloAck(
+        self._send(HelloAck(
             self.version, p.min_version, p.max_version, p.width_px, p.height_px, p.bpp,
             p.max_payload, p.window, p.fw_version, hello.session_id, p.board_id,
         ))  # fmt: skip
@@ -213,34 +234,34 @@ class DisplayDevice(DeviceOutput):
         log.info("session %08x started (protocol v%d)", hello.session_id, self.version)
         self._report_boot(now_s)
 
-    def _dispatch(self, msg: m.Message, frame: Frame, now_s: float) -> None:
+    def _dispatch(self, msg: Message, frame: Frame, now_s: float) -> None:
         try:
             match msg:
-                case m.Ping(token=token):
-                    self._send(m.Pong(token))
-                case m.Blit():
+                case Ping(token=token):
+                    self._send(Pong(token))
+                case Blit():
                     self.fb.blit(msg)
                     self.stats.blits += 1
-                case m.Present(frame_id=frame_id):
+                case Present(frame_id=frame_id):
                     self.fb.present()
                     self.stats.presents += 1
                     self.stats.last_frame_id = frame_id
                     self.screen_version += 1
-                case m.Copy():
+                case Copy():
                     self.fb.copy(msg)
-                case m.Clear(level=level):
+                case Clear(level=level):
                     self.fb.clear(level)
-                case m.SetBrightness(level=level):
+                case SetBrightness(level=level):
                     self.brightness = level
-                case m.Sleep() | m.Wake():
-                    self.sleeping = isinstance(msg, m.Sleep)
-                case m.Reset():
+                case Sleep() | Wake():
+                    self.sleeping = isinstance(msg, Sleep)
+                case Reset():
                     self._reboot_at_s = now_s + self.reboot_delay_s  # the ACK goes out first
-                case m.Ack() | m.Nak():
+                case Ack() | Nak():
                     pass  # the ARQ has already acted on them
-                case m.Error(reason=reason, detail=detail):
+                case Error(reason=reason, detail=detail):
                     log.warning("host reports error %d: %s", reason, detail)
-                case _ if frame.type in m.SEQUENCED:
+                case _ if frame.type in SEQUENCED:
                     self._error(frame, Reason.UNKNOWN_TYPE, f"{msg.TYPE.name} not accepted")
         except DrawError as exc:
             self._error(frame, exc.reason, exc.detail)

@@ -23,8 +23,15 @@ import logging
 from dataclasses import dataclass, field
 
 from firmware_bridge.extras import require
-from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.frame import Frame
+from firmware_bridge.protocol.messages import (
+    ENTER_BOOTLOADER_MAGIC,
+    EnterBootloader,
+    Message,
+    MsgType,
+    Ping,
+    Reason,
+)
 from firmware_bridge.update.image import parse_image
 from firmware_bridge.update.signature import TrustedKey
 from hw_sim.device import DisplayDevice
@@ -98,7 +105,7 @@ class FlashableDevice(DisplayDevice):
         self.behaviour = "ok"
         self.smp: SmpServer | None = None
         self._smp_out = bytearray()
-        self._handover: m.EnterBootloader | None = None
+        self._handover: EnterBootloader | None = None
         self._idle_s: float | None = None
         self._deadline_s: float | None = None  # watchdog, SMP idle timeout or SMP reset
         self._reset_cause = ResetCause.WATCHDOG
@@ -198,7 +205,7 @@ class FlashableDevice(DisplayDevice):
             self._enter_smp(self._handover, now_s)
         return out
 
-    def _enter_smp(self, msg: m.EnterBootloader, now_s: float) -> None:
+    def _enter_smp(self, msg: EnterBootloader, now_s: float) -> None:
         log.info("ENTER_BOOTLOADER: speaking SMP (idle timeout %d s)", msg.idle_timeout_s)
         self._handover = None
         self.mode, self.session, self.version, self.session_id = Mode.SMP, False, 0, None
@@ -210,20 +217,20 @@ class FlashableDevice(DisplayDevice):
         self._deadline_s = None if self._idle_s is None else now_s + self._idle_s
         self._arm("smp")
 
-    def _dispatch(self, msg: m.Message, frame: Frame, now_s: float) -> None:
-        if isinstance(msg, m.EnterBootloader):
-            if msg.magic != m.ENTER_BOOTLOADER_MAGIC:
-                self._error(frame, m.Reason.BAD_PAYLOAD, "ENTER_BOOTLOADER magic must be SMP1")
+    def _dispatch(self, msg: Message, frame: Frame, now_s: float) -> None:
+        if isinstance(msg, EnterBootloader):
+            if msg.magic != ENTER_BOOTLOADER_MAGIC:
+                self._error(frame, Reason.BAD_PAYLOAD, "ENTER_BOOTLOADER magic must be SMP1")
             else:
                 self._handover = msg
             return
-        if isinstance(msg, m.Ping) and self.behaviour == "no-pong":
+        if isinstance(msg, Ping) and self.behaviour == "no-pong":
             return
         super()._dispatch(msg, frame, now_s)
 
     def _on_bad_payload(self, frame: Frame, detail: str) -> None:
-        if frame.type == m.MsgType.ENTER_BOOTLOADER:
-            self._error(frame, m.Reason.BAD_LENGTH, detail)
+        if frame.type == MsgType.ENTER_BOOTLOADER:
+            self._error(frame, Reason.BAD_LENGTH, detail)
         else:
             super()._on_bad_payload(frame, detail)
 
