@@ -37,7 +37,8 @@ _T = TypeVar("_T")
 TransportFactory = Callable[[LinkConfig], Transport]
 
 
-def _open_configured(config: LinkConfig) -> Transport:
+def open_configured_transport(config: LinkConfig) -> Transport:
+    """The port of ``config`` (its URL, baud and write timeout): the default transport factory."""
     return open_transport(config.url, config.baud, write_timeout_s=config.write_timeout_s)
 
 
@@ -54,7 +55,7 @@ class DisplayLink:
         *,
         on_event: Callable[[DeviceEvent], None] | None = None,
         on_state: Callable[[LinkState], None] | None = None,
-        transport_factory: TransportFactory = _open_configured,
+        transport_factory: TransportFactory = open_configured_transport,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config

@@ -161,6 +161,26 @@ def test_a_request_cancelled_while_queued_never_runs_the_model() -> None:
     assert backend.tokens[0].cancelled
 
 
+def test_cancel_running_stops_whatever_runs_and_nothing_when_idle() -> None:
+    """What the daemon calls at shutdown: no request id needed, and harmless when idle."""
+    backend, out = GatedBackend(), Outbox()
+
+    async def main() -> None:
+        stage, inbox = llm_stage(backend, out)
+        stage.cancel_running()  # nothing runs yet: a later request is not affected
+        task = asyncio.ensure_future(stage.run())
+        await inbox.put(request(3))
+        await out.until(lambda sent: any(isinstance(m, LlmDelta) for m in sent))
+        stage.cancel_running()
+        await out.until(lambda sent: any(isinstance(m, LlmDone) for m in sent))
+        task.cancel()
+
+    run(main())
+    (done,) = out.of(LlmDone)
+    assert (done.request_id, done.text, done.cancelled) == (3, "first ", True)
+    assert backend.tokens[0].cancelled and not backend.release.is_set()
+
+
 class ScriptedBackend:
     source = "remote"
 

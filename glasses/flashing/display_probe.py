@@ -15,7 +15,23 @@ from collections.abc import Iterator
 from types import TracebackType
 
 from firmware_bridge.backoff import Backoff
-from firmware_bridge.protocol import messages as m
+from firmware_bridge.protocol import (
+    SEQUENCED,
+    EnterBootloader,
+    Error,
+    Event,
+    EventKind,
+    Hello,
+    HelloAck,
+    Message,
+    MsgType,
+    Ping,
+    Pong,
+    Reason,
+    Reset,
+    decode_payload,
+    encode_payload,
+)
 from firmware_bridge.protocol.arq import seq_diff
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, encode_frame
 from firmware_bridge.transport import open_transport
@@ -52,8 +68,8 @@ class DisplayProbe:
     ) -> None:  # fmt: skip
         self.close()
 
-    def _send(self, msg: m.Message, seq: int = 0) -> None:
-        frame = Frame(type=msg.TYPE, seq=seq, ack=self._rx_expected, payload=m.encode_payload(msg))
+    def _send(self, msg: Message, seq: int = 0) -> None:
+        frame = Frame(type=msg.TYPE, seq=seq, ack=self._rx_expected, payload=encode_payload(msg))
         # A leading delimiter ends whatever garbage the device holds (see protocol.md 3.4).
         self._port.write((b"\x00" if self._flush else b"") + encode_frame(frame))
         self._flush = False
@@ -73,25 +89,25 @@ class DisplayProbe:
             self._queue.extend(f for f in self._decoder.feed(data) if isinstance(f, Frame))
 
     def _note(self, frame: Frame) -> None:
-        if frame.type in m.SEQUENCED and frame.seq == self._rx_expected:
+        if frame.type in SEQUENCED and frame.seq == self._rx_expected:
             self._rx_expected = (self._rx_expected + 1) % 256
-        if frame.type == m.MsgType.EVENT and len(frame.payload) == 8:
-            event = m.decode_payload(frame.type, frame.payload)
-            if isinstance(event, m.Event) and event.kind == m.EventKind.BOOT:
+        if frame.type == MsgType.EVENT and len(frame.payload) == 8:
+            event = decode_payload(frame.type, frame.payload)
+            if isinstance(event, Event) and event.kind == EventKind.BOOT:
                 self.boot_cause = event.code
 
-    def hello(self, timeout_s: float) -> m.HelloAck | None:
+    def hello(self, timeout_s: float) -> HelloAck | None:
         """Start a session; the device's HELLO_ACK, or None if none came in time."""
         deadline, waits = time.monotonic() + timeout_s, Backoff(_RETRY_FIRST_S, _RETRY_MAX_S)
         while time.monotonic() < deadline:
             session_id = secrets.randbits(32)
             self._flush = True
-            self._send(m.Hello(1, 1, 1024, session_id))
+            self._send(Hello(1, 1, 1024, session_id))
             wait = waits.next_delay_s()
             for frame in self._frames(min(deadline, time.monotonic() + wait)):
-                if frame.type == m.MsgType.HELLO_ACK:
-                    ack = m.decode_payload(frame.type, frame.payload)
-                    if isinstance(ack, m.HelloAck) and ack.session_id == session_id and ack.version:
+                if frame.type == MsgType.HELLO_ACK:
+                    ack = decode_payload(frame.type, frame.payload)
+                    if isinstance(ack, HelloAck) and ack.session_id == session_id and ack.version:
                         self._rx_expected = 0
                         return ack
         return None
@@ -101,15 +117,15 @@ class DisplayProbe:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             token = secrets.randbits(32)
-            self._send(m.Ping(token))
+            self._send(Ping(token))
             for frame in self._frames(min(deadline, time.monotonic() + _RETRY_MAX_S)):
-                if frame.type == m.MsgType.PONG and m.decode_payload(
-                    frame.type, frame.payload
-                ) == m.Pong(token):
+                if frame.type == MsgType.PONG and decode_payload(frame.type, frame.payload) == Pong(
+                    token
+                ):
                     return True
         return False
 
-    def _sequenced(self, msg: m.Message, timeout_s: float) -> bool:
+    def _sequenced(self, msg: Message, timeout_s: float) -> bool:
         """Send ``msg`` as seq 0 of a fresh session and wait for its acknowledgement.
 
         Raises HandoverRefused if the device answers it with ERROR (before acknowledging).
@@ -118,30 +134,28 @@ class DisplayProbe:
         while time.monotonic() < deadline:
             self._send(msg, seq=0)
             for frame in self._frames(min(deadline, time.monotonic() + 0.5)):
-                if frame.type == m.MsgType.ERROR:
-                    err = m.decode_payload(frame.type, frame.payload)
-                    if isinstance(err, m.Error) and err.ref_type == msg.TYPE:
-                        raise HandoverRefused(f"{m.Reason(err.reason).name}: {err.detail}")
-                elif frame.type == m.MsgType.NAK and frame.payload[1:2] == bytes(
-                    [m.Reason.NO_SESSION]
-                ):
+                if frame.type == MsgType.ERROR:
+                    err = decode_payload(frame.type, frame.payload)
+                    if isinstance(err, Error) and err.ref_type == msg.TYPE:
+                        raise HandoverRefused(f"{Reason(err.reason).name}: {err.detail}")
+                elif frame.type == MsgType.NAK and frame.payload[1:2] == bytes([Reason.NO_SESSION]):
                     return False  # the device rebooted: the session is gone
-                elif frame.type != m.MsgType.HELLO_ACK and seq_diff(frame.ack, 0) > 0:
+                elif frame.type != MsgType.HELLO_ACK and seq_diff(frame.ack, 0) > 0:
                     return True
         return False
 
     def enter_bootloader(self, idle_timeout_s: int, timeout_s: float) -> bool:
         """Hand the port over to SMP; True once the device acknowledged ENTER_BOOTLOADER."""
-        return self._sequenced(m.EnterBootloader(idle_timeout_s=idle_timeout_s), timeout_s)
+        return self._sequenced(EnterBootloader(idle_timeout_s=idle_timeout_s), timeout_s)
 
     def reset(self, timeout_s: float) -> bool:
         """Reboot the device (display-protocol RESET); True once it announced its reboot
         (until then the old firmware may still answer, about 100 ms after the ACK)."""
         deadline = time.monotonic() + timeout_s
-        if not self._sequenced(m.Reset(), timeout_s):
+        if not self._sequenced(Reset(), timeout_s):
             return False
         for frame in self._frames(deadline):
-            if frame.type == m.MsgType.NAK and frame.payload[1:2] == bytes([m.Reason.NO_SESSION]):
+            if frame.type == MsgType.NAK and frame.payload[1:2] == bytes([Reason.NO_SESSION]):
                 return True
         return False
 

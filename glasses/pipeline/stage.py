@@ -71,3 +71,15 @@ class Stage(abc.ABC, Generic[In]):
     @property
     def idle(self) -> bool:
         return not self.busy and self.inbox.empty()
+
+    # -- shutdown: the daemon calls both on every stage, in this order ----------------------
+
+    def cancel_running(self) -> None:
+        """Before the stage's task is cancelled: make work now running on a worker thread end
+        soon (a generation stops at its next token), so that thread stops with the rest.
+        Default: nothing to cancel."""
+
+    def close_now(self) -> None:
+        """After the stage's task ended: let go of what the stage holds (a camera) without
+        waiting for work still on its worker thread (the process is about to end anyway).
+        Default: nothing held."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 import logging
 import os
@@ -28,10 +29,9 @@ from typing import Any, Final
 from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
 from firmware_bridge.errors import LinkError
-from firmware_bridge.link import DisplayLink, TransportFactory
+from firmware_bridge.link import DisplayLink, TransportFactory, open_configured_transport
 from firmware_bridge.protocol.geometry import DisplayGeometry
 from firmware_bridge.stats import DeviceInfo, LinkState
-from firmware_bridge.transport import open_transport
 from glasses.display.raster import Renderer
 from glasses.display.views import LlmSource, Mode
 from glasses.errors import GlassesError
@@ -67,10 +67,6 @@ log = logging.getLogger(__name__)
 CONNECT_POLL_S: Final = 0.25
 
 
-def _open(config: LinkConfig) -> Any:
-    return open_transport(config.url, config.baud, write_timeout_s=config.write_timeout_s)
-
-
 class Daemon:
     def __init__(
         self,
@@ -79,7 +75,7 @@ class Daemon:
         *,
         status_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
-        transport_factory: TransportFactory = _open,
+        transport_factory: TransportFactory = open_configured_transport,
     ) -> None:
         self.settings, self.parts, self.clock = settings, parts, clock
         self.status_path = status_path
@@ -112,15 +108,13 @@ class Daemon:
             await self._supervise(tasks, stop)
         finally:
             self.state = "stopping"
-            llm = self.stages.get("llm")
-            if isinstance(llm, GenerateStage) and llm.running is not None:
-                llm.running[1].cancel()  # let the model thread stop with everything else
+            for stage in self.stages.values():
+                stage.cancel_running()  # let model threads stop with everything else
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            capture = self.stages.get("capture")
-            if isinstance(capture, CaptureStage):
-                capture.close_now()
+            for stage in self.stages.values():
+                stage.close_now()
             await asyncio.to_thread(self.link.close)
             self.state = "stopped"
             self._write_status()
@@ -156,19 +150,23 @@ class Daemon:
             stopper.cancel()
 
     def _assemble(self, info: DeviceInfo) -> list[Coroutine[Any, Any, None]]:
-        s, p, m, clock = self.settings, self.parts, self.metrics, self.clock
+        settings, parts, clock = self.settings, self.parts, self.clock
         geometry = DisplayGeometry(info.width_px, info.height_px, info.bpp)
-        font, size = s.display.font or None, s.display.font_size_px or None
-        listening = p.audio is not None and p.vad is not None
-        reading = p.camera is not None and p.ocr is not None
+        font, size = settings.display.font or None, settings.display.font_size_px or None
+        # Two renderers on purpose: the modes measure text on the loop's thread while the
+        # display stage draws on its worker, and a FreeType face must not be used by two
+        # threads at once (see RendererLayout).
+        renderer = functools.partial(Renderer, geometry, font, size)
+        listening = parts.audio is not None and parts.vad is not None
+        reading = parts.camera is not None and parts.ocr is not None
         ctx = ModeContext(
-            RendererLayout(Renderer(geometry, font, size)), mode_options(s),
-            has_asr=listening and p.recognizer is not None, has_llm=p.backend is not None,
-            has_camera=reading,
+            RendererLayout(renderer()), mode_options(settings),
+            has_asr=listening and parts.recognizer is not None,
+            has_llm=parts.backend is not None, has_camera=reading,
         )  # fmt: skip
-        llm = LlmSource(p.backend.source) if p.backend is not None else LlmSource.NONE
-        modes = [Mode[name.upper()] for name in s.modes.enabled]
-        self.controller = Controller(ctx, modes, Mode[s.modes.start.upper()], llm)
+        llm = LlmSource(parts.backend.source) if parts.backend is not None else LlmSource.NONE
+        modes = [Mode[name.upper()] for name in settings.modes.enabled]
+        self.controller = Controller(ctx, modes, Mode[settings.modes.start.upper()], llm)
         ch = self.channels = {
             "control": Channel("control", 256, Overflow.BLOCK),
             "audio": Channel("audio", 64, Overflow.BLOCK),
@@ -177,28 +175,26 @@ class Daemon:
             "llm": Channel("llm", 1, Overflow.KEEP_NEWEST),
             "screen": Channel("screen", 1, Overflow.KEEP_NEWEST),
         }
-        kw: dict[str, Any] = {"metrics": m, "clock": clock}
+        kw: dict[str, Any] = {"metrics": self.metrics, "clock": clock}
         stages: list[Stage[Any]] = [
             ControlStage(ch["control"], self.route, self.controller, **kw),
-            DisplayStage(ch["screen"], self.route, self.link, Renderer(geometry, font, size),
-                         probe=self.probe, **kw),
-        ]  # fmt: skip
+            DisplayStage(ch["screen"], self.route, self.link, renderer(), probe=self.probe, **kw),
+        ]
         coroutines = [run_display_events(self.link, self.route, clock)]
-        if listening and p.audio is not None:
-            speech = speech_pipeline(s, p)
-            stages.append(
-                ListenStage(ch["audio"], self.route, speech, partials=s.asr.partials, **kw)
-            )
-            coroutines.append(run_microphone(p.audio, self.route))
-        if reading and p.camera is not None and p.ocr is not None:
-            c = s.camera
-            stages.append(CaptureStage(ch["capture"], self.route, p.camera,
-                                       still_timeout_s=c.still_timeout_s,
-                                       idle_close_s=c.idle_close_s, **kw))  # fmt: skip
-            stages.append(OcrStage(ch["frames"], self.route, p.ocr, **kw))
-        if p.backend is not None:
-            options = generation_options(s)
-            stages.append(GenerateStage(ch["llm"], self.route, p.backend, options, **kw))
+        if listening and parts.audio is not None:
+            speech = speech_pipeline(settings, parts)
+            partials = settings.asr.partials
+            stages.append(ListenStage(ch["audio"], self.route, speech, partials=partials, **kw))
+            coroutines.append(run_microphone(parts.audio, self.route))
+        if reading and parts.camera is not None and parts.ocr is not None:
+            camera = settings.camera
+            stages.append(CaptureStage(ch["capture"], self.route, parts.camera,
+                                       still_timeout_s=camera.still_timeout_s,
+                                       idle_close_s=camera.idle_close_s, **kw))  # fmt: skip
+            stages.append(OcrStage(ch["frames"], self.route, parts.ocr, **kw))
+        if parts.backend is not None:
+            options = generation_options(settings)
+            stages.append(GenerateStage(ch["llm"], self.route, parts.backend, options, **kw))
         self.stages = {stage.name: stage for stage in stages}
         return [*(stage.run() for stage in stages), *coroutines]
 

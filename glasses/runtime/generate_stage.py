@@ -42,20 +42,25 @@ class GenerateStage(Stage[LlmRequest]):
         self.backend = backend
         self.options = options
         self.worker = Worker("llm")
-        self.running: tuple[int, CancelToken] | None = None
+        self._running: tuple[int, CancelToken] | None = None  # (request id, its token)
         self._cancelled: deque[int] = deque(maxlen=_REMEMBERED_CANCELS)
 
     def cancel(self, request_id: int) -> None:
         """Stop request ``request_id`` (running: within one token; queued: before it starts)."""
         self._cancelled.append(request_id)
-        if self.running is not None and self.running[0] == request_id:
-            self.running[1].cancel()
+        if self._running is not None and self._running[0] == request_id:
+            self._running[1].cancel()
+
+    def cancel_running(self) -> None:
+        """Stop the generation now running, if any, within one token."""
+        if self._running is not None:
+            self._running[1].cancel()
 
     async def process(self, msg: LlmRequest) -> AsyncGenerator[Message, None]:
         token = CancelToken()
         if msg.request_id in self._cancelled:
             token.cancel()
-        self.running = (msg.request_id, token)
+        self._running = (msg.request_id, token)
         options = replace(self.options, max_new_tokens=msg.max_new_tokens)
         started = self.clock()
         parts: list[str] = []
@@ -79,7 +84,7 @@ class GenerateStage(Stage[LlmRequest]):
             log.warning("generation %d failed: %s", msg.request_id, exc, exc_info=True)
             error = str(exc) or type(exc).__name__
         finally:
-            self.running = None
+            self._running = None
         self.metrics.observe_ms("llm.total", (self.clock() - started) * 1000)
         if token.cancelled:
             self.metrics.count("llm.cancelled")

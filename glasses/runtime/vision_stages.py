@@ -99,8 +99,8 @@ class CaptureStage(Stage[CaptureRequest]):
             await self.worker.call(camera.close)
 
     def close_now(self) -> None:
-        """At shutdown: close the camera on a thread of its own, without waiting for a
-        capture still running on the worker (the process is about to end anyway)."""
+        """At shutdown (see :meth:`Stage.close_now`): close the camera on a thread of its own,
+        without waiting for a capture still running on the worker."""
         camera, self.camera = self.camera, None
         if camera is not None:
             threading.Thread(target=camera.close, name="glasses-camera-close", daemon=True).start()
