@@ -47,6 +47,12 @@ if [ "$mode" = test ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   # The install script and the systemd unit are linted in the tests.
   command -v shellcheck >/dev/null || apt_pkgs+=(shellcheck)
+  # The C device library (mcu/) is built and fuzzed natively and for Cortex-M4 in the tests.
+  command -v clang >/dev/null || apt_pkgs+=(clang)
+  ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
+    apt_pkgs+=(libclang-rt-dev)
+  command -v arm-none-eabi-gcc >/dev/null || apt_pkgs+=(gcc-arm-none-eabi)
+  [ -f /usr/lib/arm-none-eabi/lib/thumb/v7e-m/nofp/libc_nano.a ] || apt_pkgs+=(libnewlib-arm-none-eabi)
   # A font without CJK glyphs, to test the missing-glyph error.
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_pkgs+=(fonts-dejavu-core)
 fi
