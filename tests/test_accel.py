@@ -37,6 +37,8 @@ from glasses.settings import ConfigError, Settings, describe, load_settings
 
 ort = pytest.importorskip("onnxruntime")
 
+pytestmark = pytest.mark.fast
+
 
 def fallback_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -143,6 +145,7 @@ def identity_model(path: Path) -> Path:
     return path
 
 
+@pytest.mark.model
 def test_a_session_asked_for_cuda_runs_on_the_cpu_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -159,6 +162,7 @@ def test_a_session_asked_for_cuda_runs_on_the_cpu_and_says_so(
     assert runs_on("llm", [CPU], session) == "cpu"
 
 
+@pytest.mark.model
 def test_a_gpu_that_does_not_initialise_is_detected(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -176,6 +180,7 @@ def test_a_gpu_that_does_not_initialise_is_detected(
     assert "CUDAExecutionProvider did not initialise" in message and "running on CPU" in message
 
 
+@pytest.mark.model
 def test_the_daemon_parts_record_what_the_models_run_on(
     llm_zoo: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -235,6 +240,7 @@ def test_doctor_check_shows_each_model_and_the_fix() -> None:
     assert "providers" in [c.name for c in run_checks(replace(facts, accel=fallen))]
 
 
+@pytest.mark.process
 def test_doctor_on_this_cpu_only_machine(capsys: pytest.CaptureFixture[str]) -> None:
     records = doctor_accel({"llm": ("auto",), "ocr": ("cuda",), "asr": ("cuda",)}, [CPU])
     assert [(r.model, r.runs_on) for r in records] == [

@@ -16,6 +16,8 @@ from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq, ArqConfig, QueueFullError, seq_diff
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, FrameError, encode_frame
 
+pytestmark = pytest.mark.fast
+
 TICK_S = 0.01
 
 

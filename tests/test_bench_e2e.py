@@ -16,7 +16,10 @@ SCRIPT = ROOT / "scripts" / "bench_e2e.py"
 
 for _module in ("onnx", "onnxruntime.quantization.matmul_nbits_quantizer", "hw_sim.launcher"):
     pytest.importorskip(_module)
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng"),
+]
 
 FIGURES = {"n", "median", "max"}
 

@@ -18,6 +18,8 @@ import pytest
 
 from firmware_bridge.protocol.messages import BLIT_HEADER_LEN
 
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "bench_link.py"
 ARGS = ["--quick", "--reps", "1", "--baud", "921600"]

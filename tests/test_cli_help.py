@@ -11,6 +11,8 @@ import hw_sim.cli
 from firmware_bridge.cli_help import plain_text
 from glasses.cli import build_parser, main
 
+pytestmark = pytest.mark.fast
+
 
 def _commands(parser: argparse.ArgumentParser, path: list[str]) -> list[list[str]]:
     found = [path]

@@ -15,6 +15,8 @@ from firmware_bridge.protocol.frame import Frame, encode_frame
 from firmware_bridge.protocol.messages import BLIT_HEADER_LEN
 from firmware_bridge.screen import ScreenEncoder
 
+pytestmark = pytest.mark.fast
+
 Levels = npt.NDArray[np.uint8]
 
 
@@ -349,6 +351,7 @@ def test_a_scroll_next_to_other_changes_reproduces_exactly() -> None:
     assert wire_bytes(msgs) < wire_bytes(without_copy) / 2
 
 
+@pytest.mark.process
 def test_one_new_caption_line_with_the_real_renderer() -> None:
     raster = pytest.importorskip("glasses.display.raster")
     geometry = pytest.importorskip("firmware_bridge.protocol.geometry")

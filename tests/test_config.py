@@ -21,6 +21,8 @@ from glasses.settings import (
     load_settings,
 )
 
+pytestmark = pytest.mark.fast
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

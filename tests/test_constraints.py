@@ -6,10 +6,14 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+pytestmark = pytest.mark.fast
 
 ROOT = Path(__file__).resolve().parent.parent
 PI_CONSTRAINTS = ROOT / "scripts" / "constraints" / "pi-bookworm.txt"

@@ -30,6 +30,8 @@ from glasses.runtime.control_socket import (
 )
 from glasses.runtime.status import UnsafeDirectory, private_dir, write_status
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0
 

@@ -14,6 +14,8 @@ from glasses.llm.router import FallbackBackend
 from glasses.runtime.parts import Parts, add_backend
 from glasses.settings import build_settings
 
+pytestmark = pytest.mark.model
+
 REMOTE = {"url": "http://127.0.0.1:9/v1", "model": "Qwen/Qwen3-8B"}
 
 
@@ -41,6 +43,7 @@ def test_remote_with_a_local_model_is_routed_remote_first(
     assert isinstance(parts.backend.local, LocalBackend)
 
 
+@pytest.mark.fast
 def test_remote_without_a_local_model_is_used_alone() -> None:
     parts = Parts()
     add_backend(build_settings({"llm": {"model": ""}, "remote": REMOTE}), parts)
@@ -48,6 +51,7 @@ def test_remote_without_a_local_model_is_used_alone() -> None:
     assert any("remote endpoint" in note for note in parts.notes)
 
 
+@pytest.mark.fast
 def test_a_bad_remote_url_names_the_key() -> None:
     with pytest.raises(GlassesError, match=r"remote\.url"):
         add_backend(

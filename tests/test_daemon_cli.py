@@ -19,6 +19,8 @@ from process_support import wait_for
 pytest.importorskip("hw_sim.launcher")
 from hw_sim.launcher import SimulatorProcess
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0
 

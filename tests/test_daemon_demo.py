@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.model
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = (
     "welcome", *(f"caption-{i}" for i in range(1, 8)), "translate-1", "translate-2",

@@ -9,6 +9,8 @@ from firmware_bridge.protocol import ButtonAction, Event, EventKind, SwipeDirect
 from glasses.pipeline.messages import Battery, Intent, Message, UserInput
 from glasses.runtime.device_input import device_message
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.mark.parametrize(
     ("event", "expected"),

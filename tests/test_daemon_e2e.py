@@ -47,6 +47,8 @@ from perception_support.speech import phrase, silence
 
 from hw_sim.launcher import SimulatorProcess
 
+pytestmark = pytest.mark.model
+
 PROFILE = "576x136x1"
 MODEL = "optimum-qwen2-fp32"
 MAX_TOKENS = 24

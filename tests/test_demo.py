@@ -18,6 +18,8 @@ from PIL import Image
 
 from glasses.cli import main as glasses_main
 
+pytestmark = pytest.mark.model
+
 STEP_LINE = re.compile(r"^\s+(\S+)\s+-> (.+\.png)$", re.MULTILINE)
 
 

@@ -15,6 +15,8 @@ from glasses.display.charclass import (
 )
 from glasses.display.layout import Line, fit_lines, paginate, wrap_lines
 
+pytestmark = pytest.mark.fast
+
 UNIT_PX = 10  # a Latin character; CJK characters are twice as wide
 
 

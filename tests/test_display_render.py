@@ -33,6 +33,8 @@ from glasses.display.views import (
     TextView,
 )
 
+pytestmark = pytest.mark.model
+
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 STATUS = StatusBar(Mode.TRANSLATE, LinkState.CONNECTED, 64, charging=True, llm=LlmSource.REMOTE)
 

@@ -30,6 +30,8 @@ from glasses.display.views import (
     TextView,
 )
 
+pytestmark = pytest.mark.fast
+
 
 def measure(text: str) -> float:
     return sum(20 if is_wide(ch) else 10 for ch in text)

@@ -17,6 +17,8 @@ from glasses.doctor import Facts, Found, exit_code, render_table, run_checks, to
 from glasses.doctor.checks import check_cpu, cpu_flags
 from glasses.extras import pip_install
 
+pytestmark = pytest.mark.fast
+
 ROOT = Path(__file__).resolve().parent.parent
 PI5_CPUINFO = """processor\t: 0
 BogoMIPS\t: 108.00
@@ -125,6 +127,7 @@ def test_devices_and_accelerators_degrade_to_warnings() -> None:
     assert statuses(cuda)["onnxruntime"] == "OK"
 
 
+@pytest.mark.process
 def test_real_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code = main(["doctor", "--json", "--no-probe", "--model", str(tmp_path / "none")])
     report = json.loads(capsys.readouterr().out)
@@ -144,6 +147,7 @@ INSTALL = ROOT / "scripts" / "install.sh"
 UNIT = ROOT / "scripts" / "glasses.service"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     "script", sorted((ROOT / "scripts").glob("*.sh")), ids=lambda path: path.name
 )
@@ -155,6 +159,7 @@ def test_shell_scripts_are_valid_bash(script: Path) -> None:
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("platform", ["pi", "jetson"])
 def test_install_script_dry_run(platform: str) -> None:
     result = subprocess.run(
@@ -189,6 +194,7 @@ def test_installed_settings_load(tmp_path: Path, profile: str) -> None:
     assert "RuntimeDirectory=glasses" in UNIT.read_text()
 
 
+@pytest.mark.process
 def test_systemd_unit(tmp_path: Path) -> None:
     text = UNIT.read_text()
     for line in (

@@ -15,6 +15,8 @@ from glasses.doctor import Facts, run_checks
 from glasses.doctor.facts import read_serial
 from glasses.doctor.serial import SerialFacts, check_serial_port
 
+pytestmark = pytest.mark.fast
+
 PI4 = "Raspberry Pi 4 Model B Rev 1.4"
 PI5 = "Raspberry Pi 5 Model B Rev 1.0"
 ORIN = "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super"
@@ -191,6 +193,7 @@ def test_read_serial_on_a_bare_machine(tmp_path: Path) -> None:
     assert read_serial(tmp_path) == SerialFacts()
 
 
+@pytest.mark.process
 def test_doctor_checks_the_configured_display_port(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -35,6 +35,8 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the browser tests need the playwright python package"
 )
 
+pytestmark = pytest.mark.browser
+
 WAIT_S = 20.0
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",

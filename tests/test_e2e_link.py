@@ -33,6 +33,8 @@ from glasses.display.views import CaptionView, Screen, StatusBar
 from glasses.display.views import LinkState as ShownLinkState
 from hw_sim.launcher import SimulatorProcess
 
+pytestmark = pytest.mark.process
+
 Levels = npt.NDArray[np.uint8]
 
 UPDATES = 50

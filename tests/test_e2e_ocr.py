@@ -22,6 +22,8 @@ from glasses.display.raster import Renderer, levels_to_image
 from glasses.display.views import Screen, TextView
 from hw_sim.launcher import SimulatorProcess
 
+pytestmark = pytest.mark.model
+
 TEXT = "下一站 West Lake 西湖"
 WORDS = ("下一站", "West", "Lake", "西湖")
 OTHER_TEXT = "Hello 你好 world"  # shares no word with TEXT

@@ -22,6 +22,8 @@ from glasses.extras import (
     require,
 )
 
+pytestmark = pytest.mark.fast
+
 ROOT = Path(__file__).resolve().parents[1]
 LIBGL_ERROR = "libGL.so.1: cannot open shared object file: No such file or directory"
 
@@ -105,6 +107,7 @@ def fake_cv2(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.process
 def test_glasses_read_reports_the_real_cause(tmp_path: Path, fake_cv2: dict[str, str]) -> None:
     from PIL import Image
 
@@ -122,6 +125,7 @@ def test_glasses_read_reports_the_real_cause(tmp_path: Path, fake_cv2: dict[str,
     assert "not installed" not in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.process
 def test_the_ocr_engine_reports_the_real_cause(fake_cv2: dict[str, str]) -> None:
     pytest.importorskip("rapidocr_onnxruntime")
     script = (

@@ -30,6 +30,8 @@ from glasses.cli import main
 from hw_sim.firmware import build_app
 from hw_sim.launcher import SimulatorProcess
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "sign_firmware.sh"
 IMGTOOL = Path(sys.executable).with_name("imgtool")

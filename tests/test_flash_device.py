@@ -22,6 +22,8 @@ from hw_sim.minihost import MiniHost
 from hw_sim.profiles import get_profile
 from hw_sim.smp_serial import SmpLineReader, encode_frame
 
+pytestmark = pytest.mark.fast
+
 PROFILE = get_profile("640x400x4")
 
 

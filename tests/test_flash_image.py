@@ -32,6 +32,8 @@ from glasses.flashing.preflight import (
 )
 from hw_sim.firmware import build_app, build_image
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture(scope="module", params=["ecdsa-p256", "ed25519"])
 def key(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> KeyPair:

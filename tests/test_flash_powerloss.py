@@ -24,6 +24,8 @@ from flash_support.signing import KeyPair, app_image, make_key
 from hw_sim.flash import PowerLoss
 from hw_sim.swap import SwapType, write_trailer
 
+pytestmark = pytest.mark.fast
+
 CASES = 100
 SEED = 20_240_606
 

@@ -20,6 +20,8 @@ import pytest
 pytest.importorskip("smpclient", reason="the flash extra (smpclient) is not installed")
 pytest.importorskip("imgtool", reason="imgtool (MCUboot's signing tool) is not installed")
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 SIM_START_S = 30.0
 

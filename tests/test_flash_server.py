@@ -19,6 +19,8 @@ from smp.image_management import IMG_MGMT_ERR
 
 from firmware_bridge.update.image import parse_image
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> tuple[KeyPair, bytes, bytes]:

@@ -23,6 +23,8 @@ from smp import packet
 
 from hw_sim.smp_serial import SmpLineReader, encode_frame
 
+pytestmark = pytest.mark.fast
+
 DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 _BLOCK = re.compile(r"^```smp-serial\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 

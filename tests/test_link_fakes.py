@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from firmware_bridge.errors import LinkError, PortLostError
 from firmware_bridge.protocol import messages as m
@@ -23,6 +24,8 @@ from firmware_bridge.protocol import packbits, pixels
 from firmware_bridge.protocol.arq import Arq, ArqConfig
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, FrameError, encode_frame
 from hw_sim.framebuffer import DrawError, copy_rect
+
+pytestmark = pytest.mark.fast
 
 Levels = npt.NDArray[np.uint8]
 

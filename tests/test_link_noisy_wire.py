@@ -10,6 +10,8 @@ from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.arq import Arq, ArqConfig
 from firmware_bridge.protocol.frame import Frame, FrameDecoder, FrameError
 
+pytestmark = pytest.mark.fast
+
 
 def frames(data: list[bytes]) -> list[m.Message]:
     decoder, out = FrameDecoder(), []

@@ -20,6 +20,8 @@ from firmware_bridge.protocol.frame import HEADER, Frame, FrameDecoder, encode_f
 from firmware_bridge.session import LinkSession
 from firmware_bridge.stats import LinkState
 
+pytestmark = pytest.mark.fast
+
 Levels = np.ndarray
 
 

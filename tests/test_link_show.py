@@ -8,6 +8,8 @@ from test_link_fakes import FakeDevice, PtyDevice
 
 from glasses import cli
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture
 def only_show(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,6 +26,7 @@ def renderer_or_skip() -> None:
         pytest.skip(f"renderer unavailable: {exc}")
 
 
+@pytest.mark.process
 @pytest.mark.usefixtures("only_show")
 def test_show_draws_text_and_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     renderer_or_skip()
@@ -66,6 +69,7 @@ def test_show_silent_device_times_out(capsys: pytest.CaptureFixture[str]) -> Non
     assert status == 2 and "no answer from the display" in err
 
 
+@pytest.mark.process
 @pytest.mark.usefixtures("only_show")
 def test_show_says_when_the_text_was_cut(capsys: pytest.CaptureFixture[str]) -> None:
     renderer_or_skip()

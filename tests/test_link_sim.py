@@ -19,6 +19,8 @@ from firmware_bridge.config import LinkConfig
 from firmware_bridge.link import DisplayLink
 from firmware_bridge.stats import LinkState
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 15.0
 

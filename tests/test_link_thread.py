@@ -26,6 +26,8 @@ from firmware_bridge.link import DisplayLink
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.stats import DeviceEvent, LinkState
 
+pytestmark = pytest.mark.fast
+
 WAIT_S = 10.0  # upper bound only: every wait returns as soon as its condition holds
 
 

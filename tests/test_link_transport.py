@@ -12,6 +12,8 @@ from firmware_bridge.config import Backoff, LinkConfig
 from firmware_bridge.errors import LinkError, PortLostError
 from firmware_bridge.transport import open_transport
 
+pytestmark = pytest.mark.fast
+
 
 def test_missing_device_names_url_os_error_and_what_to_check() -> None:
     with pytest.raises(LinkError) as info:

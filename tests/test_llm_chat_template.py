@@ -29,6 +29,8 @@ from llm_support.tiny_qwen import chat_template, qwen2_config, qwen3_config, tok
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+pytestmark = pytest.mark.fast
+
 QWEN_DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 TRANSFORMERS_HINT = (
     "needs transformers (GLASSES_TORCH_CHECKS=1 bash scripts/setup.sh test installs it)"
@@ -184,6 +186,7 @@ def reference_ids(auto: Any, messages: list[ChatMessage], **kwargs: Any) -> tupl
     return tuple(ids)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("arch", ["qwen2", "qwen3"])
 @pytest.mark.parametrize("chat", sorted(CHATS))
 @pytest.mark.parametrize("thinking", [False, True])
@@ -201,6 +204,7 @@ def test_ids_equal_transformers_apply_chat_template(
     assert ours.ids[: len(ours.prefix_ids)] == ours.prefix_ids
 
 
+@pytest.mark.torch
 def test_engine_prompts_equal_transformers(
     llm_engine: Any, auto_tokenizers: dict[str, Any], llm_zoo: dict[str, BuiltModel]
 ) -> None:

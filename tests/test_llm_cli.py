@@ -17,6 +17,8 @@ from glasses.cli import main
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(autouse=True)
 def only_llm_command(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,6 +24,8 @@ from glasses.llm import (
 onnx = pytest.importorskip("onnx")
 from llm_support.folders import BuiltModel  # noqa: E402
 
+pytestmark = pytest.mark.model
+
 
 def clone(src: Path, dst: Path, *, copy: tuple[str, ...] = ()) -> Path:
     """Hard-link a model folder (it is large) except the files a test will modify.  (Not

@@ -31,6 +31,8 @@ from llm_support.zoo import MODEL_KEYS  # noqa: E402
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+pytestmark = pytest.mark.model
+
 GREEDY = SamplingConfig(greedy=True)
 CHAT = [
     ChatMessage("system", "You are a helpful assistant on smart glasses."),

@@ -30,6 +30,8 @@ pytest.importorskip("onnxruntime")
 from llm_support import reference
 from llm_support.zoo import MODEL_KEYS
 
+pytestmark = pytest.mark.model
+
 GREEDY = SamplingConfig(greedy=True)
 TIE_GAP = 1e-3
 CHAT = [

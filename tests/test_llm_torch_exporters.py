@@ -42,6 +42,8 @@ from glasses.llm import ChatMessage, EngineConfig, GenerationOptions, LlmEngine,
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+pytestmark = pytest.mark.torch
+
 NEW_TOKENS = 16
 CHAT = [
     ChatMessage("system", "You are a helpful assistant on smart glasses."),

@@ -34,6 +34,8 @@ from glasses.llm import ChatMessage, EngineConfig, GenerationOptions, LlmEngine,
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+pytestmark = pytest.mark.torch
+
 TOLERANCE = 1e-3
 FP32_KEYS = ("optimum-qwen2-fp32", "optimum-qwen3-fp32", "genai-qwen2-fp32", "genai-qwen3-fp32")
 CHAT = [

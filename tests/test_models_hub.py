@@ -18,6 +18,8 @@ from glasses.models.hub import HubDownloader
 hub = pytest.importorskip("huggingface_hub")
 hf_api = pytest.importorskip("huggingface_hub.hf_api")
 
+pytestmark = pytest.mark.fast
+
 PAYLOAD = bytes(range(200)) * 50  # 10 000 bytes
 
 

@@ -18,6 +18,8 @@ from glasses.models.manifest import FileRecord, Manifest, write_manifest
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(autouse=True)
 def only_models_command(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,8 @@ from glasses.models.registry import ModelFile, ModelSpec
 from glasses.models.store import WORK_DIR_NAME
 from glasses.models.verify import verify_folder
 
+pytestmark = pytest.mark.fast
+
 FILES = {  # repository path -> content
     "config.json": b'{"model_type": "test"}\n',
     "onnx/model.onnx": bytes(range(256)) * 40,  # 10 240 bytes: several chunks

@@ -24,6 +24,8 @@ from glasses.models import (
 from glasses.perception.asr import PULL_HINT
 from glasses.perception.vad import PULL_HINT as VAD_PULL_HINT
 
+pytestmark = pytest.mark.fast
+
 
 def test_registry_is_well_formed() -> None:
     names = [spec.name for spec in REGISTRY]
@@ -92,6 +94,7 @@ def test_default_models_dir_is_the_user_cache(monkeypatch: pytest.MonkeyPatch) -
     assert models_dir() == Path(platformdirs.user_cache_dir("glasses")) / "models"
 
 
+@pytest.mark.process
 def test_listing_models_does_not_import_the_hub_client(tmp_path: Path) -> None:
     code = (
         "import sys, glasses.cli, glasses.models\n"

@@ -29,6 +29,8 @@ from glasses.perception.transcriber import (
     stable_prefix,
 )
 
+pytestmark = pytest.mark.fast
+
 SENTENCE = ["turn", "left", "at", "the", "next", "corner"]
 
 
@@ -97,6 +99,7 @@ def test_partials_every_200_ms_of_new_speech_and_a_final_at_the_end() -> None:
     assert transcriber.partial(40_000, audio[:8_000]) is None
 
 
+@pytest.mark.model
 def test_pipeline_transcribes_each_segment_of_real_speech() -> None:
     pytest.importorskip("onnxruntime")
     from glasses.perception.segmenter import SpeechStarted

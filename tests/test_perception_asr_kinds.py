@@ -36,6 +36,8 @@ pytest.importorskip("sherpa_onnx")
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
+pytestmark = pytest.mark.model
+
 HAN = (0x4E00, 0x9FFF)
 
 

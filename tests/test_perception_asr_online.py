@@ -15,6 +15,8 @@ from glasses.perception.transcriber import (
     transcriber_for,
 )
 
+pytestmark = pytest.mark.fast
+
 RATE = 16_000
 
 

@@ -18,6 +18,8 @@ from perception_support.speech import phrase, silence, two_phrases
 from glasses.perception.asr import RecognizerConfig, inspect_folder, load_recognizer
 from glasses.perception.transcriber import Transcript, transcriber_for
 
+pytestmark = pytest.mark.model
+
 MODELS = {  # registry name -> (environment variable, kind)
     "sensevoice": ("GLASSES_SENSEVOICE_DIR", "sensevoice"),
     "moonshine-tiny": ("GLASSES_MOONSHINE_DIR", "moonshine"),

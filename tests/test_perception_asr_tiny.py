@@ -55,6 +55,8 @@ from glasses.perception.transcriber import StreamingTranscriber, Transcript
 pytest.importorskip("onnx")
 pytest.importorskip("sherpa_onnx")
 
+pytestmark = pytest.mark.model
+
 HAN = set("".join(SCRIPT_PIECES["han"]))
 KANA = set("".join(SCRIPT_PIECES["kana"]))
 PUNCT = set("".join(PUNCTUATION))

@@ -16,6 +16,8 @@ from glasses import cli
 from glasses.extras import MissingExtraError, pip_install
 from glasses.perception.asr import MODEL_ENV
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(autouse=True)
 def _commands(monkeypatch: pytest.MonkeyPatch) -> None:

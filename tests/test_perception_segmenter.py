@@ -11,6 +11,8 @@ from perception_support.speech import noise, phrase, silence
 from glasses.perception.segmenter import Segmenter, SegmenterConfig, SpeechEnded, SpeechStarted
 from glasses.perception.vad import VadWindow
 
+pytestmark = pytest.mark.fast
+
 W = 512
 # In windows of 512 samples: pre-roll 2, post-roll 1, min speech 3, min silence 4, max 32.
 CONFIG = SegmenterConfig(
@@ -155,6 +157,7 @@ def pipeline_segments():
     return segments
 
 
+@pytest.mark.model
 def test_two_phrases_one_second_apart_are_two_segments(pipeline_segments) -> None:
     a, b = phrase("Turn left at the next corner"), phrase("The museum opens at nine")
     audio = np.concatenate([silence(0.7), a, silence(1.0), b, silence(1.0)])
@@ -171,6 +174,7 @@ def test_two_phrases_one_second_apart_are_two_segments(pipeline_segments) -> Non
         assert seg.reason == "silence"
 
 
+@pytest.mark.model
 def test_short_pauses_within_a_sentence_keep_one_segment(pipeline_segments) -> None:
     words = [phrase(w) for w in ("one", "two", "three")]
     gap = silence(0.2)
@@ -178,6 +182,7 @@ def test_short_pauses_within_a_sentence_keep_one_segment(pipeline_segments) -> N
     assert len(pipeline_segments(audio)) == 1
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("kind", ["silence", "noise", "hum"])
 def test_no_speech_gives_no_segments(pipeline_segments, kind: str) -> None:
     t = np.arange(4 * 16_000) / 16_000

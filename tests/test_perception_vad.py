@@ -24,6 +24,8 @@ from glasses.perception.vad import (
 pytest.importorskip("onnxruntime")
 pytest.importorskip("soundfile")
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(scope="module")
 def vad() -> SileroVad:

@@ -20,6 +20,8 @@ from glasses.pipeline.stage import Stage
 from glasses.pipeline.worker import Worker
 from glasses.runtime.status import format_status
 
+pytestmark = pytest.mark.fast
+
 T = TypeVar("T")
 
 

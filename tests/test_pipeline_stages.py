@@ -49,6 +49,8 @@ from glasses.runtime.vision_stages import CaptureStage
 from glasses.sources.audio import AudioChunk, SourceStats
 from glasses.sources.camera import ThreadedCamera
 
+pytestmark = pytest.mark.fast
+
 T = TypeVar("T")
 WAIT_S = 10.0
 
@@ -228,6 +230,7 @@ class ScriptedRecognizer:
         return Recognition(*self.heard.popleft()) if self.heard else Recognition("", "")
 
 
+@pytest.mark.process
 def test_listen_stage_turns_real_speech_into_transcripts() -> None:
     from perception_support.speech import phrase, silence
 
@@ -389,6 +392,7 @@ class FakeLink:
         return self.acks < 0
 
 
+@pytest.mark.process
 def test_display_stage_renders_waits_for_the_device_and_measures() -> None:
     renderer = Renderer(DisplayGeometry(128, 64, 1))
     link, out, metrics = FakeLink(), Outbox(), Metrics()
@@ -433,6 +437,7 @@ class UnpluggedLink(FakeLink):
         return super().wait_presented(timeout_s)
 
 
+@pytest.mark.process
 def test_display_stage_counts_an_unplug_as_link_wait_not_its_own_time() -> None:
     now = [100.0]
     link, out, metrics = UnpluggedLink(now, down=13, step_s=0.5), Outbox(), Metrics()

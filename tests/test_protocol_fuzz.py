@@ -59,7 +59,8 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-pytestmark = pytest.mark.timeout(120)  # a hang fails the test instead of the whole run
+# A hang fails the test instead of the whole run.
+pytestmark = [pytest.mark.fast, pytest.mark.timeout(120)]
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)

@@ -22,6 +22,8 @@ from firmware_bridge.protocol.layouts import (
     Tail,
 )
 
+pytestmark = pytest.mark.fast
+
 DOC: Final = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text("utf-8")
 DIRECTIONS: Final = {"H→D": Direction.HOST_TO_DEVICE, "D→H": Direction.DEVICE_TO_HOST}
 WIRE_SIZES: Final = {"u8": "B", "u16": "H", "i16": "h", "u32": "I"}

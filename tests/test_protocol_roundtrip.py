@@ -46,6 +46,8 @@ from firmware_bridge.protocol import (
 )
 from firmware_bridge.protocol.messages import MAX_BOARD_ID_LEN
 
+pytestmark = pytest.mark.fast
+
 FAST = settings(max_examples=150, deadline=None)
 
 u8 = st.integers(0, 0xFF)

@@ -56,6 +56,8 @@ from firmware_bridge.protocol import (
 )
 from firmware_bridge.protocol.frame import HEADER, crc32
 
+pytestmark = pytest.mark.fast
+
 DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 KINDS: Final = ("frame-vector", "crc-vector", "cobs-vector", "packbits-vector", "stream-vector")
 REQUIRED: Final[dict[str, set[str]]] = {

@@ -27,6 +27,8 @@ from glasses.llm.remote import (
 from glasses.openai_wire.sse import SseDecoder, SseFormatError, encode_event
 from glasses.server import ChatServer
 
+pytestmark = pytest.mark.network
+
 CHAT = [ChatMessage("system", "Be brief."), ChatMessage("user", "Read the sign: 出口")]
 GREEDY = GenerationOptions(max_new_tokens=10, sampling=SamplingConfig(greedy=True))
 
@@ -41,6 +43,7 @@ def remote(base_url: str, **config: Any) -> RemoteBackend:
     return RemoteBackend(RemoteConfig(base_url=base_url, model="tiny", api_key=KEY, **config))
 
 
+@pytest.mark.model
 def test_remote_answer_equals_the_engine(
     serve: Callable[..., ChatServer], llm_engine: Callable[[str], Any]
 ) -> None:
@@ -137,6 +140,7 @@ def test_endless_line_is_refused_with_bounded_memory() -> None:
         not_sse.close()
 
 
+@pytest.mark.fast
 def test_sse_decoder_splits_anywhere() -> None:
     wire = (
         encode_event({"a": "中文"})

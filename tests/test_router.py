@@ -28,10 +28,13 @@ from glasses.llm.router import (
 )
 from glasses.server import ChatServer, ServerConfig
 
+pytestmark = pytest.mark.model
+
 CHAT = [ChatMessage("user", "Translate: 出口")]
 GREEDY = GenerationOptions(max_new_tokens=8, sampling=SamplingConfig(greedy=True))
 
 
+@pytest.mark.fast
 def test_health_rules_with_time_as_data() -> None:
     cfg = RouterConfig(probe_interval_s=10, max_probe_interval_s=35)
     health = RemoteHealth()
@@ -50,6 +53,7 @@ def test_health_rules_with_time_as_data() -> None:
     assert after_answer(health) == RemoteHealth()
 
 
+@pytest.mark.fast
 def test_answer_text_applies_resets() -> None:
     assert answer_text(["Hel", "lo", ANSWER_RESET, "Bon", "jour"]) == "Bonjour"
     assert answer_text(["a", "b"]) == "ab" and ANSWER_RESET == ""
@@ -91,6 +95,7 @@ class FakeLocal:
         yield "local"
 
 
+@pytest.mark.fast
 def test_probes_follow_the_clock() -> None:
     now = [1000.0]
     remote = FakeRemote(ConnectionRefusedError("refused"))
@@ -106,6 +111,7 @@ def test_probes_follow_the_clock() -> None:
     assert "".join(router.stream_chat(CHAT)) == "remote" and router.health == RemoteHealth()
 
 
+@pytest.mark.fast
 def test_rejected_request_falls_back_without_marking_the_remote_down() -> None:
     router = FallbackBackend(FakeRemote(RemoteRequestError("400: prompt too long")), FakeLocal())
     assert "".join(router.stream_chat(CHAT)) == "local"

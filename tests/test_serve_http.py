@@ -29,6 +29,8 @@ from glasses.server.request import parse_chat_request
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+pytestmark = pytest.mark.network
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 
@@ -142,6 +144,7 @@ def test_engine_errors_are_reported(serve: Callable[..., ChatServer]) -> None:
     assert "error" in json.loads(events[-1])
 
 
+@pytest.mark.fast
 def test_request_parsing() -> None:
     config = ServerConfig()
     defaults = SamplingConfig(temperature=0.7, top_p=0.8)
@@ -182,6 +185,7 @@ def test_request_parsing() -> None:
         assert info.value.status == 400, bad
 
 
+@pytest.mark.model
 def test_glasses_serve_command(llm_zoo: dict[str, BuiltModel]) -> None:
     """The CLI as a process: port 0, key from the environment, SIGTERM stops it cleanly."""
     model = llm_zoo["genai-qwen3-int4"].path
@@ -363,6 +367,7 @@ def test_hostile_numbers_and_nesting_are_400(
     assert request(server, "GET", "/v1/models")[0] == 200
 
 
+@pytest.mark.fast
 def test_without_the_serve_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from glasses.cli import main
     from glasses.extras import MissingExtraError, pip_install

@@ -15,6 +15,8 @@ from glasses.server import ChatServer, ServerConfig
 openai = pytest.importorskip("openai")
 pytest.importorskip("onnxruntime")
 
+pytestmark = pytest.mark.model
+
 MODEL_KEY = "genai-qwen3-int4"
 MESSAGES = [
     {"role": "system", "content": "You are brief."},

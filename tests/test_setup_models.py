@@ -22,6 +22,8 @@ from glasses.modes.base import ASR_HINT, LLM_HINT
 from glasses.perception.asr import DEFAULT_MODELS
 from glasses.settings import load_settings
 
+pytestmark = pytest.mark.model
+
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = ROOT / "scripts" / "setup.sh"
 DEMO_EXTRAS = {"asr", "audio", "llm", "models", "ocr"}  # speech, VAD, Qwen, pulls, OCR

@@ -16,6 +16,8 @@ from hw_sim.events import ResetCause
 from hw_sim.minihost import MiniHost, blit
 from hw_sim.profiles import PROFILES, get_profile
 
+pytestmark = pytest.mark.fast
+
 P640 = get_profile("640x400x4")
 P128 = get_profile("128x64x1")
 

@@ -15,6 +15,8 @@ from hw_sim.minihost import MiniHost, blit
 from hw_sim.profiles import get_profile
 from hw_sim.wire import Pacer
 
+pytestmark = pytest.mark.fast
+
 DATA = bytes(np.random.default_rng(7).integers(0, 256, 100_000, dtype=np.uint8))
 
 

@@ -23,6 +23,8 @@ from firmware_bridge.protocol import messages as m
 from hw_sim.launcher import SimulatorProcess, SimulatorStartError
 from hw_sim.minihost import MiniHost, blit
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -16,6 +16,8 @@ from hw_sim.script import (
     parse_script,
 )
 
+pytestmark = pytest.mark.fast
+
 
 def test_parse_script_example_from_the_help() -> None:
     steps = parse_script("2.0 button press; 3.5 swipe forward; 5 battery 40 charging")

@@ -18,6 +18,8 @@ from hw_sim.profiles import get_profile
 from hw_sim.script import Reboot, Step, parse_script
 from hw_sim.server import SimConfig, Simulator
 
+pytestmark = pytest.mark.network
+
 PROFILE = get_profile("128x64x1")
 
 

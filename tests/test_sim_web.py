@@ -30,6 +30,8 @@ from hw_sim.profiles import get_profile
 from hw_sim.server import SimConfig, Simulator
 from hw_sim.web import WebServer
 
+pytestmark = pytest.mark.process
+
 WAIT_S = 10.0
 Reply = tuple[int, dict[str, object]]
 

@@ -17,7 +17,10 @@ SCRIPT = ROOT / "scripts" / "soak.py"
 
 for _module in ("onnx", "onnxruntime", "rapidocr_onnxruntime", "hw_sim.launcher"):
     pytest.importorskip(_module)
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng"),
+]
 
 
 def test_a_short_soak_samples_the_daemon_and_reports_the_goals(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from glasses.sources.ring import SampleRing, TailRing
 
 pytest.importorskip("soundfile")
 
+pytestmark = pytest.mark.fast
+
 
 def test_stereo_44k_wav_becomes_16k_mono_chunks(tmp_path: Path) -> None:
     left = tone(1.0, 500.0, 44_100)

@@ -21,6 +21,8 @@ from glasses.sources.frame_select import (
 
 cv2 = pytest.importorskip("cv2")
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture(scope="module")
 def sign() -> np.ndarray:

@@ -12,6 +12,8 @@ from perception_support.speech import tone
 
 from glasses.sources.resample import Resampler
 
+pytestmark = pytest.mark.fast
+
 
 def _run(resampler: Resampler, x: np.ndarray, block: int) -> np.ndarray:
     parts = [resampler.process(x[i : i + block]) for i in range(0, len(x), block)]

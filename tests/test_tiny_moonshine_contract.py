@@ -42,6 +42,8 @@ sherpa_onnx = pytest.importorskip("sherpa_onnx")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+pytestmark = pytest.mark.model
+
 RATE = 16_000
 HELLO = "hello there"
 LONGER = "Turn left at the next corner, then walk to the door and read the sign"

@@ -40,6 +40,8 @@ sherpa_onnx = pytest.importorskip("sherpa_onnx")
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+pytestmark = pytest.mark.model
+
 RATE = 16_000
 TAIL_PADDING_S = 0.66  # as sherpa-onnx's examples (and glasses) pad the end of a stream
 VERSIONS = (1, 2)
