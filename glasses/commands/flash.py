@@ -80,11 +80,11 @@ def run(args: argparse.Namespace) -> int:
         raise GlassesError("give the firmware IMAGE to flash, or --list")
     from glasses.flashing.flasher import Flasher
     from glasses.flashing.preflight import check_image, default_key_paths, load_keys
-    from glasses.flashing.progress import ProgressBar
+    from glasses.progress import ProgressLine
 
     checked = check_image(args.image, load_keys(args.key or default_key_paths()))
     _say(f"{args.image.name}: MCUboot image {checked.version} for {checked.board}, signature OK")
-    bar = ProgressBar("upload")
+    bar = ProgressLine("upload")
     try:
         result = asyncio.run(Flasher(settings, checked, _say, bar).run())
     finally:

