@@ -72,23 +72,22 @@ def _explain(exc: BaseException, what: str) -> DownloadError:
 
 
 def _reporting_bar(hub: ModuleType, report: Callable[[int], None]) -> type[Any]:
-    """A tqdm class for ``hf_hub_download`` that draws nothing and reports ``n``.
+    """A tqdm class for ``hf_hub_download``'s ``tqdm_class`` that draws nothing and reports
+    how many bytes are done.  A subclass of the client's own tqdm (``huggingface_hub.utils``),
+    defined here because that module is imported only when a download starts."""
 
-    Built with ``type()`` because the base class is only known once the module is imported.
-    """
-    base: type[Any] = hub.utils.tqdm
+    class ReportingBar(hub.utils.tqdm):  # type: ignore[misc,name-defined]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True  # a disabled tqdm still tracks n and total, prints nothing
+            super().__init__(*args, **kwargs)
+            report(int(self.n or 0))
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs["disable"] = True  # a disabled tqdm still tracks n and total, and prints nothing
-        base.__init__(self, *args, **kwargs)
-        report(int(self.n or 0))
+        def update(self, n: float | None = 1) -> bool | None:
+            self.n += n or 0  # tqdm's own update returns early when disabled
+            report(int(self.n))
+            return None
 
-    def update(self: Any, n: float | None = 1) -> bool | None:
-        self.n += n or 0  # tqdm's own update returns early when disabled
-        report(int(self.n))
-        return None
-
-    return type("_ReportingBar", (base,), {"__init__": __init__, "update": update})
+    return ReportingBar
 
 
 class HubDownloader:
