@@ -1,10 +1,12 @@
-"""OCR: real PP-OCR on signs drawn in Noto Sans CJK; reading order, dedup and the worker."""
+"""OCR: real PP-OCR on signs drawn in Noto Sans CJK; reading order and dedup.
+
+The newest frame winning while OCR is busy (``OcrStage`` behind a keep-newest channel) is tested
+in test_read_watch.py.
+"""
 
 from __future__ import annotations
 
 import sys
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -12,7 +14,6 @@ from perception_support.signs import blur, draw, ocr_engine, perspective, rotate
 
 from glasses.perception import ocr_spaces
 from glasses.perception.ocr import OcrResult
-from glasses.perception.ocr_worker import OcrWorker
 from glasses.perception.text_dedup import DedupConfig, TextDeduplicator, normalise
 from glasses.perception.text_layout import (
     TextLine,
@@ -22,9 +23,6 @@ from glasses.perception.text_layout import (
     row_text,
 )
 from glasses.runtime.media import sign_image
-from glasses.sources.camera import Frame
-
-pytestmark = pytest.mark.model
 
 
 def rows_text(result: OcrResult) -> list[str]:
@@ -169,7 +167,6 @@ def decode(columns: list[tuple[str, float]]) -> str:
     return ocr_spaces.decode_with_spaces(ctc(columns), CHARS, len(CHARS) - 1)[0][0]
 
 
-@pytest.mark.fast
 def test_a_gap_the_space_class_scores_becomes_a_space() -> None:
     west = [("W", 0), ("_", 0), ("e", 0), ("s", 0), ("_", 0), ("t", 0)]
     lake = [("L", 0), ("_", 0), ("a", 0)]
@@ -183,12 +180,10 @@ def test_a_gap_the_space_class_scores_becomes_a_space() -> None:
     assert decode([("西", 0), *gap(0.5), ("湖", 0)]) == "西湖"
 
 
-@pytest.mark.fast
 def test_spaces_the_recogniser_emits_are_kept_once() -> None:
     assert decode([("t", 0), ("_", 0.2), (" ", 0.9), (" ", 0.9), ("_", 0.3), ("L", 0)]) == "t L"
 
 
-@pytest.mark.fast
 def test_confidence_is_rapidocrs() -> None:
     pytest.importorskip("rapidocr_onnxruntime")
     from rapidocr_onnxruntime.ch_ppocr_rec.utils import CTCLabelDecode
@@ -224,13 +219,11 @@ def line(text: str, x: float, y: float, w: float = 100, h: float = 30, a: float 
     return TextLine(text, 0.9, box(x, y, w, h, a))
 
 
-@pytest.mark.fast
 def test_rows_top_to_bottom_and_left_to_right() -> None:
     lines = [line("d", 300, 100), line("a", 10, 12), line("c", 10, 100), line("b", 300, 8)]
     assert [t.text for t in reading_order(lines)] == ["a", "b", "c", "d"]
 
 
-@pytest.mark.fast
 def test_skew_is_undone_before_grouping() -> None:
     # Rows tilted down to the right by 10 degrees: the right item of row 1 is lower than the
     # left item of row 2 (y 88 vs 80), yet they belong to different rows.
@@ -249,7 +242,6 @@ def test_skew_is_undone_before_grouping() -> None:
     ]
 
 
-@pytest.mark.fast
 def test_mixed_sizes_on_one_row_stay_together() -> None:
     lines = [line("EXIT", 200, 20, 120, 40), line("出口", 0, 0, 180, 80), line("below", 0, 120)]
     assert [[t.text for t in row] for row in group_rows(lines)] == [["出口", "EXIT"], ["below"]]
@@ -258,7 +250,6 @@ def test_mixed_sizes_on_one_row_stay_together() -> None:
 # -- dedup (pure) -------------------------------------------------------------------------------
 
 
-@pytest.mark.fast
 def test_text_seen_in_consecutive_frames_is_reported_once() -> None:
     dedup = TextDeduplicator(DedupConfig(memory_frames=5))
     exit_sign = [line("出口 EXIT", 0, 0)]
@@ -270,69 +261,9 @@ def test_text_seen_in_consecutive_frames_is_reported_once() -> None:
     assert [t.text for t in dedup.filter(20, exit_sign)] == ["出口 EXIT"]  # forgotten, said again
 
 
-@pytest.mark.fast
 def test_same_text_twice_in_one_frame_and_short_words() -> None:
     dedup = TextDeduplicator()
     assert len(dedup.filter(0, [line("EXIT", 0, 0), line("exit", 0, 50)])) == 1
     assert len(dedup.filter(1, [line("出口", 0, 0)])) == 1
     assert [t.text for t in dedup.filter(2, [line("出口", 0, 0), line("入口", 0, 50)])] == ["入口"]
     assert normalise(" West-Lake! ") == "westlake"
-
-
-# -- worker -------------------------------------------------------------------------------------
-
-
-class SlowEngine:
-    def __init__(self) -> None:
-        self.seen: list[int] = []
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def recognize(self, image: np.ndarray) -> OcrResult:
-        self.entered.set()
-        self.gate.wait(5.0)
-        self.seen.append(int(image[0, 0, 0]))
-        text = [TextLine(f"frame {int(image[0, 0, 0])}", 0.9, box(0, 0, 50, 10))]
-        return OcrResult((tuple(text),), 4, 4, 1.0, 0.0)
-
-
-def frame(i: int) -> Frame:
-    return Frame(np.full((4, 4, 3), i, dtype=np.uint8), i, time.monotonic())
-
-
-@pytest.mark.fast
-def test_worker_never_blocks_and_the_newest_frame_wins() -> None:
-    engine = SlowEngine()
-    worker = OcrWorker(engine)  # type: ignore[arg-type]
-    worker.submit(frame(0))
-    assert engine.entered.wait(5.0)  # frame 0 is now being recognised (held at the gate)
-    started = time.monotonic()
-    for i in range(1, 6):
-        worker.submit(frame(i))
-    assert time.monotonic() - started < 0.05  # submitting never waits for recognition
-    engine.gate.set()
-    assert worker.wait_idle(5.0)
-    worker.close()
-    assert engine.seen == [0, 5]  # frames 1..4 were superseded while 0 was being read
-    stats = worker.stats()
-    assert (stats.submitted, stats.replaced, stats.processed) == (6, 4, 2)
-    updates = [worker.get(0.1), worker.get(0.1)]
-    assert [u.frame_index for u in updates if u] == [0, 5]
-
-
-@pytest.mark.fast
-def test_worker_applies_dedup_and_survives_engine_errors() -> None:
-    class Flaky(SlowEngine):
-        def recognize(self, image: np.ndarray) -> OcrResult:
-            if int(image[0, 0, 0]) == 1:
-                raise RuntimeError("ORT failed")
-            return OcrResult(((TextLine("EXIT", 0.9, box(0, 0, 50, 10)),),), 4, 4, 1.0, 0.0)
-
-    got = []
-    worker = OcrWorker(Flaky(), dedup=TextDeduplicator(), on_update=got.append)  # type: ignore[arg-type]
-    for i in range(3):
-        worker.submit(frame(i))
-        assert worker.wait_idle(5.0)
-    worker.close()
-    assert [len(u.new_lines) for u in got] == [1, 0]
-    assert worker.stats().failed == 1 and isinstance(worker.last_error, RuntimeError)

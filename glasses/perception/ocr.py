@@ -1,9 +1,9 @@
 """Text recognition with rapidocr-onnxruntime (PP-OCR det + cls + rec; models ship in its wheel).
 
 The engine is created once (loading three ONNX sessions takes a fraction of a second) and
-called from one thread at a time: the daemon's ``OcrStage`` calls it on its own worker thread,
-and ``glasses read --watch`` through :class:`~glasses.perception.ocr_worker.OcrWorker`.  Frames are shrunk to ``max_side_px`` first: detection time grows with pixel
-count, and signs read from a worn camera are large in the frame anyway.
+called from one thread at a time: the ``OcrStage`` (of the daemon and of ``glasses read --watch``)
+calls it on its own worker thread.  Frames are shrunk to ``max_side_px`` first: detection time
+grows with pixel count, and signs read from a worn camera are large in the frame anyway.
 
 Speed: rapidocr's default detection input is "shortest side at least 736 px", which *enlarges* a
 640x480 camera frame to 981x736 before the text detector runs (its most expensive step, about
