@@ -65,8 +65,8 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _audio(s: Settings, parts: Parts) -> None:
-    source = s.audio.source
+def _audio(settings: Settings, parts: Parts) -> None:
+    source = settings.audio.source
     if source == "off":
         return
     if source.startswith("file:"):
@@ -98,11 +98,13 @@ def add_vad(parts: Parts) -> None:
         parts.notes.append(f"not listening: {exc}")
 
 
-def add_recognizer(s: Settings, parts: Parts) -> None:
+def add_recognizer(settings: Settings, parts: Parts) -> None:
     from glasses.models.store import resolve_model_dir
     from glasses.perception.asr import RecognizerConfig, default_model_dir, load_recognizer
 
-    model_dir = resolve_model_dir(s.asr.model_dir) if s.asr.model_dir else default_model_dir()
+    model_dir = (
+        resolve_model_dir(settings.asr.model_dir) if settings.asr.model_dir else default_model_dir()
+    )
     if model_dir is None:
         parts.notes.append(f"no speech model, captions show speech activity only: {ASR_HINT}")
         return
@@ -110,24 +112,28 @@ def add_recognizer(s: Settings, parts: Parts) -> None:
         from glasses.accel import SHERPA_GPU_FIX, resolve_providers, sherpa_available
 
         # sherpa-onnx does not say what it registered: what it is given is what it runs on.
-        plan = resolve_providers("asr", s.asr.providers, sherpa_available(), SHERPA_GPU_FIX)
-        config = RecognizerConfig(model_dir, s.asr.threads, s.asr.language, provider=plan.primary)
+        plan = resolve_providers("asr", settings.asr.providers, sherpa_available(), SHERPA_GPU_FIX)
+        config = RecognizerConfig(
+            model_dir, settings.asr.threads, settings.asr.language, provider=plan.primary
+        )
         parts.recognizer = load_recognizer(config)
         parts.providers["asr"] = plan.primary
     except (GlassesError, ImportError) as exc:
         parts.notes.append(f"no speech recognition ({exc})")
 
 
-def add_backend(s: Settings, parts: Parts) -> None:
+def add_backend(settings: Settings, parts: Parts) -> None:
     """The local engine, behind a remote-first router when ``remote.url`` is set."""
-    local = _local_backend(s, parts)
-    if not s.remote.url:
+    local = _local_backend(settings, parts)
+    if not settings.remote.url:
         parts.backend = local
         return
     from glasses.llm.remote import RemoteBackend, RemoteConfig
 
     try:
-        remote = RemoteBackend(RemoteConfig(base_url=s.remote.url, model=s.remote.model))
+        remote = RemoteBackend(
+            RemoteConfig(base_url=settings.remote.url, model=settings.remote.model)
+        )
     except ValueError as exc:
         raise GlassesError(f"remote.url: {exc}") from exc
     if local is None:
@@ -137,14 +143,14 @@ def add_backend(s: Settings, parts: Parts) -> None:
     from glasses.llm.router import FallbackBackend, RouterConfig
 
     router = RouterConfig(
-        first_token_budget_s=s.remote.first_token_budget_s,
-        stall_budget_s=s.remote.stall_budget_s,
+        first_token_budget_s=settings.remote.first_token_budget_s,
+        stall_budget_s=settings.remote.stall_budget_s,
     )
     parts.backend = FallbackBackend(remote, local, router)
 
 
-def _local_backend(s: Settings, parts: Parts) -> ChatBackend | None:
-    if not s.llm.model:
+def _local_backend(settings: Settings, parts: Parts) -> ChatBackend | None:
+    if not settings.llm.model:
         parts.notes.append(f"no language model configured (llm.model): {LLM_HINT}")
         return None
     try:
@@ -153,11 +159,13 @@ def _local_backend(s: Settings, parts: Parts) -> ChatBackend | None:
         from glasses.models.manifest import pulled_variant
         from glasses.models.store import resolve_model_dir
 
-        folder = resolve_model_dir(s.llm.model)
+        folder = resolve_model_dir(settings.llm.model)
         config = EngineConfig(
-            session=SessionConfig(intra_op_threads=s.llm.threads, providers=s.llm.providers),
-            variant=s.llm.variant or pulled_variant(folder),
-            max_context_tokens=s.llm.context_tokens,
+            session=SessionConfig(
+                intra_op_threads=settings.llm.threads, providers=settings.llm.providers
+            ),
+            variant=settings.llm.variant or pulled_variant(folder),
+            max_context_tokens=settings.llm.context_tokens,
         )
         engine = LlmEngine.load(folder, config)
         parts.providers["llm"] = engine.provider
@@ -169,20 +177,23 @@ def _local_backend(s: Settings, parts: Parts) -> ChatBackend | None:
 
 
 def add_camera(
-    s: Settings, parts: Parts, opener: Callable[[], ThreadedCamera] | None = None
+    settings: Settings, parts: Parts, opener: Callable[[], ThreadedCamera] | None = None
 ) -> None:
     """OCR, and the camera of ``camera.source`` (or ``opener``, a stand-in camera)."""
-    if s.camera.source == "off" and opener is None:
+    if settings.camera.source == "off" and opener is None:
         return
     try:
         from glasses.perception.ocr import OcrConfig, OcrEngine
 
         config = OcrConfig(
-            s.ocr.max_side_px, s.ocr.min_confidence, s.ocr.threads, providers=s.ocr.providers
+            settings.ocr.max_side_px,
+            settings.ocr.min_confidence,
+            settings.ocr.threads,
+            providers=settings.ocr.providers,
         )
         before, started = _rss_mb(), time.perf_counter()
         engine = OcrEngine(config)
-        if "read" in s.modes.enabled:  # the first read's cost now, not at a read hours later
+        if "read" in settings.modes.enabled:  # the first read's cost now, not at a read hours later
             load = {
                 "load_s": round(time.perf_counter() - started, 3),
                 "load_rss_mb": round(max(0.0, _rss_mb() - before), 1),
@@ -192,7 +203,7 @@ def add_camera(
     except (GlassesError, ImportError) as exc:
         parts.notes.append(f"not reading ({exc})")
         return
-    spec = s.camera.source
+    spec = settings.camera.source
 
     def open_configured() -> ThreadedCamera:
         from glasses.sources.camera_backends import open_camera
@@ -225,41 +236,55 @@ def warm_up_ocr(engine: Any) -> dict[str, float]:
     }
 
 
-def mode_options(s: Settings) -> ModeOptions:
+def mode_options(settings: Settings) -> ModeOptions:
     return ModeOptions(
-        caption_lines=s.display.caption_lines,
-        languages=(s.translate.languages[0], s.translate.languages[1]),
-        read_action=s.read.action,  # type: ignore[arg-type]  # checked by glasses.settings
-        read_language=s.read.language, read_max_chars=s.read.max_chars,
-        answer_max_chars=s.assistant.max_chars, use_read_context=s.assistant.use_read_context,
-        max_new_tokens=s.llm.max_new_tokens, clauses=clause_policy(s),
-    )  # fmt: skip
+        caption_lines=settings.display.caption_lines,
+        languages=(settings.translate.languages[0], settings.translate.languages[1]),
+        read_action=settings.read.action,  # type: ignore[arg-type]  # checked by glasses.settings
+        read_language=settings.read.language,
+        read_max_chars=settings.read.max_chars,
+        answer_max_chars=settings.assistant.max_chars,
+        use_read_context=settings.assistant.use_read_context,
+        max_new_tokens=settings.llm.max_new_tokens,
+        clauses=clause_policy(settings),
+    )
 
 
-def clause_policy(s: Settings) -> ClausePolicy:
-    t = s.translate
+def clause_policy(settings: Settings) -> ClausePolicy:
+    translate = settings.translate
     return ClausePolicy(
-        commit="clause" if t.commit == "clause" else "utterance", pause_s=t.clause_pause_s,
-        max_words=t.clause_max_words, tentative=t.tentative, agreement=t.agreement,
-        lookahead_words=t.lookahead_words,
-    )  # fmt: skip
+        commit="clause" if translate.commit == "clause" else "utterance",
+        pause_s=translate.clause_pause_s,
+        max_words=translate.clause_max_words,
+        tentative=translate.tentative,
+        agreement=translate.agreement,
+        lookahead_words=translate.lookahead_words,
+    )
 
 
-def generation_options(s: Settings) -> GenerationOptions:
-    t = s.llm.temperature
-    sampling = SamplingConfig(greedy=True) if t == 0 else SamplingConfig(temperature=t, top_p=0.9)
-    return GenerationOptions(s.llm.max_new_tokens, sampling, timeout_s=s.llm.timeout_s)
+def generation_options(settings: Settings) -> GenerationOptions:
+    temperature = settings.llm.temperature
+    sampling = (
+        SamplingConfig(greedy=True)
+        if temperature == 0
+        else SamplingConfig(temperature=temperature, top_p=0.9)
+    )
+    return GenerationOptions(
+        settings.llm.max_new_tokens, sampling, timeout_s=settings.llm.timeout_s
+    )
 
 
-def speech_pipeline(s: Settings, parts: Parts) -> SpeechPipeline:
+def speech_pipeline(settings: Settings, parts: Parts) -> SpeechPipeline:
     """VAD, segmenter and (if there is a recogniser) the streaming transcriber."""
     from glasses.perception.segmenter import SegmenterConfig
     from glasses.perception.speech import SpeechPipeline
     from glasses.perception.transcriber import transcriber_for
 
-    a = s.audio
+    audio = settings.audio
     config = SegmenterConfig(
-        threshold=a.vad_threshold, min_silence_s=a.min_silence_s, max_utterance_s=a.max_utterance_s
+        threshold=audio.vad_threshold,
+        min_silence_s=audio.min_silence_s,
+        max_utterance_s=audio.max_utterance_s,
     )
     asr = transcriber_for(parts.recognizer) if parts.recognizer is not None else None
     return SpeechPipeline(vad=parts.vad, segmenter_config=config, transcriber=asr)
