@@ -1,20 +1,18 @@
-"""``glasses read --watch`` on the daemon's stages: one read per still period, the newest frame
-wins while OCR is busy, a failing read is reported without ending the watch, Ctrl-C ends it
-normally, and a missing camera is reported as ``glasses read --camera`` reports it.
+"""``glasses read --watch`` on the daemon's stages: a failing read is reported without ending the
+watch, Ctrl-C ends it normally, an unplugged camera ends it with an error after what was read,
+and a missing camera is reported as ``glasses read --camera`` reports it.
 
-Printing each sign once as the camera turns (text and ``--json``) is in test_perception_cli.py.
+Printing each sign once as the camera turns (text and ``--json``) is in test_perception_cli.py,
+the stages' own behaviour (one read per still period, newest frame wins) in test_vision_stages.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,138 +22,14 @@ from perception_support.cli import only_present_commands
 from perception_support.signs import draw, ocr_engine
 
 from glasses import cli
+from glasses.commands import read_watch
 from glasses.commands.read_watch import watch
-from glasses.perception.ocr import OcrResult
-from glasses.perception.text_layout import TextLine
-from glasses.pipeline.channel import Channel, Overflow
-from glasses.pipeline.messages import CameraFrame, CaptureRequest, Message, OcrText
-from glasses.runtime.vision_stages import CaptureStage, OcrStage
-from glasses.sources.camera import Frame, ThreadedCamera
-from glasses.sources.camera_backends import open_camera
-from glasses.sources.frame_select import SharpFrameSelector
+from glasses.errors import GlassesError
+from glasses.sources.camera import ThreadedCamera
 
-pytestmark = pytest.mark.model  # PP-OCR; the two tests of the stages alone are fast
+pytestmark = pytest.mark.model  # PP-OCR
 
 WAIT_S = 30.0  # a bound for a hung test, not a timing assertion
-
-
-class Outbox:
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-        self._cond = asyncio.Condition()
-
-    async def send(self, msg: Message) -> None:
-        async with self._cond:
-            self.sent.append(msg)
-            self._cond.notify_all()
-
-    async def until(self, predicate: Callable[[list[Message]], bool]) -> None:
-        async with self._cond:
-            await asyncio.wait_for(self._cond.wait_for(lambda: predicate(self.sent)), WAIT_S)
-
-
-def still_folder(tmp_path: Path, frames: int) -> Path:
-    """A "camera" that looks at one sharp pattern without moving."""
-    import cv2
-
-    image = np.full((120, 160, 3), 255, dtype=np.uint8)
-    image[40:80, 20:140] = 0
-    first = tmp_path / "still.png"
-    cv2.imwrite(str(first), image)
-    folder = tmp_path / "still"
-    folder.mkdir()
-    for i in range(frames):
-        (folder / f"{i:03d}.png").hardlink_to(first)
-    return folder
-
-
-def two_captures(folder: Path, selector: SharpFrameSelector | None) -> list[bool]:
-    """Whether each of two back-to-back captures of ``folder`` got a still frame (chosen)."""
-    out = Outbox()
-
-    async def main() -> None:
-        inbox: Channel[CaptureRequest] = Channel("capture", 1, Overflow.KEEP_NEWEST)
-
-        def camera() -> ThreadedCamera:
-            return open_camera(str(folder), fps=100.0)
-
-        stage = CaptureStage(
-            inbox, out.send, camera, still_timeout_s=WAIT_S, idle_close_s=WAIT_S, selector=selector
-        )
-        task = asyncio.ensure_future(stage.run())
-        await inbox.put(CaptureRequest(1))
-        await out.until(lambda sent: len(captured(sent)) == 1)
-        await inbox.put(CaptureRequest(2))
-        await out.until(lambda sent: len(captured(sent)) == 2)
-        task.cancel()
-        await stage.close()
-        stage.worker.close()
-
-    asyncio.run(main())
-    return [m.chosen for m in captured(out.sent)]
-
-
-def captured(sent: list[Message]) -> list[CameraFrame]:
-    return [m for m in sent if isinstance(m, CameraFrame)]
-
-
-@pytest.mark.fast
-def test_a_kept_selector_reads_a_still_scene_once(tmp_path: Path) -> None:
-    folder = still_folder(tmp_path, 30)
-    # Afresh (a button press each): the second capture chooses the same still scene again.
-    assert two_captures(folder, None) == [True, True]
-    # Kept (read --watch): the head has not moved, so the second capture runs to the end of the
-    # file without a choice and nothing is read twice.
-    assert two_captures(folder, SharpFrameSelector()) == [True, False]
-
-
-class GatedEngine:
-    """Holds its first read until released, as a slow OCR pass would."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-        self.seen: list[int] = []
-
-    def recognize(self, image: np.ndarray) -> OcrResult:
-        self.entered.set()
-        self.gate.wait(WAIT_S)
-        value = int(image[0, 0, 0])
-        self.seen.append(value)
-        box = ((0.0, 0.0), (50.0, 0.0), (50.0, 10.0), (0.0, 10.0))
-        return OcrResult(((TextLine(f"frame {value}", 0.9, box),),), 4, 4, 1.0, 0.0)
-
-
-@pytest.mark.fast
-def test_ocr_stage_reads_the_newest_frame_waiting() -> None:
-    engine, out = GatedEngine(), Outbox()
-
-    def frame(i: int) -> CameraFrame:
-        image = np.full((4, 4, 3), i, dtype=np.uint8)
-        return CameraFrame(i, Frame(image, i, time.monotonic()), 100.0, True)
-
-    async def main() -> Channel[CameraFrame]:
-        frames: Channel[CameraFrame] = Channel("frames", 1, Overflow.KEEP_NEWEST)
-        stage = OcrStage(frames, out.send, engine)
-        task = asyncio.ensure_future(stage.run())
-        await frames.put(frame(0))
-        assert await asyncio.to_thread(engine.entered.wait, WAIT_S)  # frame 0 is being read
-        for i in range(1, 6):
-            await frames.put(frame(i))
-        engine.gate.set()
-        await out.until(lambda sent: len(sent) == 2)
-        task.cancel()
-        stage.worker.close()
-        return frames
-
-    frames = asyncio.run(main())
-    assert engine.seen == [0, 5]  # frames 1..4 were superseded while 0 was being read
-    assert frames.stats().dropped == 4
-    texts = [m for m in out.sent if isinstance(m, OcrText)]
-    assert [(m.request_id, m.text, [x.text for x in m.lines]) for m in texts] == [
-        (0, "frame 0", ["frame 0"]),
-        (5, "frame 5", ["frame 5"]),
-    ]
 
 
 class FailsFirst:
@@ -256,3 +130,53 @@ def test_watch_of_a_blank_folder_says_no_text_found(
         cv2.imwrite(str(folder / f"{i}.png"), np.full((100, 100, 3), 255, dtype=np.uint8))
     code, out, err = run(capsys, "read", "--camera", str(folder), "--watch", "--fps", "20")
     assert code == 0 and out == "" and "no text found" in err
+
+
+class UnpluggedOnceRead:
+    """A live camera showing a sign that is unplugged once OCR has started reading it."""
+
+    live = True
+    fps = 20.0
+
+    def __init__(self, image: np.ndarray, reading: threading.Event) -> None:
+        self.image = image
+        self.reading = reading
+
+    def read(self) -> np.ndarray:
+        if self.reading.is_set():
+            raise OSError("unplugged")
+        return self.image
+
+    def close(self) -> None:
+        pass
+
+
+class Signals:
+    """The real OCR engine, saying when it starts reading."""
+
+    def __init__(self) -> None:
+        self.engine = ocr_engine()
+        self.reading = threading.Event()
+
+    def recognize(self, image: np.ndarray) -> Any:
+        self.reading.set()
+        return self.engine.recognize(image)
+
+
+def test_an_unplugged_camera_ends_watching_with_an_error_after_what_was_read(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import cv2
+
+    engine = Signals()
+    image = cv2.imread(str(sign(tmp_path / "sign.png", "出口 EXIT")))
+
+    def camera(spec: str, *, fps: float | None = None) -> ThreadedCamera:
+        return ThreadedCamera(UnpluggedOnceRead(image, engine.reading), name=f"camera {spec}")
+
+    monkeypatch.setattr(read_watch, "open_camera", camera)
+    args = argparse.Namespace(camera="0", fps=None, json=False)
+    with pytest.raises(GlassesError) as error:
+        watch(args, engine)
+    assert str(error.value) == "camera 0: camera 0 stopped delivering frames (OSError: unplugged)"
+    assert capsys.readouterr().out.splitlines() == ["出口 EXIT"]
