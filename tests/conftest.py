@@ -11,6 +11,9 @@ import pytest
 if TYPE_CHECKING:
     from llm_support.folders import BuiltModel
 
+# Test tiers: each test's marker checked at collection, `fast` tests kept free of processes.
+pytest_plugins = ["pytester", "tier_guard"]
+
 
 # --- LLM engine (glasses/llm): tiny random Qwen2/Qwen3 ONNX models, built once per session ---
 
