@@ -1,7 +1,7 @@
 """OCR: real PP-OCR on signs drawn in Noto Sans CJK; reading order and dedup.
 
 The newest frame winning while OCR is busy (``OcrStage`` behind a keep-newest channel) is tested
-in test_read_watch.py.
+in test_vision_stages.py.
 """
 
 from __future__ import annotations
