@@ -15,10 +15,16 @@ static uint32_t u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
 static const char *type_name(uint8_t type)
 {
     switch (type) {
-#define GL_NAME_CASE(name, code, seq, size, var) \
+#define GL_NAME_CASE(name, code, seq, size, var, dir) \
     case code:                                   \
         return #name;
         GL_MESSAGE_TABLE(GL_NAME_CASE)
@@ -99,30 +105,29 @@ static void on_hello(gl_device_t *dev, const gl_frame_t *f, uint32_t now_ms)
         gl_send_error(dev, f, GL_REASON_BAD_LENGTH, &why);
         return;
     }
-    lo = f->payload[0] > GL_MIN_VERSION ? f->payload[0] : GL_MIN_VERSION;
-    hi = f->payload[1] < GL_MAX_VERSION ? f->payload[1] : GL_MAX_VERSION;
+    lo = f->payload[GL_OFF_HELLO_MIN_VERSION];
+    hi = f->payload[GL_OFF_HELLO_MAX_VERSION];
+    lo = lo > GL_MIN_VERSION ? lo : GL_MIN_VERSION;
+    hi = hi < GL_MAX_VERSION ? hi : GL_MAX_VERSION;
     dev->version = lo <= hi ? hi : 0u;
     dev->session = dev->version != 0u;
-    host_max = u16(f->payload + 2);
+    host_max = u16(f->payload + GL_OFF_HELLO_MAX_PAYLOAD);
     dev->host_max_payload = host_max > GL_MIN_PAYLOAD ? host_max : GL_MIN_PAYLOAD;
     restart_numbering(dev); /* also when no version is in common: that ends a session */
-    p[0] = dev->version;
-    p[1] = GL_MIN_VERSION;
-    p[2] = GL_MAX_VERSION;
-    p[3] = (uint8_t)GL_WIDTH_PX;
-    p[4] = (uint8_t)(GL_WIDTH_PX >> 8);
-    p[5] = (uint8_t)GL_HEIGHT_PX;
-    p[6] = (uint8_t)(GL_HEIGHT_PX >> 8);
-    p[7] = GL_BPP;
-    p[8] = (uint8_t)GL_MAX_PAYLOAD;
-    p[9] = (uint8_t)(GL_MAX_PAYLOAD >> 8);
-    p[10] = GL_WINDOW;
-    p[11] = GL_FW_MAJOR;
-    p[12] = GL_FW_MINOR;
-    p[13] = GL_FW_PATCH;
-    memcpy(p + 14, f->payload + 4, 4); /* the session id, echoed */
-    p[18] = (uint8_t)(sizeof board - 1u);
-    memcpy(p + GL_MINLEN_HELLO_ACK, board, sizeof board - 1u);
+    p[GL_OFF_HELLO_ACK_VERSION] = dev->version;
+    p[GL_OFF_HELLO_ACK_MIN_VERSION] = GL_MIN_VERSION;
+    p[GL_OFF_HELLO_ACK_MAX_VERSION] = GL_MAX_VERSION;
+    put16(p + GL_OFF_HELLO_ACK_WIDTH_PX, GL_WIDTH_PX);
+    put16(p + GL_OFF_HELLO_ACK_HEIGHT_PX, GL_HEIGHT_PX);
+    p[GL_OFF_HELLO_ACK_BPP] = GL_BPP;
+    put16(p + GL_OFF_HELLO_ACK_MAX_PAYLOAD, GL_MAX_PAYLOAD);
+    p[GL_OFF_HELLO_ACK_WINDOW] = GL_WINDOW;
+    p[GL_OFF_HELLO_ACK_FW_VERSION] = GL_FW_MAJOR;
+    p[GL_OFF_HELLO_ACK_FW_VERSION + 1u] = GL_FW_MINOR;
+    p[GL_OFF_HELLO_ACK_FW_VERSION + 2u] = GL_FW_PATCH;
+    memcpy(p + GL_OFF_HELLO_ACK_SESSION_ID, f->payload + GL_OFF_HELLO_SESSION_ID, 4); /* echoed */
+    p[GL_OFF_HELLO_ACK_BOARD_ID - 1u] = (uint8_t)(sizeof board - 1u);
+    memcpy(p + GL_OFF_HELLO_ACK_BOARD_ID, board, sizeof board - 1u);
     gl_send_unsequenced(dev, GL_T_HELLO_ACK, p, (uint8_t)(GL_MINLEN_HELLO_ACK + sizeof board - 1u));
     if (dev->session) {
         dev->stats.sessions++;
@@ -131,30 +136,22 @@ static void on_hello(gl_device_t *dev, const gl_frame_t *f, uint32_t now_ms)
 }
 
 /* The payload does not decode as its type (its sequence number is already consumed). */
+static int direction(uint8_t type);
+
 static void bad_payload(gl_device_t *dev, const gl_frame_t *f, const gl_text_t *why)
 {
     gl_text_t t;
-    switch (f->type) {
-    case GL_T_ERROR:
-    case GL_T_NAK:
-    case GL_T_HELLO_ACK:
-    case GL_T_PONG:
+    int dir = direction(f->type);
+    if (f->type == GL_T_ERROR || f->type == GL_T_NAK) {
         return; /* never answer these: that could loop */
-    case GL_T_ENTER_BOOTLOADER:
-        if (dev->port.enter_bootloader != NULL) {
-            gl_send_error(dev, f, GL_REASON_BAD_LENGTH, why);
-            return;
-        }
-        break;
-    case GL_T_EVENT:
-    case GL_T_LOG:
-        break;
-    default:
-        if (type_name(f->type) != NULL) { /* a host-to-device type */
-            gl_send_error(dev, f, GL_REASON_BAD_LENGTH, why);
-            return;
-        }
-        break;
+    }
+    if (f->type == GL_T_ENTER_BOOTLOADER ? dev->port.enter_bootloader != NULL
+                                         : dir == GL_DIR_H2D || dir == GL_DIR_BOTH) {
+        gl_send_error(dev, f, GL_REASON_BAD_LENGTH, why); /* a type the device accepts */
+        return;
+    }
+    if (dir == GL_DIR_D2H && !GL_IS_SEQUENCED(f->type)) {
+        return; /* HELLO_ACK, PONG sent to the device: ignored (section 5.1) */
     }
     gl_text_clear(&t);
     gl_text_str(&t, "type ");
@@ -163,11 +160,25 @@ static void bad_payload(gl_device_t *dev, const gl_frame_t *f, const gl_text_t *
     gl_send_error(dev, f, GL_REASON_UNKNOWN_TYPE, &t);
 }
 
+/* The direction of a known type (GL_DIR_*); 0 for an unknown one. */
+static int direction(uint8_t type)
+{
+    switch (type) {
+#define GL_DIR_CASE(name, code, seq, size, var, dir) \
+    case code:                                       \
+        return dir;
+        GL_MESSAGE_TABLE(GL_DIR_CASE)
+#undef GL_DIR_CASE
+    default:
+        return 0;
+    }
+}
+
 /* The exact or minimum payload size of a known type; 0 for an unknown one. */
 static int expected_size(uint8_t type, unsigned *size, int *at_least)
 {
     switch (type) {
-#define GL_SIZE_CASE(name, code, seq, sz, var) \
+#define GL_SIZE_CASE(name, code, seq, sz, var, dir) \
     case code:                                 \
         *size = sz;                            \
         *at_least = var;                       \
