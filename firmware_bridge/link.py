@@ -97,9 +97,11 @@ class DisplayLink:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.close()
 
     # -- observation ---------------------------------------------------------------------
@@ -275,6 +277,13 @@ class DisplayLink:
 
 
 __all__ = [
-    "DeviceEvent", "DeviceInfo", "DisplayLink", "EncoderFactory", "LinkConfig", "LinkState",
-    "LinkStats", "ScreenEncoder", "TransportFactory",
-]  # fmt: skip
+    "DeviceEvent",
+    "DeviceInfo",
+    "DisplayLink",
+    "EncoderFactory",
+    "LinkConfig",
+    "LinkState",
+    "LinkStats",
+    "ScreenEncoder",
+    "TransportFactory",
+]

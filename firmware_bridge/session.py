@@ -276,9 +276,14 @@ class LinkSession:
         self.device = ack
         log.info(
             "display connected: %s fw %d.%d.%d, %dx%d at %d bpp, window %d, session %#010x",
-            ack.board_id, *ack.fw_version, ack.width_px, ack.height_px, ack.bpp, ack.window,
+            ack.board_id,
+            *ack.fw_version,
+            ack.width_px,
+            ack.height_px,
+            ack.bpp,
+            ack.window,
             ack.session_id,
-        )  # fmt: skip
+        )
         self._set_state(LinkState.CONNECTED)
 
     def _size_frames_for(self, ack: HelloAck) -> None:

@@ -102,8 +102,11 @@ class Traffic:
         self.errors_from_device += 1
         log.warning(
             "display reported %s for %s seq %d: %s",
-            _reason_name(err.reason), _type_name(err.ref_type), err.ref_seq, err.detail or "-",
-        )  # fmt: skip
+            _reason_name(err.reason),
+            _type_name(err.ref_type),
+            err.ref_seq,
+            err.detail or "-",
+        )
         self.event(err, now_s)
 
     def event(self, msg: Event | Log | Error, now_s: float) -> None:
@@ -121,14 +124,21 @@ class Traffic:
     def snapshot(self, arq: ArqStats, screen: ScreenPipeline) -> LinkStats:
         rtt_s = self.rtt_s if self.rtt_s is not None else arq.rtt_s
         return LinkStats(
-            bytes_tx=self.bytes_tx, bytes_rx=self.bytes_rx, frames_tx=self.frames_tx,
-            frames_rx=self.frames_rx, retransmits=arq.retransmits, crc_errors=self.crc_errors,
-            malformed=self.bad_frames, naks=self.naks, errors_from_device=self.errors_from_device,
+            bytes_tx=self.bytes_tx,
+            bytes_rx=self.bytes_rx,
+            frames_tx=self.frames_tx,
+            frames_rx=self.frames_rx,
+            retransmits=arq.retransmits,
+            crc_errors=self.crc_errors,
+            malformed=self.bad_frames,
+            naks=self.naks,
+            errors_from_device=self.errors_from_device,
             reconnects=max(0, self.sessions - 1),
             rtt_ms=None if rtt_s is None else rtt_s * 1000.0,
-            presents_acked=screen.presents_acked, screens_skipped=screen.skipped,
+            presents_acked=screen.presents_acked,
+            screens_skipped=screen.skipped,
             events_dropped=self.events_dropped,
-        )  # fmt: skip
+        )
 
 
 __all__ = ["Traffic"]

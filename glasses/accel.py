@@ -88,8 +88,13 @@ def resolve_providers(
         log.warning(
             "%s: %s asked for, but %s is not available here (usable: %s); running on %s. "
             "For the GPU: %s",
-            model, ", ".join(asked), ", ".join(plan.missing), usable, plan.primary.upper(), fix,
-        )  # fmt: skip
+            model,
+            ", ".join(asked),
+            ", ".join(plan.missing),
+            usable,
+            plan.primary.upper(),
+            fix,
+        )
     return plan
 
 
@@ -103,8 +108,11 @@ def runs_on(model: str, asked: Sequence[str], session: Any) -> str:
         log.warning(
             "%s: %s did not initialise (onnxruntime's own log line says why: CUDA/cuDNN "
             "libraries, or a wheel not built for this JetPack); running on %s. For the GPU: %s",
-            model, asked[0], short_name(got).upper(), ORT_GPU_FIX,
-        )  # fmt: skip
+            model,
+            asked[0],
+            short_name(got).upper(),
+            ORT_GPU_FIX,
+        )
     return short_name(got)
 
 

@@ -23,7 +23,17 @@ from firmware_bridge.extras import (
 )
 
 __all__ = [
-    "BROKEN_MARK", "DISTRIBUTION", "FIX_MARK", "NUMPY_MISMATCH", "SYSTEM_LIBRARY_FIXES",
-    "BrokenExtraError", "ExtraImportError", "MissingExtraError", "import_fix", "install_fix",
-    "is_not_installed", "pip_install", "require",
-]  # fmt: skip
+    "BROKEN_MARK",
+    "DISTRIBUTION",
+    "FIX_MARK",
+    "NUMPY_MISMATCH",
+    "SYSTEM_LIBRARY_FIXES",
+    "BrokenExtraError",
+    "ExtraImportError",
+    "MissingExtraError",
+    "import_fix",
+    "install_fix",
+    "is_not_installed",
+    "pip_install",
+    "require",
+]

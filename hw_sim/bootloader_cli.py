@@ -54,8 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="power cut after UNITS of flash work in the first boot that does that "
         "much, e.g. mid-swap",
     )
-    g.add_argument("--power-off", type=float, default=0.3, metavar="S",
-                   help="how long a power cut lasts")  # fmt: skip
+    g.add_argument(
+        "--power-off", type=float, default=0.3, metavar="S", help="how long a power cut lasts"
+    )
 
 
 def firmware_config(args: argparse.Namespace, profile: Profile) -> FirmwareConfig | None:
@@ -91,10 +92,13 @@ def firmware_config(args: argparse.Namespace, profile: Profile) -> FirmwareConfi
     if args.watchdog <= 0 or args.power_off <= 0:
         raise ValueError("--watchdog and --power-off must be positive")
     return FirmwareConfig(
-        key_pems=pems, initial_image=initial, watchdog_s=args.watchdog,
-        power_off_s=args.power_off, cut_smp_units=args.cut_power_smp,
+        key_pems=pems,
+        initial_image=initial,
+        watchdog_s=args.watchdog,
+        power_off_s=args.power_off,
+        cut_smp_units=args.cut_power_smp,
         cut_boot_units=args.cut_power_boot,
-    )  # fmt: skip
+    )
 
 
 __all__ = ["add_arguments", "firmware_config"]

@@ -87,21 +87,35 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     faults = FaultSettings.both_ways(args.drop_rate, args.flip_rate, args.latency_ms, args.slow_ms)
     profile = get_profile(args.profile)
     return SimConfig(
-        profile=profile, tcp_port=args.tcp, link=args.link, baud=args.baud,
-        faults=faults, seed=args.seed, steps=tuple(steps), save_dir=args.save_dir, keep=args.keep,
+        profile=profile,
+        tcp_port=args.tcp,
+        link=args.link,
+        baud=args.baud,
+        faults=faults,
+        seed=args.seed,
+        steps=tuple(steps),
+        save_dir=args.save_dir,
+        keep=args.keep,
         firmware=firmware_config(args, profile),
         bugs=frozenset(DeviceBug(b) for b in args.bug or ()),
-    )  # fmt: skip
+    )
 
 
 def ready_line(sim: Simulator) -> str:
     port, p = sim.port, sim.config.profile
     info = {
-        "url": port.url, "web": sim.web_url, "profile": p.name, "width": p.width_px,
-        "height": p.height_px, "bpp": p.bpp, "board_id": p.board_id, "baud": sim.config.baud,
+        "url": port.url,
+        "web": sim.web_url,
+        "profile": p.name,
+        "width": p.width_px,
+        "height": p.height_px,
+        "bpp": p.bpp,
+        "board_id": p.board_id,
+        "baud": sim.config.baud,
         "pty": port.slave_path if isinstance(port, PtyPort) else None,
-        "tcp_port": port.port if isinstance(port, TcpPort) else None, "pid": os.getpid(),
-    }  # fmt: skip
+        "tcp_port": port.port if isinstance(port, TcpPort) else None,
+        "pid": os.getpid(),
+    }
     return "READY " + json.dumps(info)
 
 

@@ -221,10 +221,21 @@ class DisplayDevice(DeviceOutput):
         self.session_id = hello.session_id if self.session else None
         self.host_max_payload = max(MIN_PAYLOAD, hello.max_payload)
         self._restart_numbering()  # also when no version is in common: that ends a session
-        self._send(HelloAck(
-            self.version, p.min_version, p.max_version, p.width_px, p.height_px, p.bpp,
-            p.max_payload, p.window, p.fw_version, hello.session_id, p.board_id,
-        ))  # fmt: skip
+        self._send(
+            HelloAck(
+                self.version,
+                p.min_version,
+                p.max_version,
+                p.width_px,
+                p.height_px,
+                p.bpp,
+                p.max_payload,
+                p.window,
+                p.fw_version,
+                hello.session_id,
+                p.board_id,
+            )
+        )
         if not self.session:
             log.warning(
                 "HELLO for versions %d..%d: none in common", hello.min_version, hello.max_version

@@ -36,10 +36,21 @@ log = logging.getLogger(__name__)
 _ERROR_HEADER_LEN: Final = 3  # ref_seq, ref_type, reason before the detail text
 # Message types a host may send; anything else is a protocol error (or ignored if unsequenced).
 _FROM_HOST: Final = frozenset(
-    {MsgType.ACK, MsgType.NAK, MsgType.ERROR, MsgType.PING, MsgType.RESET, MsgType.BLIT,
-     MsgType.PRESENT, MsgType.CLEAR, MsgType.SET_BRIGHTNESS, MsgType.SLEEP, MsgType.WAKE,
-     MsgType.COPY}
-)  # fmt: skip
+    {
+        MsgType.ACK,
+        MsgType.NAK,
+        MsgType.ERROR,
+        MsgType.PING,
+        MsgType.RESET,
+        MsgType.BLIT,
+        MsgType.PRESENT,
+        MsgType.CLEAR,
+        MsgType.SET_BRIGHTNESS,
+        MsgType.SLEEP,
+        MsgType.WAKE,
+        MsgType.COPY,
+    }
+)
 _KNOWN_TYPES: Final = frozenset(int(t) for t in MsgType)
 
 

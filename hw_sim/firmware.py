@@ -78,9 +78,17 @@ def build_image(body: bytes, version: ImageVersion, board: str | None) -> bytes:
         _tlv_area(TLV_PROT_INFO_MAGIC, [(BOARD_TLV, board.encode("ascii"))]) if board else b""
     )
     header = HEADER.pack(
-        IMAGE_MAGIC, 0, HEADER.size, len(protected), len(body), 0,
-        version.major, version.minor, version.revision, version.build,
-    )  # fmt: skip
+        IMAGE_MAGIC,
+        0,
+        HEADER.size,
+        len(protected),
+        len(body),
+        0,
+        version.major,
+        version.minor,
+        version.revision,
+        version.build,
+    )
     hashed = header + body + protected
     return hashed + _tlv_area(TLV_INFO_MAGIC, [(Tlv.SHA256, hashlib.sha256(hashed).digest())])
 
@@ -112,6 +120,11 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "APP_MAGIC", "BEHAVIOURS", "AppManifest", "build_app", "build_image", "factory_image",
+    "APP_MAGIC",
+    "BEHAVIOURS",
+    "AppManifest",
+    "build_app",
+    "build_image",
+    "factory_image",
     "read_manifest",
-]  # fmt: skip
+]

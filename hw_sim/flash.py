@@ -66,10 +66,14 @@ class FlashLayout:
     def areas(self) -> dict[str, int]:
         s = self.sector_size
         return {
-            "slot0": self.slot_size, "slot1": self.slot_size, "scratch": s,
-            "trailer0": s, "trailer1": s, "status": s * self.status_sectors,
+            "slot0": self.slot_size,
+            "slot1": self.slot_size,
+            "scratch": s,
+            "trailer0": s,
+            "trailer1": s,
+            "status": s * self.status_sectors,
             "upload": s * self.upload_sectors,
-        }  # fmt: skip
+        }
 
 
 @dataclass

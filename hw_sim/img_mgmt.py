@@ -72,12 +72,17 @@ class ImageManager:
             v = image.version
             version = f"{v.major}.{v.minor}.{v.revision}" + (f".{v.build}" if v.build else "")
             primary = slot == 0
-            out.append(SlotState(
-                slot=slot, version=version, hash=image.hash_tlv, active=primary,
-                confirmed=(swap is not SwapType.REVERT) if primary else swap is SwapType.REVERT,
-                pending=not primary and swap in (SwapType.TEST, SwapType.PERM),
-                permanent=not primary and swap is SwapType.PERM,
-            ))  # fmt: skip
+            out.append(
+                SlotState(
+                    slot=slot,
+                    version=version,
+                    hash=image.hash_tlv,
+                    active=primary,
+                    confirmed=(swap is not SwapType.REVERT) if primary else swap is SwapType.REVERT,
+                    pending=not primary and swap in (SwapType.TEST, SwapType.PERM),
+                    permanent=not primary and swap is SwapType.PERM,
+                )
+            )
         return out
 
     # -- upload ----------------------------------------------------------------------------

@@ -85,9 +85,15 @@ class FlashableDevice(DisplayDevice):
     """A :class:`DisplayDevice` whose firmware lives in simulated flash."""
 
     def __init__(
-        self, profile: Profile, firmware: FirmwareConfig, now_s: float = 0.0, *,
-        processing_s: float = 0.0, reboot_delay_s: float = 0.1, byte_time_s: float = 0.0,
-    ) -> None:  # fmt: skip
+        self,
+        profile: Profile,
+        firmware: FirmwareConfig,
+        now_s: float = 0.0,
+        *,
+        processing_s: float = 0.0,
+        reboot_delay_s: float = 0.1,
+        byte_time_s: float = 0.0,
+    ) -> None:
         self.base_profile = profile
         self.firmware = firmware
         self.flash = Flash(firmware.layout)
@@ -112,9 +118,12 @@ class FlashableDevice(DisplayDevice):
         self._power_back_s: float | None = None
         self._cuts = {"smp": firmware.cut_smp_units, "boot": firmware.cut_boot_units}
         super().__init__(
-            profile, now_s, processing_s=processing_s, reboot_delay_s=reboot_delay_s,
+            profile,
+            now_s,
+            processing_s=processing_s,
+            reboot_delay_s=reboot_delay_s,
             byte_time_s=byte_time_s,
-        )  # fmt: skip
+        )
 
     # -- power and boot --------------------------------------------------------------------
 

@@ -53,14 +53,19 @@ class Unplug:
 Action = InputEvent | LogLine | Reboot | Unplug
 
 _BUTTON: Final = {
-    "press": ButtonAction.PRESS, "long": ButtonAction.LONG_PRESS,
-    "long_press": ButtonAction.LONG_PRESS, "double": ButtonAction.DOUBLE_PRESS,
+    "press": ButtonAction.PRESS,
+    "long": ButtonAction.LONG_PRESS,
+    "long_press": ButtonAction.LONG_PRESS,
+    "double": ButtonAction.DOUBLE_PRESS,
     "double_press": ButtonAction.DOUBLE_PRESS,
-}  # fmt: skip
+}
 _SWIPE: Final = {
-    "forward": SwipeDirection.FORWARD, "back": SwipeDirection.BACKWARD,
-    "backward": SwipeDirection.BACKWARD, "up": SwipeDirection.UP, "down": SwipeDirection.DOWN,
-}  # fmt: skip
+    "forward": SwipeDirection.FORWARD,
+    "back": SwipeDirection.BACKWARD,
+    "backward": SwipeDirection.BACKWARD,
+    "up": SwipeDirection.UP,
+    "down": SwipeDirection.DOWN,
+}
 _ON_OFF: Final = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 

@@ -261,13 +261,24 @@ class Simulator:
     def state_dict(self, now: float) -> dict[str, object]:
         dev, p = self.device, self.config.profile
         return {
-            "url": self.port.url, "web": self.web_url, "profile": p.name,
-            "board_id": p.board_id, "width": p.width_px, "height": p.height_px, "bpp": p.bpp,
-            "frame_id": dev.stats.last_frame_id, "presents": dev.stats.presents,
-            "screen_version": dev.screen_version, "session": dev.session,
-            "session_id": dev.session_id, "sleeping": dev.sleeping,
-            "brightness": dev.brightness, "powered": dev.powered, "plugged": self.port.plugged,
-            "connected": self.port.connected, "uptime_ms": dev.uptime_ms(now) if dev.powered else 0,
+            "url": self.port.url,
+            "web": self.web_url,
+            "profile": p.name,
+            "board_id": p.board_id,
+            "width": p.width_px,
+            "height": p.height_px,
+            "bpp": p.bpp,
+            "frame_id": dev.stats.last_frame_id,
+            "presents": dev.stats.presents,
+            "screen_version": dev.screen_version,
+            "session": dev.session,
+            "session_id": dev.session_id,
+            "sleeping": dev.sleeping,
+            "brightness": dev.brightness,
+            "powered": dev.powered,
+            "plugged": self.port.plugged,
+            "connected": self.port.connected,
+            "uptime_ms": dev.uptime_ms(now) if dev.powered else 0,
             "faults": self.faults.settings.as_dict(),
             "stats": {
                 "device": dev.stats.as_dict(),
@@ -277,4 +288,4 @@ class Simulator:
                 "faults": self.faults.stats(),
                 "saved_png": self.saver.saved if self.saver else 0,
             },
-        }  # fmt: skip
+        }

@@ -87,8 +87,12 @@ class SmpLineReader:
             self._decoder = None
             return bytes(done.value)
         except (
-            SMPBadCRC, SMPBadStartDelimiter, SMPBadContinueDelimiter, binascii.Error, struct.error
-        ) as exc:  # fmt: skip
+            SMPBadCRC,
+            SMPBadStartDelimiter,
+            SMPBadContinueDelimiter,
+            binascii.Error,
+            struct.error,
+        ) as exc:
             self._drop(str(exc))
             return None
         if self._received > 2 * self.max_message_bytes:

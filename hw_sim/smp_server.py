@@ -86,8 +86,14 @@ class SmpServer:
             return self._raw(group, command, op, seq, version, body)
 
     @staticmethod
-    def _raw(group: int, command: int, op: int, seq: int, version: smphdr.Version,
-             body: dict[str, object]) -> bytes:  # fmt: skip
+    def _raw(
+        group: int,
+        command: int,
+        op: int,
+        seq: int,
+        version: smphdr.Version,
+        body: dict[str, object],
+    ) -> bytes:
         data = cbor2.dumps(body, canonical=True)
         response_op = smphdr.OP.WRITE_RSP if op == smphdr.OP.WRITE else smphdr.OP.READ_RSP
         return _HEADER.pack((version << 3) | response_op, 0, len(data), group, seq, command) + data

@@ -161,6 +161,12 @@ class Swapper:
 
 
 __all__ = [
-    "BOOT_MAGIC", "SwapProgress", "SwapType", "Swapper", "TrailerState", "read_trailer",
-    "set_image_ok", "write_trailer",
-]  # fmt: skip
+    "BOOT_MAGIC",
+    "SwapProgress",
+    "SwapType",
+    "Swapper",
+    "TrailerState",
+    "read_trailer",
+    "set_image_ok",
+    "write_trailer",
+]

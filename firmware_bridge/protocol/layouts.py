@@ -121,18 +121,29 @@ _U8, _U16, _I16, _U32 = "B", "H", "h", "I"
 MESSAGE_LAYOUTS: Final[tuple[MessageLayout, ...]] = (
     MessageLayout(MsgType.ACK, _BOTH, sequenced=False),
     MessageLayout(
-        MsgType.HELLO, _H2D, sequenced=False,
+        MsgType.HELLO,
+        _H2D,
+        sequenced=False,
         fields=(
-            Field("min_version", _U8), Field("max_version", _U8),
-            Field("max_payload", _U16), Field("session_id", _U32),
+            Field("min_version", _U8),
+            Field("max_version", _U8),
+            Field("max_payload", _U16),
+            Field("session_id", _U32),
         ),
     ),
     MessageLayout(
-        MsgType.HELLO_ACK, _D2H, sequenced=False,
+        MsgType.HELLO_ACK,
+        _D2H,
+        sequenced=False,
         fields=(
-            Field("version", _U8), Field("min_version", _U8), Field("max_version", _U8),
-            Field("width_px", _U16, "px"), Field("height_px", _U16, "px"), Field("bpp", _U8),
-            Field("max_payload", _U16), Field("window", _U8),
+            Field("version", _U8),
+            Field("min_version", _U8),
+            Field("max_version", _U8),
+            Field("width_px", _U16, "px"),
+            Field("height_px", _U16, "px"),
+            Field("bpp", _U8),
+            Field("max_payload", _U16),
+            Field("window", _U8),
             Field("fw_version", _U8, count=3),  # major, minor, patch
             Field("session_id", _U32),
         ),
@@ -141,23 +152,32 @@ MESSAGE_LAYOUTS: Final[tuple[MessageLayout, ...]] = (
     MessageLayout(MsgType.PING, _H2D, sequenced=False, fields=(Field("token", _U32),)),
     MessageLayout(MsgType.PONG, _D2H, sequenced=False, fields=(Field("token", _U32),)),
     MessageLayout(
-        MsgType.NAK, _BOTH, sequenced=False,
+        MsgType.NAK,
+        _BOTH,
+        sequenced=False,
         fields=(Field("ref_seq", _U8), Field("reason", _U8, codes="Reason")),
     ),
     MessageLayout(
-        MsgType.ERROR, _BOTH, sequenced=False,
+        MsgType.ERROR,
+        _BOTH,
+        sequenced=False,
         fields=(
-            Field("ref_seq", _U8), Field("ref_type", _U8, codes="MsgType"),
+            Field("ref_seq", _U8),
+            Field("ref_type", _U8, codes="MsgType"),
             Field("reason", _U8, codes="Reason"),
         ),
         tail=Tail("detail", "utf8"),
     ),
     MessageLayout(MsgType.RESET, _H2D, sequenced=True),
     MessageLayout(
-        MsgType.BLIT, _H2D, sequenced=True,
+        MsgType.BLIT,
+        _H2D,
+        sequenced=True,
         fields=(
-            Field("x", _U16, "px"), Field("y", _U16, "px"),
-            Field("width_px", _U16, "px"), Field("height_px", _U16, "px"),
+            Field("x", _U16, "px"),
+            Field("y", _U16, "px"),
+            Field("width_px", _U16, "px"),
+            Field("height_px", _U16, "px"),
             Field("encoding", _U8, codes="Encoding"),
         ),
         tail=Tail("data", "bytes"),
@@ -168,30 +188,43 @@ MESSAGE_LAYOUTS: Final[tuple[MessageLayout, ...]] = (
     MessageLayout(MsgType.SLEEP, _H2D, sequenced=True),
     MessageLayout(MsgType.WAKE, _H2D, sequenced=True),
     MessageLayout(
-        MsgType.COPY, _H2D, sequenced=True,
+        MsgType.COPY,
+        _H2D,
+        sequenced=True,
         fields=(
-            Field("src_x", _U16, "px"), Field("src_y", _U16, "px"),
-            Field("width_px", _U16, "px"), Field("height_px", _U16, "px"),
-            Field("dst_x", _U16, "px"), Field("dst_y", _U16, "px"),
+            Field("src_x", _U16, "px"),
+            Field("src_y", _U16, "px"),
+            Field("width_px", _U16, "px"),
+            Field("height_px", _U16, "px"),
+            Field("dst_x", _U16, "px"),
+            Field("dst_y", _U16, "px"),
         ),
     ),
     MessageLayout(
-        MsgType.EVENT, _D2H, sequenced=True,
+        MsgType.EVENT,
+        _D2H,
+        sequenced=True,
         fields=(
-            Field("kind", _U8, codes="EventKind"), Field("code", _U8), Field("value", _I16),
+            Field("kind", _U8, codes="EventKind"),
+            Field("code", _U8),
+            Field("value", _I16),
             Field("uptime_ms", _U32, "ms"),
         ),
     ),
     MessageLayout(
-        MsgType.LOG, _D2H, sequenced=True,
+        MsgType.LOG,
+        _D2H,
+        sequenced=True,
         fields=(Field("level", _U8, codes="LogLevel"),),
         tail=Tail("text", "utf8"),
     ),
     MessageLayout(
-        MsgType.ENTER_BOOTLOADER, _H2D, sequenced=True,
+        MsgType.ENTER_BOOTLOADER,
+        _H2D,
+        sequenced=True,
         fields=(Field("magic", _U32), Field("idle_timeout_s", _U16, "s")),
     ),
-)  # fmt: skip
+)
 
 LAYOUTS_BY_CODE: Final[Mapping[int, MessageLayout]] = {lay.code: lay for lay in MESSAGE_LAYOUTS}
 

@@ -180,9 +180,25 @@ class EnterBootloader:
 
 
 Message = (
-    Ack | Hello | HelloAck | Ping | Pong | Nak | Error | Reset
-    | Blit | Present | Clear | SetBrightness | Sleep | Wake | Copy | Event | Log | EnterBootloader
-)  # fmt: skip
+    Ack
+    | Hello
+    | HelloAck
+    | Ping
+    | Pong
+    | Nak
+    | Error
+    | Reset
+    | Blit
+    | Present
+    | Clear
+    | SetBrightness
+    | Sleep
+    | Wake
+    | Copy
+    | Event
+    | Log
+    | EnterBootloader
+)
 
 
 @dataclass(frozen=True)
@@ -294,9 +310,38 @@ def decode_payload(type_code: int, payload: bytes) -> Message:
 
 
 __all__ = [
-    "BLIT_HEADER_LEN", "COPY_PAYLOAD_LEN", "ENTER_BOOTLOADER_MAGIC", "MAX_BOARD_ID_LEN", "SEQUENCED",
-    "Ack", "Blit", "ButtonAction", "Clear", "Copy", "Encoding", "EnterBootloader", "Error", "Event",
-    "EventKind", "Hello", "HelloAck", "Log", "LogLevel", "Message", "MsgType", "Nak", "PayloadError",
-    "Ping", "Pong", "Present", "Reason", "Reset", "SetBrightness", "Sleep", "SwipeDirection", "Wake",
-    "decode_payload", "encode_payload",
-]  # fmt: skip
+    "BLIT_HEADER_LEN",
+    "COPY_PAYLOAD_LEN",
+    "ENTER_BOOTLOADER_MAGIC",
+    "MAX_BOARD_ID_LEN",
+    "SEQUENCED",
+    "Ack",
+    "Blit",
+    "ButtonAction",
+    "Clear",
+    "Copy",
+    "Encoding",
+    "EnterBootloader",
+    "Error",
+    "Event",
+    "EventKind",
+    "Hello",
+    "HelloAck",
+    "Log",
+    "LogLevel",
+    "Message",
+    "MsgType",
+    "Nak",
+    "PayloadError",
+    "Ping",
+    "Pong",
+    "Present",
+    "Reason",
+    "Reset",
+    "SetBrightness",
+    "Sleep",
+    "SwipeDirection",
+    "Wake",
+    "decode_payload",
+    "encode_payload",
+]

@@ -174,10 +174,17 @@ def parse_image(data: bytes) -> McubootImage:
         offset += prot_size
     tlvs, total = _parse_tlv_area(data, offset, TLV_INFO_MAGIC, "TLV area")
     return McubootImage(
-        data=bytes(data), load_addr=load, hdr_size=hdr_size, protect_tlv_size=prot_size,
-        img_size=img_size, flags=flags, version=ImageVersion(major, minor, rev, build),
-        protected_tlvs=tuple(protected), tlvs=tuple(tlvs), total_size=offset + total,
-    )  # fmt: skip
+        data=bytes(data),
+        load_addr=load,
+        hdr_size=hdr_size,
+        protect_tlv_size=prot_size,
+        img_size=img_size,
+        flags=flags,
+        version=ImageVersion(major, minor, rev, build),
+        protected_tlvs=tuple(protected),
+        tlvs=tuple(tlvs),
+        total_size=offset + total,
+    )
 
 
 def parse_version(text: str) -> ImageVersion:
@@ -195,7 +202,18 @@ def parse_version(text: str) -> ImageVersion:
 
 
 __all__ = [
-    "BOARD_TLV", "HEADER", "IMAGE_MAGIC", "TLV_ENTRY", "TLV_INFO", "TLV_INFO_MAGIC",
-    "TLV_PROT_INFO_MAGIC", "ImageFlag", "ImageFormatError", "ImageVersion", "McubootImage",
-    "Tlv", "parse_image", "parse_version",
-]  # fmt: skip
+    "BOARD_TLV",
+    "HEADER",
+    "IMAGE_MAGIC",
+    "TLV_ENTRY",
+    "TLV_INFO",
+    "TLV_INFO_MAGIC",
+    "TLV_PROT_INFO_MAGIC",
+    "ImageFlag",
+    "ImageFormatError",
+    "ImageVersion",
+    "McubootImage",
+    "Tlv",
+    "parse_image",
+    "parse_version",
+]

@@ -180,8 +180,11 @@ class _Walk:
             if page + 1 < pages:
                 self.press("press")
         stats = self.d.link.stats
-        print(f"done: {stats.presents_acked} screens, {stats.bytes_tx} bytes sent, "
-              f"{stats.retransmits} retransmits; PNG snapshots in {self.out}/", flush=True)  # fmt: skip
+        print(
+            f"done: {stats.presents_acked} screens, {stats.bytes_tx} bytes sent, "
+            f"{stats.retransmits} retransmits; PNG snapshots in {self.out}/",
+            flush=True,
+        )
 
     def settle(self) -> None:
         self.runner.wait_idle(STEP_TIMEOUT_S)

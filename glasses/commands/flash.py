@@ -27,22 +27,38 @@ def register(subparsers: Any) -> None:
     p.add_argument("--port", required=True, metavar="URL", help="serial port or simulator pty")
     p.add_argument("--list", action="store_true", help="show the slots and exit")
     p.add_argument(
-        "--key", action="append", type=Path, metavar="PUB.pem",
+        "--key",
+        action="append",
+        type=Path,
+        metavar="PUB.pem",
         help="trusted public key (repeatable); default: $GLASSES_FIRMWARE_KEY or "
         "~/.config/glasses/firmware-keys/*.pem",
-    )  # fmt: skip
+    )
     p.add_argument("--allow-downgrade", action="store_true", help="install an older version")
     p.add_argument(
         "--baud", type=int, default=DEFAULT_BAUD, help=f"UART rate (default {DEFAULT_BAUD})"
     )
-    p.add_argument("--boot-timeout", type=float, default=20.0, metavar="S",
-                   help="the new firmware must answer HELLO within S seconds of its reset")  # fmt: skip
-    p.add_argument("--revert-wait", type=float, default=20.0, metavar="S",
-                   help="after a failed health check, watch S seconds for the old firmware")  # fmt: skip
     p.add_argument(
-        "--ping-timeout", type=float, default=2.0, metavar="S",
+        "--boot-timeout",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="the new firmware must answer HELLO within S seconds of its reset",
+    )
+    p.add_argument(
+        "--revert-wait",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="after a failed health check, watch S seconds for the old firmware",
+    )
+    p.add_argument(
+        "--ping-timeout",
+        type=float,
+        default=2.0,
+        metavar="S",
         help="health check: the new firmware must answer PING within S seconds",
-    )  # fmt: skip
+    )
     p.add_argument("--smp-timeout", type=float, default=5.0, metavar="S", help="per SMP request")
     p.set_defaults(handler=run)
 
@@ -59,10 +75,14 @@ def _settings(args: argparse.Namespace) -> Any:
         if getattr(args, name) <= 0:
             raise GlassesError(f"--{name.replace('_', '-')} must be positive")
     return FlashSettings(
-        port=args.port, baud=args.baud, allow_downgrade=args.allow_downgrade,
-        boot_timeout_s=args.boot_timeout, revert_wait_s=args.revert_wait,
-        smp_timeout_s=args.smp_timeout, ping_timeout_s=args.ping_timeout,
-    )  # fmt: skip
+        port=args.port,
+        baud=args.baud,
+        allow_downgrade=args.allow_downgrade,
+        boot_timeout_s=args.boot_timeout,
+        revert_wait_s=args.revert_wait,
+        smp_timeout_s=args.smp_timeout,
+        ping_timeout_s=args.ping_timeout,
+    )
 
 
 def _say(text: str) -> None:

@@ -79,9 +79,13 @@ class _Watch:
 
     async def run(self) -> None:
         capture = CaptureStage(
-            self.captures, self.route, self.open_camera, still_timeout_s=WATCH_CAPTURE_S,
-            idle_close_s=WATCH_IDLE_CLOSE_S, selector=SharpFrameSelector(),
-        )  # fmt: skip
+            self.captures,
+            self.route,
+            self.open_camera,
+            still_timeout_s=WATCH_CAPTURE_S,
+            idle_close_s=WATCH_IDLE_CLOSE_S,
+            selector=SharpFrameSelector(),
+        )
         ocr = OcrStage(self.frames, self.route, self.engine)
         tasks = [asyncio.create_task(self.guard(stage)) for stage in (capture, ocr)]
         loop = asyncio.get_running_loop()

@@ -97,8 +97,11 @@ def small_size_font(size_px: int, fallback: FontFile, folder: str = BITMAP_DIR) 
         log.warning(
             "no bitmap CJK font in %s: small text on 1-bit displays is drawn with %s, which "
             "loses strokes at %d px (今 looks like 令); install it with: %s",
-            folder, fallback.path, size_px, BITMAP_INSTALL_HINT,
-        )  # fmt: skip
+            folder,
+            fallback.path,
+            size_px,
+            BITMAP_INSTALL_HINT,
+        )
         return fallback
     return strike
 

@@ -124,6 +124,12 @@ def check_target(
 
 
 __all__ = [
-    "KEY_ENV", "CheckedImage", "FlashFailed", "FlashRefused", "check_image", "check_target",
-    "default_key_paths", "load_keys",
-]  # fmt: skip
+    "KEY_ENV",
+    "CheckedImage",
+    "FlashFailed",
+    "FlashRefused",
+    "check_image",
+    "check_target",
+    "default_key_paths",
+    "load_keys",
+]

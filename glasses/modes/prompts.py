@@ -23,10 +23,19 @@ from glasses.llm.chat_template import ChatMessage
 DataSource = Literal["speech", "camera", "question"]
 
 LANGUAGES: Final[dict[str, str]] = {
-    "zh": "Chinese", "yue": "Cantonese", "en": "English", "ja": "Japanese", "ko": "Korean",
-    "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
-    "ru": "Russian", "vi": "Vietnamese",
-}  # fmt: skip
+    "zh": "Chinese",
+    "yue": "Cantonese",
+    "en": "English",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "vi": "Vietnamese",
+}
 DATA_OPEN: Final = '<data source="{source}">'
 DATA_CLOSE: Final = "</data>"
 _BRACKETS: Final = str.maketrans(
@@ -54,10 +63,13 @@ def escape_data(text: str) -> str:
     )
     # NFKC first, so that e.g. a full-width or small-form bracket is caught as a bracket.
     folded = "".join(
-        "(" if unicodedata.normalize("NFKC", ch) == "<" else
-        ")" if unicodedata.normalize("NFKC", ch) == ">" else ch
+        "("
+        if unicodedata.normalize("NFKC", ch) == "<"
+        else ")"
+        if unicodedata.normalize("NFKC", ch) == ">"
+        else ch
         for ch in kept
-    )  # fmt: skip
+    )
     return folded.translate(_BRACKETS).strip()
 
 

@@ -37,9 +37,13 @@ class ChannelStats:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "capacity": self.capacity, "overflow": self.overflow.value, "queued": self.queued,
-            "sent": self.sent, "dropped": self.dropped, "high_water": self.high_water,
-        }  # fmt: skip
+            "capacity": self.capacity,
+            "overflow": self.overflow.value,
+            "queued": self.queued,
+            "sent": self.sent,
+            "dropped": self.dropped,
+            "high_water": self.high_water,
+        }
 
 
 class Channel(Generic[T]):
@@ -86,9 +90,14 @@ class Channel(Generic[T]):
 
     def stats(self) -> ChannelStats:
         return ChannelStats(
-            self.name, self.capacity, self.overflow, self._queue.qsize(), self._sent,
-            self._dropped, self._high_water,
-        )  # fmt: skip
+            self.name,
+            self.capacity,
+            self.overflow,
+            self._queue.qsize(),
+            self._sent,
+            self._dropped,
+            self._high_water,
+        )
 
     def _count(self) -> None:
         self._sent += 1

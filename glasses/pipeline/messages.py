@@ -207,7 +207,22 @@ class ScreenUpdate:
 
 
 Message: TypeAlias = (
-    AudioIn | AudioEnded | SpeechActivity | PartialTranscript | FinalTranscript | CameraFrame
-    | OcrText | LlmRequest | LlmDelta | LlmDone | CancelLlm | CaptureRequest | UserInput
-    | Battery | PeripheralState | SetMode | AskText | ScreenUpdate
-)  # fmt: skip
+    AudioIn
+    | AudioEnded
+    | SpeechActivity
+    | PartialTranscript
+    | FinalTranscript
+    | CameraFrame
+    | OcrText
+    | LlmRequest
+    | LlmDelta
+    | LlmDone
+    | CancelLlm
+    | CaptureRequest
+    | UserInput
+    | Battery
+    | PeripheralState
+    | SetMode
+    | AskText
+    | ScreenUpdate
+)

@@ -22,6 +22,7 @@ import itertools
 import logging
 import os
 import time
+import types
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, Final
@@ -48,7 +49,7 @@ from glasses.pipeline.messages import (
     Message,
     PeripheralState,
     ScreenUpdate,
-)  # fmt: skip
+)
 from glasses.pipeline.metrics import Metrics
 from glasses.pipeline.stage import Stage
 from glasses.pipeline.worker import Worker
@@ -65,6 +66,16 @@ from glasses.settings import Settings
 log = logging.getLogger(__name__)
 
 CONNECT_POLL_S: Final = 0.25
+
+
+# Which channel each kind of message goes to; everything else goes to the control stage.
+_ROUTES: Final[tuple[tuple[type | types.UnionType, str], ...]] = (
+    (AudioIn | AudioEnded, "audio"),
+    (ScreenUpdate, "screen"),
+    (LlmRequest, "llm"),
+    (CaptureRequest, "capture"),
+    (CameraFrame, "frames"),
+)
 
 
 class Daemon:
@@ -160,10 +171,12 @@ class Daemon:
         listening = parts.audio is not None and parts.vad is not None
         reading = parts.camera is not None and parts.ocr is not None
         ctx = ModeContext(
-            RendererLayout(renderer()), mode_options(settings),
+            RendererLayout(renderer()),
+            mode_options(settings),
             has_asr=listening and parts.recognizer is not None,
-            has_llm=parts.backend is not None, has_camera=reading,
-        )  # fmt: skip
+            has_llm=parts.backend is not None,
+            has_camera=reading,
+        )
         llm = LlmSource(parts.backend.source) if parts.backend is not None else LlmSource.NONE
         modes = [Mode[name.upper()] for name in settings.modes.enabled]
         self.controller = Controller(ctx, modes, Mode[settings.modes.start.upper()], llm)
@@ -188,9 +201,16 @@ class Daemon:
             coroutines.append(run_microphone(parts.audio, self.route))
         if reading and parts.camera is not None and parts.ocr is not None:
             camera = settings.camera
-            stages.append(CaptureStage(ch["capture"], self.route, parts.camera,
-                                       still_timeout_s=camera.still_timeout_s,
-                                       idle_close_s=camera.idle_close_s, **kw))  # fmt: skip
+            stages.append(
+                CaptureStage(
+                    ch["capture"],
+                    self.route,
+                    parts.camera,
+                    still_timeout_s=camera.still_timeout_s,
+                    idle_close_s=camera.idle_close_s,
+                    **kw,
+                )
+            )
             stages.append(OcrStage(ch["frames"], self.route, parts.ocr, **kw))
         if parts.backend is not None:
             options = generation_options(settings)
@@ -210,14 +230,8 @@ class Daemon:
             return
         if isinstance(msg, PeripheralState):
             self.peripherals[msg.peripheral] = "up" if msg.up else f"down: {msg.detail}"
-        target = (
-            ch["audio"] if isinstance(msg, AudioIn | AudioEnded)
-            else ch["screen"] if isinstance(msg, ScreenUpdate)
-            else ch["llm"] if isinstance(msg, LlmRequest)
-            else ch["capture"] if isinstance(msg, CaptureRequest)
-            else ch["frames"] if isinstance(msg, CameraFrame)
-            else ch["control"]
-        )  # fmt: skip
+        name = next((name for kind, name in _ROUTES if isinstance(msg, kind)), "control")
+        target = ch[name]
         await target.put(msg)
 
     def idle(self) -> bool:
@@ -231,18 +245,25 @@ class Daemon:
     def snapshot(self) -> dict[str, Any]:
         c = self.controller
         return {
-            "state": self.state, "pid": os.getpid(),
+            "state": self.state,
+            "pid": os.getpid(),
             "uptime_s": round(self.clock() - self.started_s, 1),
             "mode": c.mode.value.lower() if c else None,
             "llm": c.status.llm.value if c else None,
-            "display": {"url": self.settings.display.url, "state": self.link.state.value,
-                        "stats": dataclasses.asdict(self.link.stats)},
-            "peripherals": dict(self.peripherals), "notes": list(self.parts.notes),
-            "providers": dict(self.parts.providers), "loaded": dict(self.parts.loaded),
+            "display": {
+                "url": self.settings.display.url,
+                "state": self.link.state.value,
+                "stats": dataclasses.asdict(self.link.stats),
+            },
+            "peripherals": dict(self.peripherals),
+            "notes": list(self.parts.notes),
+            "providers": dict(self.parts.providers),
+            "loaded": dict(self.parts.loaded),
             "channels": {name: ch.stats().as_dict() for name, ch in self.channels.items()},
             "stages": {name: st.handled for name, st in self.stages.items()},
-            "metrics": self.metrics.snapshot(), "process": process_usage(),
-        }  # fmt: skip
+            "metrics": self.metrics.snapshot(),
+            "process": process_usage(),
+        }
 
     async def _status_loop(self) -> None:
         from glasses.llm.router import FallbackBackend

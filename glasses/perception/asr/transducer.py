@@ -32,8 +32,14 @@ PULL_HINT: Final = "glasses models pull zipformer-zh-en"
 LANGUAGES: Final = ("zh", "en", "ja", "ko")
 # Silence appended at the end so the encoder's last chunk (with its right context) is full.
 TAIL_PADDING_S: Final = 0.66
-_COMMON_KEYS: Final = ("encoder_dims", "num_encoder_layers", "cnn_module_kernels",
-                       "left_context_len", "T", "decode_chunk_len")  # fmt: skip
+_COMMON_KEYS: Final = (
+    "encoder_dims",
+    "num_encoder_layers",
+    "cnn_module_kernels",
+    "left_context_len",
+    "T",
+    "decode_chunk_len",
+)
 _ENCODER_KEYS: Final = {
     "zipformer": (*_COMMON_KEYS, "attention_dims"),
     "zipformer2": (*_COMMON_KEYS, "query_head_dims", "value_head_dims", "num_heads"),
