@@ -42,6 +42,11 @@ RULES = (
         "in glasses.runtime.device_input",
     ),
     Rule(
+        "glasses.power",
+        ("glasses.runtime", "glasses.pipeline", "firmware_bridge"),
+        "the power policy is pure: events and time in, actions out; the wiring carries them out",
+    ),
+    Rule(
         "glasses.pipeline",
         ("glasses.runtime", "firmware_bridge"),
         "the vocabulary knows nothing of the wiring above it or of the link",
