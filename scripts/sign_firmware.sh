@@ -11,6 +11,9 @@
 #   scripts/sign_firmware.sh verify PUB.pem IMG
 #       imgtool's own check of an image: format, hash and signature
 #
+# HEADER_BYTES (default 32) is the image header imgtool prepends; a Cortex-M app whose vector
+# table follows the header needs it aligned for VTOR (mcu/boards/mps2-an386 signs with 0x200).
+#
 # IMGTOOL picks the imgtool to run (default: the project's .venv/bin/imgtool, else imgtool on
 # PATH; install it with  .venv/bin/pip install -e '.[sign]').
 set -euo pipefail
@@ -19,7 +22,7 @@ if [ -z "${IMGTOOL:-}" ]; then
   if [ -x "$venv_imgtool" ]; then IMGTOOL=$venv_imgtool; else IMGTOOL=imgtool; fi
 fi
 BOARD_TLV=0xa0
-HEADER_BYTES=32
+HEADER_BYTES=${HEADER_BYTES:-32}
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 fail() { echo "sign_firmware.sh: $*" >&2; exit 1; }
