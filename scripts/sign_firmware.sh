@@ -24,7 +24,7 @@ fi
 BOARD_TLV=0xa0
 HEADER_BYTES=${HEADER_BYTES:-32}
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 fail() { echo "sign_firmware.sh: $*" >&2; exit 1; }
 need_file() { [ -f "$1" ] || fail "$1: no such file ($2)"; }
 [ $# -ge 1 ] || usage
