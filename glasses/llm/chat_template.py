@@ -56,12 +56,19 @@ SPECIAL_TOKEN_KEYS = (
 class ChatMessage:
     role: Role
     content: str
+    # Pictures shown with the text (vision-language models only; a text model refuses them):
+    # file paths, encoded bytes (JPEG, PNG ...), PIL images or H x W x 3 uint8 RGB arrays.
+    # They come before the text, as in Qwen's examples.
+    images: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
 class ChatPrompt:
     prefix_ids: tuple[int, ...]  # the system turn: cacheable across requests
     ids: tuple[int, ...]  # the whole prompt, starting with prefix_ids
+    # Vision-language prompts: the pictures (glasses.llm.vision.PreparedImage), in order; their
+    # tokens in ``ids`` are negative virtual ids (glasses.llm.vision.mrope).
+    images: tuple[Any, ...] = ()
 
 
 def read_chat_template(root: Path, tokenizer_config: dict[str, Any]) -> str:
@@ -164,6 +171,15 @@ def compile_template(source: str) -> Any:
         raise CorruptModelError(f"the model's chat template is not valid Jinja: {exc}") from exc
 
 
+def _content(message: ChatMessage, protect: Any) -> Any:
+    """A message's content as templates take it: a string, or with pictures the list form
+    (``{"type": "image"}`` parts, then the text) that vision-language templates render."""
+    text = protect(message.content)
+    if not message.images:
+        return text
+    return [*({"type": "image"} for _ in message.images), {"type": "text", "text": text}]
+
+
 class ChatTemplate:
     """Renders chats with the model's template and encodes them to prompt ids."""
 
@@ -201,7 +217,7 @@ class ChatTemplate:
         if not messages or messages[-1].role != "user":
             raise ValueError("a chat prompt must end with a user message")
         jinja2 = require("jinja2", "llm", purpose="the model's chat template")
-        chat = [{"role": m.role, "content": protect(m.content)} for m in messages]
+        chat = [{"role": m.role, "content": _content(m, protect)} for m in messages]
         try:
             return str(
                 self._template.render(

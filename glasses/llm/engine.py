@@ -11,7 +11,13 @@ from typing import Any
 from glasses.accel import short_name
 from glasses.llm.chat_template import ChatMessage, ChatPrompt, ChatTemplate
 from glasses.llm.config import EngineConfig
-from glasses.llm.errors import ContextOverflowError, LlmError, ModelError, TokenizerMismatchError
+from glasses.llm.errors import (
+    ContextOverflowError,
+    LlmError,
+    ModelError,
+    TokenizerMismatchError,
+    UnsupportedModelError,
+)
 from glasses.llm.generator import (
     CancelToken,
     DecodeJob,
@@ -64,6 +70,8 @@ class TextStream(Iterator[str]):
 
 class LlmEngine:
     """A decoder-only chat model (Qwen2 / Qwen3, Optimum or genai ONNX layout) on ORT."""
+
+    accepts_images = False  # glasses.llm.vision.VisionLlmEngine reads pictures too
 
     def __init__(self, folder: ModelFolder, config: EngineConfig) -> None:
         summary = scan_onnx(folder.onnx_path)
@@ -124,6 +132,8 @@ class LlmEngine:
     def render(
         self, messages: Sequence[ChatMessage], *, enable_thinking: bool = False
     ) -> ChatPrompt:
+        if not self.accepts_images and any(m.images for m in messages):
+            self._refuse_images()
         prompt = self.template.render(messages, enable_thinking=enable_thinking)
         if len(prompt.ids) >= self.info.context_tokens:
             raise ContextOverflowError(
@@ -159,6 +169,8 @@ class LlmEngine:
         """:meth:`stream` for a prompt already in token ids (``prompt.prefix_ids`` is the part
         the prefix cache may keep; empty for none)."""
         options = options or GenerationOptions()
+        if prompt.images and not self.accepts_images:
+            self._refuse_images()
         if not prompt.ids or len(prompt.ids) >= self.info.context_tokens:
             raise ContextOverflowError(
                 f"the prompt is {len(prompt.ids)} tokens; the context holds "
@@ -171,6 +183,15 @@ class LlmEngine:
         return TextStream(
             self._run(prompt, options, sampling, cancel or CancelToken(), result), result
         )
+
+    def _refuse_images(self) -> None:
+        raise UnsupportedModelError(
+            f"{self.info.path.name} is a text-only model and cannot look at pictures: load a "
+            "vision-language model (glasses models pull qwen2-vl-2b-instruct-int4) for them"
+        )
+
+    def _sampler(self, sampling: SamplingConfig) -> Sampler:
+        return Sampler(sampling, self.tokenizer.vocab_size)
 
     def generate(
         self,
@@ -203,7 +224,7 @@ class LlmEngine:
             state=self._state,
             prompt_ids=prompt.ids,
             prefix_ids=prompt.prefix_ids,
-            sampler=Sampler(sampling, self.tokenizer.vocab_size),
+            sampler=self._sampler(sampling),
             stop_token_ids=self.stop_token_ids,
             options=options,
             capacity=self.info.context_tokens,

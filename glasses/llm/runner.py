@@ -55,6 +55,24 @@ class DecoderRunner:
         present_names = kv.bind(binding)
         return binding, 0 if isinstance(kv, SharedBufferKv) else len(present_names)
 
+    def _bind_inputs(
+        self, binding: Any, token_ids: Sequence[int], past: int, run_options: Any
+    ) -> None:
+        """Bind the inputs other than the KV cache for ``token_ids`` after ``past`` cached ones
+        (a vision-language decoder binds embeddings and 3-D positions instead)."""
+        del run_options  # the vision runner encodes images under the generation's run options
+        total = past + len(token_ids)
+        self._inputs = [
+            np.asarray([token_ids], dtype=np.int64),
+            # Every cached position is a real token (batch of one, no padding).
+            np.ones((1, total), dtype=np.int64),
+        ]
+        binding.bind_cpu_input("input_ids", self._inputs[0])
+        binding.bind_cpu_input("attention_mask", self._inputs[1])
+        if self.io.has_position_ids:
+            self._inputs.append(np.arange(past, total, dtype=np.int64)[None, :])
+            binding.bind_cpu_input("position_ids", self._inputs[2])
+
     def forward(
         self, token_ids: Sequence[int], kv: KvCache, run_options: Any, *, want_logits: bool = True
     ) -> npt.NDArray[np.float32] | None:
@@ -66,16 +84,7 @@ class DecoderRunner:
         kv.reserve(total)
         single = len(token_ids) == 1
         binding, allocated_presents = self._kv_binding(kv, single)
-        self._inputs = [
-            np.asarray([token_ids], dtype=np.int64),
-            # Every cached position is a real token (batch of one, no padding).
-            np.ones((1, total), dtype=np.int64),
-        ]
-        binding.bind_cpu_input("input_ids", self._inputs[0])
-        binding.bind_cpu_input("attention_mask", self._inputs[1])
-        if self.io.has_position_ids:
-            self._inputs.append(np.arange(past, total, dtype=np.int64)[None, :])
-            binding.bind_cpu_input("position_ids", self._inputs[2])
+        self._bind_inputs(binding, token_ids, past, run_options)
         self._session.run_with_iobinding(binding, run_options)
         to_step_buffer = single or self.io.last_position_logits
         outputs = binding.get_outputs() if allocated_presents or not to_step_buffer else []

@@ -1,0 +1,75 @@
+"""The decoder pass of a vision-language model: the text runner with embeddings for inputs.
+
+Token ids become ``inputs_embeds`` here: real ids through the ``embed_tokens`` graph, image
+tokens (virtual ids, see :mod:`glasses.llm.vision.mrope`) as rows of their image's features.
+Positions are the M-RoPE ones of the whole sequence the cache holds plus the new tokens.
+Everything else (KV cache, IO binding, logits buffer) is :class:`DecoderRunner`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from glasses.llm.graph_io import GraphIO
+from glasses.llm.runner import DecoderRunner
+from glasses.llm.vision.mrope import ROWS, MropeIndex
+
+# image_no, run options -> that image's features [tokens, hidden] (encoded when first needed)
+FeatureSource = Callable[[int, Any], npt.NDArray[np.float32]]
+
+
+class VisionDecoderRunner(DecoderRunner):
+    def __init__(
+        self,
+        session: Any,
+        io: GraphIO,
+        ort: Any,
+        *,
+        embed_session: Any,
+        hidden_size: int,
+        features: FeatureSource,
+        positions: MropeIndex,
+        cached_ids: Callable[[], Sequence[int]],
+    ) -> None:
+        super().__init__(session, io, ort)
+        self._embed = embed_session
+        self._hidden = hidden_size
+        self._features = features
+        self._positions = positions
+        self._cached_ids = cached_ids  # the tokens the KV cache holds (positions [0, length))
+
+    def embed(self, token_ids: Sequence[int], run_options: Any) -> npt.NDArray[np.float32]:
+        """``[1, n, hidden]`` embeddings of real and virtual ids."""
+        ids = np.asarray(token_ids, dtype=np.int64)
+        out = np.empty((len(ids), self._hidden), dtype=np.float32)
+        text = ids >= 0
+        if text.any():
+            (embeds,) = self._embed.run(
+                ["inputs_embeds"], {"input_ids": ids[text][None, :]}, run_options
+            )
+            out[text] = embeds[0]
+        where = np.flatnonzero(~text)
+        numbers, rows = np.divmod(-ids[where] - 1, ROWS)
+        for image_no in np.unique(numbers):
+            mine = numbers == image_no
+            out[where[mine]] = self._features(int(image_no), run_options)[rows[mine]]
+        return out[None]
+
+    def _bind_inputs(
+        self, binding: Any, token_ids: Sequence[int], past: int, run_options: Any
+    ) -> None:
+        total = past + len(token_ids)
+        history = list(self._cached_ids()[:past])
+        positions = self._positions.positions([*history, *token_ids])[:, past:total]
+        self._bound: list[npt.NDArray[Any]] = [  # alive while bound
+            self.embed(token_ids, run_options),
+            np.ones((1, total), dtype=np.int64),
+            np.ascontiguousarray(positions[:, None, :]),
+        ]
+        binding.bind_cpu_input("inputs_embeds", self._bound[0])
+        binding.bind_cpu_input("attention_mask", self._bound[1])
+        binding.bind_cpu_input("position_ids", self._bound[2])
