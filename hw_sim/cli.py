@@ -2,6 +2,7 @@
 
 ``glasses-sim display --pty --link /tmp/glasses-tty`` starts a display board; the first line on
 stdout is ``READY {json}`` with the port URL and the web view, human logs go to stderr.
+``glasses-sim firmware`` does the same with the C reference firmware under QEMU.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from hw_sim.device_bugs import DeviceBug
 from hw_sim.faults import FaultSettings
 from hw_sim.ports import PtyPort, TcpPort
 from hw_sim.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from hw_sim.qemu_cli import add_parser as add_firmware_parser
+from hw_sim.qemu_cli import run_firmware
 from hw_sim.script import Reboot, Step, parse_script
 from hw_sim.server import SimConfig, Simulator
 from hw_sim.web import WebServer
@@ -73,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bootloader_arguments(d)
     d.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     d.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    add_firmware_parser(sub)
     return tidy_help(parser)
 
 
@@ -159,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return run_display(args)
+    return run_firmware(args) if args.command == "firmware" else run_display(args)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ class SimulatorStartError(RuntimeError):
 class SimulatorProcess:
     """A running simulator. ``info`` is the READY line's JSON (url, web, width, height, ...).
 
-    ``log_path`` receives the simulator's log (stderr); ``cwd`` is its working directory.
+    ``log_path`` receives the simulator's log (stderr); ``cwd`` is its working directory;
+    ``command`` the ``glasses-sim`` subcommand: ``display`` (Python) or ``firmware`` (the C
+    firmware under QEMU, same READY line and HTTP API).
     """
 
     def __init__(
@@ -44,11 +46,12 @@ class SimulatorProcess:
         log_path: Path | None = None,
         start_timeout_s: float = 20.0,
         cwd: Path | None = None,
+        command: str = "display",
     ) -> None:
         self.log_path = log_path
         self._log: IO[str] | int = log_path.open("w") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hw_sim.cli", "display", *args],
+            [sys.executable, "-m", "hw_sim.cli", command, *args],
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
@@ -65,7 +68,7 @@ class SimulatorProcess:
                 x for x in log.splitlines() if x.startswith("glasses-sim") and ": error: " in x
             ]
             raise SimulatorStartError(
-                f"the display simulator did not start (args {' '.join(args)}): "
+                f"glasses-sim {command} did not start (args {' '.join(args)}): "
                 + ("\n".join(errors) if errors else f"{line.strip() or 'no output'}\n{log}")
             )
         self.info: dict[str, Any] = json.loads(line[len(READY_PREFIX) :])
