@@ -1,5 +1,6 @@
 """``glasses run`` and ``glasses status`` as a user runs them: a subprocess against the simulator,
-stopped with SIGTERM, which must end it cleanly within 2 s."""
+stopped with SIGTERM, which must end it cleanly: exit code 0, the status file says stopped, and
+the link's I/O thread is woken, not waited out."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,16 +68,14 @@ def test_run_serves_reports_status_and_stops_on_sigterm(
         assert "running" in shown.stdout and "mode translate" in shown.stdout
         as_json = json.loads(glasses("status", "--file", str(status_file), "--json").stdout)
         assert as_json["pid"] == proc.pid and as_json["llm"] == "none"
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(10)
-        took_s = time.monotonic() - started
+        code = proc.wait(WAIT_S)
     finally:
         if proc.poll() is None:
             proc.kill()
         _, stderr = proc.communicate(timeout=10)
     assert code == 0, stderr
-    assert took_s < 2.0, f"SIGTERM took {took_s:.2f} s"
+    assert "did not stop in time" not in stderr  # the link's I/O thread was woken, not waited out
     assert "no language model configured" in stderr  # says what is missing...
     assert "level=info" in stderr and "logger=" in stderr  # ...and logs key=value lines
     assert json.loads(status_file.read_text())["state"] == "stopped"

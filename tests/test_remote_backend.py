@@ -4,10 +4,9 @@ failure cases: typed errors, never a silently short answer, bounded memory, a se
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -31,6 +30,7 @@ pytestmark = pytest.mark.network
 
 CHAT = [ChatMessage("system", "Be brief."), ChatMessage("user", "Read the sign: 出口")]
 GREEDY = GenerationOptions(max_new_tokens=10, sampling=SamplingConfig(greedy=True))
+WAIT_S = 10.0  # upper bound only: every wait returns as soon as its condition holds
 
 
 @pytest.fixture
@@ -77,10 +77,11 @@ def test_key_from_environment_and_never_shown(
 
 
 def test_unreachable_and_wrong_path_are_typed() -> None:
-    started = time.monotonic()
-    with pytest.raises(RemoteUnavailableError, match="cannot connect"):
-        list(remote(f"http://127.0.0.1:{free_port()}/v1").stream_chat(CHAT))
-    assert time.monotonic() - started < 2
+    # A refused connection is reported as such, not waited out as a timeout (an hour here).
+    closed = remote(f"http://127.0.0.1:{free_port()}/v1", connect_timeout_s=3600.0)
+    with pytest.raises(RemoteUnavailableError, match="cannot connect") as info:
+        list(closed.stream_chat(CHAT))
+    assert not isinstance(info.value, RemoteTimeoutError)
     assert not remote(f"http://127.0.0.1:{free_port()}/v1").probe()
     with pytest.raises(ValueError, match="api_key"):
         remote("http://user:secret@127.0.0.1:1/v1")
@@ -107,17 +108,20 @@ def test_server_gone_mid_answer_is_an_error(serve: Callable[..., ChatServer]) ->
 def test_silence_times_out_and_cancel_is_prompt(serve: Callable[..., ChatServer]) -> None:
     engine = ScriptedEngine(block_at=0)
     server = serve(engine)
-    started = time.monotonic()
-    with pytest.raises(RemoteTimeoutError):
+    with pytest.raises(RemoteTimeoutError, match=r"no data for 0\.3 s"):  # the limit configured
         list(remote(server.base_url, read_timeout_s=0.3).stream_chat(CHAT))
-    assert time.monotonic() - started < 2
-    assert engine.cancelled.wait(2)  # the server noticed its client left
+    assert engine.cancelled.wait(WAIT_S)  # the server noticed its client left
 
+    # An hour's read timeout: once the answer is stuck, only the cancel can end the wait.
+    engine = ScriptedEngine(block_at=0)
+    patient = remote(serve(engine).base_url, read_timeout_s=3600.0)
     cancel = CancelToken()
-    threading.Timer(0.2, cancel.cancel).start()
-    started = time.monotonic()
-    assert list(remote(server.base_url).stream_chat(CHAT, cancel=cancel)) == []
-    assert time.monotonic() - started < 1.5  # not the 20 s read timeout
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(lambda: list(patient.stream_chat(CHAT, cancel=cancel)))
+        assert engine.blocked.wait(WAIT_S)
+        cancel.cancel()
+        assert answer.result(timeout=WAIT_S) == []
+    assert engine.cancelled.wait(WAIT_S)
 
 
 def test_endless_line_is_refused_with_bounded_memory() -> None:

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.model
 
 CHAT = [ChatMessage("user", "Translate: 出口")]
 GREEDY = GenerationOptions(max_new_tokens=8, sampling=SamplingConfig(greedy=True))
+WAIT_S = 10.0  # upper bound only: every wait returns as soon as its condition holds
 
 
 @pytest.mark.fast
@@ -161,12 +162,12 @@ def test_stopped_remote_falls_back_and_recovers(
 
     port = server.port
     server.close()
-    started = time.monotonic()
     assert answer_text(router.stream_chat(CHAT, GREEDY)) == local_text
-    assert time.monotonic() - started < 1.0 and router.source == "local"
+    # Refused at once: the router took the refusal, it did not wait out the first-token budget.
+    assert router.source == "local" and "cannot connect" in router.health.last_error
 
     servers(remote_engine, port=port)  # back on the same address
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + WAIT_S
     while router.source != "remote" and time.monotonic() < deadline:
         router.probe_soon()  # what each request does while the remote is down
         time.sleep(0.05)
@@ -197,12 +198,12 @@ def test_remote_stalled_mid_answer_restarts_locally(
     _, local_engine = engines
     stuck = ScriptedEngine(block_at=1)
     router = router_to(servers(stuck).base_url, local_engine, stall_s=0.3)
-    started = time.monotonic()
     deltas = list(router.stream_chat(CHAT, GREEDY))
-    assert deltas[:2] == ["Hello", ANSWER_RESET] and time.monotonic() - started < 1.5
+    assert deltas[:2] == ["Hello", ANSWER_RESET]
     assert answer_text(deltas) == local_engine.generate(CHAT, GREEDY).text
-    assert "stalled" in router.health.last_error
-    assert stuck.cancelled.wait(2)  # the remote stopped generating for nobody
+    # The stall budget ended it, not the remote's 20 s read timeout.
+    assert "stalled 0.3 s mid-answer" in router.health.last_error
+    assert stuck.cancelled.wait(WAIT_S)  # the remote stopped generating for nobody
 
 
 @pytest.mark.parametrize("case", ["unreachable", "too slow"])
@@ -212,17 +213,16 @@ def test_fallback_within_the_first_token_budget(engines: tuple[Any, Any], case: 
     url = silent.base_url if silent else f"http://127.0.0.1:{free_port()}/v1"
     try:
         router = router_to(url, local_engine, budget_s=0.5)
-        started = time.monotonic()
         text = answer_text(router.stream_chat(CHAT, GREEDY))
-        elapsed = time.monotonic() - started
     finally:
         if silent:
             silent.close()
     assert text == local_engine.generate(CHAT, GREEDY).text
-    assert elapsed < 1.5 and router.source == "local"
-    if case == "too slow":
-        assert elapsed >= 0.5
-        assert "first token" in router.health.last_error
+    assert router.source == "local"
+    # Which rule gave up on the remote: a refusal at once, silence after the budget (not the
+    # remote's own 20 s read timeout).
+    expected = "no first token in 0.5 s" if case == "too slow" else "cannot connect"
+    assert expected in router.health.last_error
 
 
 def test_key_never_logged_or_raised(

@@ -261,11 +261,38 @@ def read_until_closed(sock: socket.socket) -> bytes:
     return data
 
 
+def still_open(sock: socket.socket) -> bool:
+    """The server has neither closed nor reset ``sock`` (looked at without waiting)."""
+    timeout_s = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True  # nothing to read, no end of stream
+    except OSError:
+        return False
+    finally:
+        sock.settimeout(timeout_s)
+
+
 def test_slow_loris_neither_blocks_others_nor_outlasts_the_deadline(
     serve: Callable[..., ChatServer],
 ) -> None:
-    server = serve(ScriptedEngine(), request_timeout_s=2.0)
-    slow = Tricklers(server.port, 200)
+    # A minute's deadline: other clients are answered while all 200 slow ones still hold
+    # their connections, however busy the machine is.
+    patient = serve(ScriptedEngine(), request_timeout_s=60.0)
+    slow = Tricklers(patient.port, 200)
+    try:
+        for method, path, body in (
+            ("GET", "/v1/models", None),
+            ("POST", "/v1/chat/completions", CHAT),
+        ):
+            assert request(patient, method, path, body)[0] == 200, path
+        assert all(still_open(sock) for sock in slow.socks)  # none was cut to make room
+    finally:
+        slow.close()
+    server = serve(ScriptedEngine(), request_timeout_s=0.5)
+    slow = Tricklers(server.port, 1)
     # Headers in, body trickling: the body counts against the same deadline (408).
     length = json.dumps(CHAT).encode()
     body_head = (
@@ -275,15 +302,8 @@ def test_slow_loris_neither_blocks_others_nor_outlasts_the_deadline(
     )
     slow_body = Tricklers(server.port, 1, body_head, b" ")
     try:
-        for method, path, body in (
-            ("GET", "/v1/models", None),
-            ("POST", "/v1/chat/completions", CHAT),
-        ):
-            started = time.monotonic()
-            status, _, _ = request(server, method, path, body)
-            elapsed = time.monotonic() - started
-            assert status == 200 and elapsed < 1.0, f"{path} took {elapsed:.2f} s"
-        # Both kinds are cut off once the 2 s deadline passes (the socket timeout is 10 s).
+        # Both kinds are cut off at the 0.5 s deadline: without it, the sockets' own 10 s
+        # timeout would end these reads with an error.
         assert read_until_closed(slow.socks[0]) == b""
         answer = read_until_closed(slow_body.socks[0])
         assert answer.startswith(b"HTTP/1.1 408 ") and b"connection: close" in answer.lower()
