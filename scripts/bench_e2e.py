@@ -359,7 +359,8 @@ def markdown(args: argparse.Namespace, r: dict[str, Any]) -> str:
         MARK_START,
         "## End to end: speech and reading to pixels on the glasses (`scripts/bench_e2e.py`)",
         "",
-        f"`{command}` (run in `/work/venv`; the model was already in bench_llm's cache) on "
+        f"`{command}` (in a virtual environment made by `scripts/setup.sh`; the model was "
+        f"already in bench_llm's cache) on "
         f"{s['machine']} ({s['cores']} cores, shared with other work), Python {s['python']}, "
         f"{s['date']}. Simulated display {s['profile']} over a pty at 921600 baud (emulated). "
         f"LLM: the local engine on {s['model']} with random weights (built by {s['built_by']}, "
