@@ -72,9 +72,45 @@ def _quantization(ops: frozenset[str], variant: str | None) -> str:
     return f"none: float weights{hint}"
 
 
+def _vlm(folder: Path, variant: str | None) -> tuple[str, list[tuple[str, str]]]:
+    from glasses.models.vlm_folder import open_vision_folder
+    from glasses.onnx_wire.scan import scan_onnx
+
+    model = open_vision_folder(folder, variant)
+    text, image = model.text, model.image
+    paths = (model.vision_encoder_path, model.embed_tokens_path, model.decoder_path)
+    summaries = [scan_onnx(path) for path in paths]  # each graph's header: truncation shows
+    ops = frozenset(op for _, op in summaries[2].ops)
+    pixels_per_token = (image.patch_size * image.merge_size) ** 2
+    details = [
+        ("layout", "onnx-community three graphs (transformers.js vision-language)"),
+        ("architecture", text.architecture),
+        ("graphs", ", ".join(p.relative_to(folder).as_posix() for p in paths)),
+        ("decoder quantization", _quantization(ops, model.variant)),
+        ("layers", str(text.num_layers)),
+        ("kv heads x head dim", f"{text.num_kv_heads} x {text.head_dim}"),
+        ("context", f"{text.context_length} tokens"),
+        ("vocabulary", str(text.vocab_size)),
+        (
+            "pictures",
+            f"{image.patch_size}-pixel patches merged {image.merge_size}x{image.merge_size}, "
+            f"{image.min_pixels:,}..{image.max_pixels:,} pixels "
+            f"(up to {image.max_pixels // pixels_per_token} tokens a picture)",
+        ),
+    ]
+    external = sorted({name for summary in summaries for name in summary.external_files})
+    if external:
+        details.append(("external weights", ", ".join(external)))
+    return f"{text.architecture} vision-language model", details
+
+
 def _llm(folder: Path, variant: str | None) -> tuple[str, list[tuple[str, str]]]:
     from glasses.models.llm_folder import open_model_folder
+    from glasses.models.vlm_folder import is_vision_folder
     from glasses.onnx_wire.scan import scan_onnx
+
+    if is_vision_folder(folder):
+        return _vlm(folder, variant)
 
     candidates = sorted(
         p.stem.removeprefix("model_") for p in (folder / "onnx").glob("model_*.onnx")

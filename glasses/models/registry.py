@@ -99,6 +99,31 @@ REGISTRY: tuple[ModelSpec, ...] = (
         default=True,  # the settings' llm.model
     ),
     ModelSpec(
+        name="qwen2-vl-2b-instruct-int4",
+        kind="llm",
+        repo="onnx-community/Qwen2-VL-2B-Instruct",
+        # "Update config.json", after "Upload fixed vision encoder (#3)": the commit the Hub's
+        # file listing shows for this layout.  No public manifest gives sizes or checksums of
+        # these files, so the pull checks them against what the Hub reports (module doc).
+        revision="187b05efd51ca56b19489f085aa2d7c7fa5078fc",
+        files=(
+            ModelFile("config.json"),
+            ModelFile("generation_config.json"),
+            ModelFile("preprocessor_config.json"),
+            ModelFile("chat_template.json"),
+            ModelFile("tokenizer.json"),
+            ModelFile("tokenizer_config.json"),
+            ModelFile("onnx/vision_encoder_q4.onnx"),
+            ModelFile("onnx/embed_tokens_q4.onnx"),
+            ModelFile("onnx/decoder_model_merged_q4.onnx"),
+        ),
+        approx_size_bytes=2_600_000_000,  # an estimate: 4-bit decoder, float embeddings
+        license="Apache-2.0",
+        purpose="vision-language model, Qwen2-VL 2B Instruct, 4-bit weights: answers about "
+        "pictures (three graphs: vision encoder, token embeddings, decoder)",
+        variant="q4",
+    ),
+    ModelSpec(
         name="sensevoice",
         kind="asr",
         repo="csukuangfj/sherpa-onnx-sense-voice-zh-en-ja-ko-yue-2024-07-17",
