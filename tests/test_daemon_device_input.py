@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from firmware_bridge.protocol import ButtonAction, Event, EventKind, SwipeDirection
-from glasses.pipeline.messages import Battery, Intent, Message, UserInput
+from glasses.pipeline.messages import Battery, Intent, Message, UserInput, Worn
 from glasses.runtime.device_input import device_message
 
 pytestmark = pytest.mark.fast
@@ -22,7 +22,9 @@ pytestmark = pytest.mark.fast
         (Event(EventKind.SWIPE, SwipeDirection.BACKWARD), UserInput(Intent.PAGE_PREVIOUS, 1.0)),
         (Event(EventKind.SWIPE, SwipeDirection.UP), None),
         (Event(EventKind.BATTERY, 77, 1), Battery(77, True)),
-        (Event(EventKind.WORN, 1), None),
+        (Event(EventKind.WORN, 1), Worn(True, 1.0)),
+        (Event(EventKind.WORN, 0), Worn(False, 1.0)),
+        (Event(EventKind.BOOT, 0), None),
         (Event(EventKind.BUTTON, 0, 99), None),
     ],
 )

@@ -9,7 +9,8 @@
   mode, each taking only the requests it made (so a switch mid-answer loses nothing);
 * the battery, the link state and the LLM backend in use feed the status bar; a microphone or
   camera that is away is shown as a notice line on the screen and an alert in the status bar
-  ("NO MIC", "NO CAM") until it is back.
+  ("NO MIC", "NO CAM") until it is back; the power stage's :class:`PowerNotice` adds its alerts
+  ("SAVING") and a notice line (a critical battery) the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from glasses.pipeline.messages import (
     Message,
     OcrText,
     PeripheralState,
+    PowerNotice,
     ScreenUpdate,
     SetMode,
     UserInput,
@@ -81,6 +83,7 @@ class Controller:
         self.modes = {mode: MODE_CLASSES[mode](ctx) for mode in self.order}
         self.status = StatusBar(mode=start, link=LinkState.CONNECTING, llm=llm)
         self.notices: dict[str, str] = {}
+        self.power = PowerNotice()  # saving, a critical battery: from the power stage
         self.screen: Screen | None = None
         self.inputs = 0  # user inputs handled so far (scripts wait on it)
 
@@ -125,6 +128,12 @@ class Controller:
             return []
         if isinstance(msg, PeripheralState):
             return self._peripheral(msg)
+        if isinstance(msg, PowerNotice):
+            self.power = msg
+            self.notices.pop("power", None)
+            if msg.notice:
+                self.notices["power"] = msg.notice
+            return self._alert()
         if isinstance(msg, LlmDone) and msg.source in ("local", "remote"):
             self.status = replace(self.status, llm=LlmSource(msg.source))
         if isinstance(msg, _BROADCAST):
@@ -146,7 +155,10 @@ class Controller:
             self.notices.pop(msg.peripheral, None)
         else:
             self.notices[msg.peripheral] = _NOTICES[msg.peripheral]
-        if msg.peripheral in _ALERTS:  # in a fixed order, whatever order they went away in
-            alerts = tuple(_ALERTS[p] for p in _ALERTS if p in self.notices)
-            self.status = replace(self.status, alerts=alerts)
+        return self._alert()
+
+    def _alert(self) -> list[Message]:
+        # In a fixed order, whatever order the peripherals went away in; power's last.
+        alerts = tuple(_ALERTS[p] for p in _ALERTS if p in self.notices) + self.power.alerts
+        self.status = replace(self.status, alerts=alerts)
         return []

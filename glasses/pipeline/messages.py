@@ -174,6 +174,31 @@ class Battery:
 
 
 @dataclass(frozen=True)
+class Worn:
+    """The glasses' wear sensor: put on (``worn``) or taken off (EVENT WORN)."""
+
+    worn: bool
+    at_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class GlassesTemperature:
+    """The glasses' temperature sensor (EVENT TEMPERATURE)."""
+
+    celsius: float
+    at_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class PowerNotice:
+    """What the power state shows the wearer: status-line ``alerts`` (``SAVING``) and a
+    ``notice`` line above the text (a critical battery); empty: nothing."""
+
+    alerts: tuple[str, ...] = ()
+    notice: str = ""
+
+
+@dataclass(frozen=True)
 class PeripheralState:
     """A peripheral came up or went away (``detail`` says why); shown on the glasses."""
 
@@ -221,6 +246,9 @@ Message: TypeAlias = (
     | CaptureRequest
     | UserInput
     | Battery
+    | Worn
+    | GlassesTemperature
+    | PowerNotice
     | PeripheralState
     | SetMode
     | AskText

@@ -45,20 +45,25 @@ from glasses.pipeline.messages import (
     CameraFrame,
     CancelLlm,
     CaptureRequest,
+    GlassesTemperature,
     LlmRequest,
     Message,
     PeripheralState,
     ScreenUpdate,
+    Worn,
 )
 from glasses.pipeline.metrics import Metrics
 from glasses.pipeline.stage import Stage
 from glasses.pipeline.worker import Worker
+from glasses.power.board import BoardReader
 from glasses.runtime.control_stage import ControlStage
 from glasses.runtime.display_stage import DisplayStage, RendererLayout, WireProbe
 from glasses.runtime.generate_stage import GenerateStage
+from glasses.runtime.listen_gate import ListenGate
 from glasses.runtime.listen_stage import ListenStage
 from glasses.runtime.parts import Parts, generation_options, mode_options, speech_pipeline
 from glasses.runtime.peripherals import run_display_events, run_microphone
+from glasses.runtime.power_stage import POWER_INPUTS, PowerStage
 from glasses.runtime.status import UnsafeDirectory, process_usage, write_status
 from glasses.runtime.vision_stages import CaptureStage, OcrStage
 from glasses.settings import Settings
@@ -87,8 +92,10 @@ class Daemon:
         status_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         transport_factory: TransportFactory = open_configured_transport,
+        board: BoardReader | None = None,
     ) -> None:
         self.settings, self.parts, self.clock = settings, parts, clock
+        self.board = board or BoardReader()  # the computer's thermal zones and throttling
         self.status_path = status_path
         self.metrics = Metrics()
         self.probe = WireProbe(clock)
@@ -103,11 +110,15 @@ class Daemon:
         self.channels: dict[str, Channel[Any]] = {}
         self.stages: dict[str, Stage[Any]] = {}
         self.controller: Controller | None = None
+        self.power: PowerStage | None = None
+        self.stop_reason = ""  # why the daemon stopped itself (a critical battery)
+        self._stop = asyncio.Event()
 
     # -- running ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; raises if a stage fails (a bug) or the link is fatal."""
+        self._stop = stop
         self.link.start()
         tasks: list[asyncio.Task[None]] = [asyncio.ensure_future(self._status_loop())]
         try:
@@ -188,17 +199,21 @@ class Daemon:
             "llm": Channel("llm", 1, Overflow.KEEP_NEWEST),
             "screen": Channel("screen", 1, Overflow.KEEP_NEWEST),
         }
+        ch["power"] = Channel("power", 64, Overflow.BLOCK)
         kw: dict[str, Any] = {"metrics": self.metrics, "clock": clock}
-        stages: list[Stage[Any]] = [
-            ControlStage(ch["control"], self.route, self.controller, **kw),
-            DisplayStage(ch["screen"], self.route, self.link, renderer(), probe=self.probe, **kw),
-        ]
+        display = DisplayStage(
+            ch["screen"], self.route, self.link, renderer(), probe=self.probe, panel=self.link, **kw
+        )
+        stages: list[Stage[Any]] = [ControlStage(ch["control"], self.route, self.controller, **kw)]
+        stages.append(display)
         coroutines = [run_display_events(self.link, self.route, clock)]
+        gate, listen = ListenGate(), None
         if listening and parts.audio is not None:
             speech = speech_pipeline(settings, parts)
             partials = settings.asr.partials
-            stages.append(ListenStage(ch["audio"], self.route, speech, partials=partials, **kw))
-            coroutines.append(run_microphone(parts.audio, self.route))
+            listen = ListenStage(ch["audio"], self.route, speech, partials=partials, **kw)
+            stages.append(listen)
+            coroutines.append(run_microphone(parts.audio, self.route, gate=gate))
         if reading and parts.camera is not None and parts.ocr is not None:
             camera = settings.camera
             stages.append(
@@ -215,8 +230,27 @@ class Daemon:
         if parts.backend is not None:
             options = generation_options(settings)
             stages.append(GenerateStage(ch["llm"], self.route, parts.backend, options, **kw))
+        capture = next((s for s in stages if isinstance(s, CaptureStage)), None)
+        self.power = PowerStage(
+            ch["power"],
+            self.route,
+            settings.power,
+            display=display,
+            gate=gate,
+            listen=listen,
+            capture=capture,
+            board=self.board,
+            shutdown=self._shut_down,
+            **kw,
+        )
+        stages.append(self.power)
+        coroutines.append(self.power.run_clock())
         self.stages = {stage.name: stage for stage in stages}
         return [*(stage.run() for stage in stages), *coroutines]
+
+    def _shut_down(self, reason: str) -> None:
+        self.stop_reason = reason
+        self._stop.set()
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -230,6 +264,10 @@ class Daemon:
             return
         if isinstance(msg, PeripheralState):
             self.peripherals[msg.peripheral] = "up" if msg.up else f"down: {msg.detail}"
+        if isinstance(msg, POWER_INPUTS) and "power" in ch:
+            await ch["power"].put(msg)  # a copy: the control stage gets battery, speech, input
+            if isinstance(msg, Worn | GlassesTemperature):
+                return
         name = next((name for kind, name in _ROUTES if isinstance(msg, kind)), "control")
         target = ch[name]
         await target.put(msg)
@@ -261,6 +299,8 @@ class Daemon:
             "loaded": dict(self.parts.loaded),
             "channels": {name: ch.stats().as_dict() for name, ch in self.channels.items()},
             "stages": {name: st.handled for name, st in self.stages.items()},
+            "power": self.power.status() if self.power is not None else None,
+            "stop_reason": self.stop_reason,
             "metrics": self.metrics.snapshot(),
             "process": process_usage(),
         }

@@ -13,8 +13,9 @@ swipe forward  —                           next page
 swipe back     —                           previous page
 =============  ==========================  ===============================================
 
-This module only turns the wire's button and swipe codes into :class:`Intent`\\ s (and battery
-reports into :class:`Battery`); what an intent does in each mode is the modes' business
+This module only turns the wire's button and swipe codes into :class:`Intent`\\ s (and battery,
+wear and temperature reports into :class:`Battery`, :class:`Worn`, :class:`GlassesTemperature`);
+what an intent does in each mode is the modes' business
 (``glasses.modes``), which never see a wire code. The simulator (and some firmware) reports a
 long press as one event when it is released, so "push to talk" means: start listening, and the
 question is the next utterance that ends. Modes cycle in the configured order
@@ -24,7 +25,14 @@ question is the next utterance that ends. Modes cycle in the configured order
 from __future__ import annotations
 
 from firmware_bridge.protocol import ButtonAction, Event, EventKind, SwipeDirection
-from glasses.pipeline.messages import Battery, Intent, Message, UserInput
+from glasses.pipeline.messages import (
+    Battery,
+    GlassesTemperature,
+    Intent,
+    Message,
+    UserInput,
+    Worn,
+)
 
 _BUTTONS = {
     ButtonAction.PRESS: Intent.ACTION,
@@ -45,4 +53,8 @@ def device_message(event: Event, at_s: float) -> Message | None:
         return UserInput(_SWIPES[SwipeDirection(event.code)], at_s)
     if event.kind == EventKind.BATTERY:
         return Battery(max(0, min(100, event.code)), bool(event.value))
+    if event.kind == EventKind.WORN:
+        return Worn(bool(event.code), at_s)
+    if event.kind == EventKind.TEMPERATURE:
+        return GlassesTemperature(event.value / 100, at_s)  # centi-degrees on the wire
     return None

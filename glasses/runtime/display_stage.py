@@ -9,12 +9,15 @@ bytes on the wire and to the device's acknowledgement of the PRESENT.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from firmware_bridge.errors import LinkError
+from firmware_bridge.protocol.arq import QueueFullError
 from firmware_bridge.stats import LinkState
 from glasses.display.raster import Renderer
 from glasses.display.views import PageView, Screen
@@ -23,6 +26,8 @@ from glasses.pipeline.messages import Message, ScreenUpdate
 from glasses.pipeline.metrics import present_observations
 from glasses.pipeline.stage import Send, Stage
 from glasses.pipeline.worker import Worker
+
+log = logging.getLogger(__name__)
 
 PRESENT_WAIT_S: Final = 0.5  # then look for a newer screen, and wait again
 
@@ -36,6 +41,16 @@ class ScreenSink(Protocol):
 
     @property
     def state(self) -> LinkState: ...
+
+
+class PanelSwitch(Protocol):
+    """The panel commands of ``firmware_bridge.link.DisplayLink`` (protocol §9.5)."""
+
+    def sleep(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def set_brightness(self, level: int) -> None: ...
 
 
 class RendererLayout:
@@ -111,16 +126,46 @@ class DisplayStage(Stage[ScreenUpdate]):
         renderer: Renderer,
         *,
         probe: WireProbe | None = None,
+        panel: PanelSwitch | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__("display", inbox, send, **kwargs)
         self.link = link
         self.renderer = renderer
         self.probe = probe
+        self.panel = panel
         self.worker = Worker("display")
         self.presented: Screen | None = None
+        self.awake = True
+        self.held: ScreenUpdate | None = None  # the newest screen that came while asleep
+
+    def set_panel(self, awake: bool | None = None, brightness: int | None = None) -> None:
+        """Panel on or off and its brightness (the power stage's). Asleep, new screens are held,
+        not sent: the panel keeps the last one, shown again at once on WAKE, and the newest
+        held screen follows it."""
+        if self.panel is None:
+            return
+        try:
+            if brightness is not None:
+                self.panel.set_brightness(brightness)
+            if awake is not None and awake != self.awake:
+                if awake:
+                    self.panel.wake()
+                else:
+                    self.panel.sleep()
+        except (LinkError, QueueFullError) as exc:  # closing down, or a stuck link: no matter
+            log.warning("display: cannot switch the panel: %s", exc)
+            return
+        if awake is not None and awake != self.awake:
+            self.awake = awake
+            held, self.held = self.held, None
+            if awake and held is not None and self.inbox.empty():
+                self.inbox.put_nowait(held)
 
     async def process(self, msg: ScreenUpdate) -> AsyncGenerator[Message, None]:
+        if not self.awake:
+            self.held = msg
+            return
         started = self.clock()
         levels = await self.worker.call(self.renderer.render, msg.screen)
         rendered = self.clock()

@@ -4,7 +4,8 @@ VAD, segmenter and recogniser (``glasses.perception.speech.SpeechPipeline``) run
 thread, in order, so the same audio gives the same events. The audio inbox is lossless: audio
 is never dropped, inside an utterance or out. Partial transcripts are the only optional work;
 while audio queues up behind a slow recogniser they are skipped (finals never are), so the
-stage catches up instead of falling ever further behind the speaker.
+stage catches up instead of falling ever further behind the speaker. They are skipped too
+while the power stage saves power (``saving``: a low battery, heat).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
         super().__init__("listen", inbox, send, **kwargs)
         self.pipeline = pipeline
         self.partials = partials
+        self.saving = False  # set by the power stage: partials are the first work dropped
         self.worker = Worker("listen")
         self._stream: int | None = None
         self.heard_samples = 0  # end of the last chunk processed, in samples of its stream
@@ -60,7 +62,8 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
                     events = await self.worker.call(self.pipeline.flush)
                 self.pipeline.reset()
                 self._stream = msg.stream
-            self.pipeline.partials = self.partials and self.inbox.qsize() < BEHIND_CHUNKS
+            behind = self.inbox.qsize() >= BEHIND_CHUNKS
+            self.pipeline.partials = self.partials and not self.saving and not behind
             events += await self.worker.call(self.pipeline.feed, msg.chunk)
             self.heard_samples = msg.chunk.end_sample
         for out in self._messages(events, started):

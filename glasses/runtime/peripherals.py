@@ -25,6 +25,7 @@ from glasses.pipeline.messages import AudioEnded, AudioIn, PeripheralState
 from glasses.pipeline.stage import Clock, Send
 from glasses.pipeline.worker import Worker
 from glasses.runtime.device_input import device_message
+from glasses.runtime.listen_gate import ListenGate
 from glasses.sources.audio import AudioSource
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,20 @@ async def run_microphone(
     open_source: Callable[[], AudioSource],
     send: Send,
     *,
+    gate: ListenGate | None = None,
     backoff_min_s: float = 0.5,
     backoff_max_s: float = 8.0,
 ) -> None:
-    """Stream audio from ``open_source()`` until cancelled, reopening it when it fails."""
+    """Stream audio from ``open_source()`` until cancelled, reopening it when it fails.
+
+    While ``gate`` is closed the source is closed too (see :mod:`glasses.runtime.listen_gate`).
+    """
     worker = Worker("microphone")
     backoff, stream = Backoff(backoff_min_s, backoff_max_s), 0
+    gate = gate or ListenGate()
     try:
         while True:
+            await gate.wait_open()
             try:
                 source = await worker.call(open_source)
             except GlassesError as exc:
@@ -55,22 +62,28 @@ async def run_microphone(
                 continue
             stream += 1
             await send(PeripheralState("microphone", True))
+            unwatch = gate.watch(source.close)  # closing it ends the iteration below
             try:
                 chunks = worker.stream(source.chunks, AUDIO_HANDOVER_CHUNKS)
                 async with contextlib.aclosing(chunks):
                     async for chunk in chunks:
+                        if not gate.is_open:
+                            break
                         await send(AudioIn(chunk, stream))
                         backoff.reset()
             except GlassesError as exc:  # the device went away: report, then reopen it
-                log.warning("microphone lost: %s", exc)
-                await send(AudioEnded(stream, error=str(exc)))
-                await send(PeripheralState("microphone", False, str(exc)))
-                await asyncio.sleep(backoff.upcoming_s)
-                continue
+                if gate.is_open:
+                    log.warning("microphone lost: %s", exc)
+                    await send(AudioEnded(stream, error=str(exc)))
+                    await send(PeripheralState("microphone", False, str(exc)))
+                    await asyncio.sleep(backoff.upcoming_s)
+                    continue
             finally:
+                unwatch()
                 source.close()
-            await send(AudioEnded(stream))  # played out: the end of the stream
-            return
+            await send(AudioEnded(stream))  # played out, or paused: the end of the stream
+            if gate.is_open:
+                return
     finally:
         worker.close()
 

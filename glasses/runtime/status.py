@@ -107,6 +107,11 @@ def format_status(status: dict[str, Any]) -> str:
         f"mode {status.get('mode')}  display {status.get('display', {}).get('state')}  "
         f"llm {status.get('llm')}",
     ]
+    power = status.get("power")
+    if power:
+        lines.append(power_line(power))
+    if status.get("stop_reason"):
+        lines.append(f"stopped itself: {status['stop_reason']}")
     peripherals = status.get("peripherals", {})
     if peripherals:
         lines.append("peripherals: " + ", ".join(f"{k} {v}" for k, v in peripherals.items()))
@@ -147,3 +152,23 @@ def format_status(status: dict[str, Any]) -> str:
     if drops:
         lines.append("dropped (keep-newest): " + ", ".join(f"{k} {v}" for k, v in drops.items()))
     return "\n".join(lines)
+
+
+def power_line(power: dict[str, Any]) -> str:
+    """``power: idle for 40 s (nothing happened for 120 s), display asleep, listening; ...``"""
+    line = f"power: {power.get('state')} for {power.get('for_s', 0):.0f} s ({power.get('why')})"
+    line += f", display {power.get('display')} at {power.get('brightness')}"
+    line += ", listening" if power.get("listening") else ", not listening"
+    saving = power.get("saving") or []
+    line += f"; saving: {', '.join(saving)}" if saving else ""
+    battery = power.get("battery")
+    if battery:
+        line += f"; battery {battery['percent']} %" + (" charging" if battery["charging"] else "")
+    for key, name in (("computer_c", "computer"), ("glasses_c", "glasses")):
+        if power.get(key) is not None:
+            line += f"; {name} {power[key]:.0f} °C"
+    if power.get("throttled"):
+        line += f" ({', '.join(power['throttled'])})"
+    if power.get("power_mode"):
+        line += f"; nvpmodel mode {power['power_mode']}"
+    return line

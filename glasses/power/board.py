@@ -1,0 +1,88 @@
+"""The computer's own readings: the hottest thermal zone, the throttling a Pi's firmware reports
+now, and a Jetson's power mode, read from sysfs under ``root`` (a fake tree in tests).
+
+* thermal zones: ``sys/class/thermal/thermal_zone*/temp`` in milli-degrees Celsius (Pi and
+  Jetson alike). A zone that cannot be read (some Jetson zones are disabled and answer EINVAL)
+  or reads outside -40..150 °C is left out; so are zones of a type in :data:`IGNORED_ZONES`.
+* throttling: ``sys/devices/platform/soc/soc:firmware/get_throttled`` on a Raspberry Pi, a hex
+  bit field (the same as ``vcgencmd get_throttled``); only the bits saying "now" count here.
+* Jetson power mode: ``var/lib/nvpmodel/status`` (``pmode:0002 ...``), written by nvpmodel;
+  shown in the status, never changed.
+
+Reading a few sysfs files takes microseconds, so this runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Final
+
+from glasses.power.events import BoardHeat
+
+log = logging.getLogger(__name__)
+
+THERMAL_ZONES: Final = "sys/class/thermal"
+PI_THROTTLED: Final = "sys/devices/platform/soc/soc:firmware/get_throttled"
+NVPMODEL_STATUS: Final = "var/lib/nvpmodel/status"
+# Bits of get_throttled that describe the present (bits 16-19 say "has happened since boot").
+THROTTLE_BITS: Final = {
+    0: "under-voltage",
+    1: "clock capped",
+    2: "throttled",
+    3: "soft temperature limit",
+}
+IGNORED_ZONES: Final = frozenset({"PMIC-Die"})  # Jetson: a fixed 100 °C, not a measurement
+PLAUSIBLE_C: Final = (-40.0, 150.0)
+
+
+class BoardReader:
+    def __init__(self, root: Path = Path("/")) -> None:
+        self.root = root
+        self._warned: set[str] = set()
+
+    def read(self) -> BoardHeat:
+        return BoardHeat(self.hottest_c(), self.throttled())
+
+    def hottest_c(self) -> float | None:
+        """The hottest plausible thermal zone in °C; None when there is none."""
+        readings = []
+        for zone in sorted((self.root / THERMAL_ZONES).glob("thermal_zone*")):
+            if _text(zone / "type") in IGNORED_ZONES:
+                continue
+            raw = _text(zone / "temp")
+            try:
+                celsius = int(raw) / 1000
+            except ValueError:
+                continue  # unreadable or disabled zone
+            if PLAUSIBLE_C[0] <= celsius <= PLAUSIBLE_C[1]:
+                readings.append(celsius)
+        return max(readings, default=None)
+
+    def throttled(self) -> tuple[str, ...]:
+        """What a Pi's firmware says is limiting it now (empty elsewhere)."""
+        raw = _text(self.root / PI_THROTTLED)
+        if not raw:
+            return ()
+        try:
+            bits = int(raw, 16)
+        except ValueError:
+            if PI_THROTTLED not in self._warned:  # once: it will not change by itself
+                self._warned.add(PI_THROTTLED)
+                log.warning("cannot read %s: %r is not a hex number", PI_THROTTLED, raw)
+            return ()
+        return tuple(name for bit, name in THROTTLE_BITS.items() if bits >> bit & 1)
+
+    def power_mode(self) -> str:
+        """A Jetson's nvpmodel mode (``"0"``), or "" where there is none."""
+        for word in _text(self.root / NVPMODEL_STATUS).split():
+            if word.startswith("pmode:"):
+                return str(int(word.removeprefix("pmode:") or "0"))
+        return ""
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text("ascii", errors="replace").strip()
+    except OSError:
+        return ""
