@@ -91,9 +91,12 @@ def test_taking_the_glasses_off_sleeps_the_panel_and_stops_listening(
 
     renderer = Renderer(DisplayGeometry(sim.info["width"], sim.info["height"], sim.info["bpp"]))
     overrides = [
-        f"display.url={sim.url}", "modes.start=captions", "asr.partials=false",
-        "power.dim_after_s=0", "power.sleep_after_s=0",  # only the wear sensor in this test
-    ]  # fmt: skip
+        f"display.url={sim.url}",
+        "modes.start=captions",
+        "asr.partials=false",
+        "power.dim_after_s=0",
+        "power.sleep_after_s=0",  # only the wear sensor in this test
+    ]
     mic = Microphone()
     parts = Parts(audio=mic, vad=SileroVad(), recognizer=Heard("next stop", "west lake"))
     daemon = Daemon(load_settings(overrides=overrides), parts, board=BoardReader(tmp_path))

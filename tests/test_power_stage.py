@@ -133,12 +133,20 @@ def test_the_controller_shows_power_alerts_after_the_peripherals_and_a_notice_li
 def test_power_line_reads_as_a_sentence() -> None:
     line = power_line(
         {
-            "state": "idle", "for_s": 40.2, "why": "nothing happened for 120 s",
-            "display": "asleep", "brightness": 255, "listening": True, "saving": ["computer"],
-            "battery": {"percent": 50, "charging": True}, "computer_c": 76.4,
-            "throttled": ["throttled"], "glasses_c": None, "power_mode": "2",
+            "state": "idle",
+            "for_s": 40.2,
+            "why": "nothing happened for 120 s",
+            "display": "asleep",
+            "brightness": 255,
+            "listening": True,
+            "saving": ["computer"],
+            "battery": {"percent": 50, "charging": True},
+            "computer_c": 76.4,
+            "throttled": ["throttled"],
+            "glasses_c": None,
+            "power_mode": "2",
         }
-    )  # fmt: skip
+    )
     assert line == (
         "power: idle for 40 s (nothing happened for 120 s), display asleep at 255, listening; "
         "saving: computer; battery 50 % charging; computer 76 °C (throttled); nvpmodel mode 2"
@@ -184,15 +192,25 @@ class Rig:
         clock = lambda: self.now[0]  # noqa: E731
         screens: Channel[ScreenUpdate] = Channel("screen", 1, Overflow.KEEP_NEWEST)
         self.display = DisplayStage(
-            screens, self.send, self.panel, Renderer(DisplayGeometry(64, 32, 1)),
-            panel=self.panel, clock=clock,
-        )  # fmt: skip
+            screens,
+            self.send,
+            self.panel,
+            Renderer(DisplayGeometry(64, 32, 1)),
+            panel=self.panel,
+            clock=clock,
+        )
         self.gate, self.listen, self.reasons = ListenGate(), FakeListen(), list[str]()
         inbox: Channel[PowerInput] = Channel("power", 64, Overflow.BLOCK)
         self.stage = PowerStage(
-            inbox, self.send, settings, display=self.display, gate=self.gate,
-            listen=self.listen, shutdown=self.reasons.append, clock=clock,
-        )  # fmt: skip
+            inbox,
+            self.send,
+            settings,
+            display=self.display,
+            gate=self.gate,
+            listen=self.listen,
+            shutdown=self.reasons.append,
+            clock=clock,
+        )
 
     async def send(self, msg: Message) -> None:
         self.sent.append(msg)

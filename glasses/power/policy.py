@@ -202,14 +202,18 @@ class PowerPolicy:
         """For the status file and ``glasses status``: the state, why, since when, saving."""
         b = self.battery
         return {
-            "state": self.state.value, "why": self.why,
-            "for_s": round(now_s - self.since_s, 1), "saving": list(self.saving),
-            "display": "awake" if self.awake else "asleep", "brightness": self.brightness,
+            "state": self.state.value,
+            "why": self.why,
+            "for_s": round(now_s - self.since_s, 1),
+            "saving": list(self.saving),
+            "display": "awake" if self.awake else "asleep",
+            "brightness": self.brightness,
             "listening": self.listening,
             "battery": None if b is None else {"percent": b.percent, "charging": b.charging},
-            "computer_c": self.board.celsius, "throttled": list(self.board.throttled),
+            "computer_c": self.board.celsius,
+            "throttled": list(self.board.throttled),
             "glasses_c": self.glasses_c,
-        }  # fmt: skip
+        }
 
 
 def _hot(celsius: float | None, limit_c: float, was_hot: bool) -> bool:
