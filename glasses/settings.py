@@ -121,7 +121,7 @@ class TranslateSettings:
     clause_max_words: int = _s(12, "A clause this long (a Chinese character counts as a word) is translated without waiting for punctuation or a pause.", minimum=1, maximum=200)
     tentative: bool = _s(True, "Between clauses, re-translate the rest of what is being said and show it dim (the model's spare time only).")
     agreement: int = _s(2, "Successive tentative translations that must agree on a word before it is drawn settled (1: every word at once).", minimum=1, maximum=8)
-    lookahead_words: int = _s(3, "Words the recogniser has not settled yet that a tentative re-translation includes.", minimum=0, maximum=50)
+    lookahead_words: int = _s(1, "Words the recogniser has not settled yet that a tentative re-translation includes (more: the dim text runs ahead but is taken back more often; 1 keeps erasure under 0.2, docs/benchmarks.md).", minimum=0, maximum=50)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class ClausePolicy:
     max_words: int = 12  # a clause this long is committed without punctuation or a pause
     tentative: bool = True  # re-translate the uncommitted tail between commits, drawn dim
     agreement: int = 2  # successive tentative translations that must agree on a settled word
-    lookahead_words: int = 3  # unsettled words of the recogniser in a tentative re-translation
+    lookahead_words: int = 1  # unsettled words of the recogniser in a tentative re-translation
     max_queued: int = 4  # committed clauses waiting for the model; more are merged
 
     def __post_init__(self) -> None:

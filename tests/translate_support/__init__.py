@@ -53,6 +53,23 @@ ZH_EN: Final = {
     "旗子": "flag", "别": "do not", "走丢": "get lost", "天气": "weather", "很": "very",
     "热": "hot", "多": "more", "喝": "drink", "水": "water",
 }  # fmt: skip
+# Speech the table covers, one clause an entry (the translation benchmark's scripts).
+SPEECH: Final = {
+    "en": (
+        "Good morning everyone,", "welcome to the city museum on the lake,",
+        "today we will walk through three large galleries,",
+        "the first one shows old maps of the river and the town,",
+        "and the last one has paintings of the lake in winter.", "Please stay with the group,",
+        "because the rooms are very busy,", "after lunch the boat leaves from the east gate,",
+        "tickets cost five dollars,", "and children go free.",
+    ),
+    "zh": (
+        "大家好，", "欢迎来到西湖，", "今天我们先坐船去湖心岛，", "然后走到断桥，",
+        "中午在楼外楼吃午饭，", "下午有自由时间，", "请四点在门口集合，", "不要迟到，",
+        "票已经买了，", "晚上我们去看演出，", "请跟导游的旗子，", "别走丢，", "天气很热，",
+        "请多喝水。",
+    ),
+}  # fmt: skip
 _MARKS: Final = {",": "，", ".": "。", "!": "！", "?": "？", ";": "；", ":": "："}
 _MARKS_BACK: Final = {v: k for k, v in _MARKS.items()} | {"、": ","}
 _EN_WORD: Final = re.compile(r"[A-Za-z0-9']+|[^\sA-Za-z0-9']")
