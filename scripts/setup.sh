@@ -53,6 +53,8 @@ if [ "$mode" = test ]; then
     apt_pkgs+=(libclang-rt-dev)
   command -v arm-none-eabi-gcc >/dev/null || apt_pkgs+=(gcc-arm-none-eabi)
   [ -f /usr/lib/arm-none-eabi/lib/thumb/v7e-m/nofp/libc_nano.a ] || apt_pkgs+=(libnewlib-arm-none-eabi)
+  # The reference firmware (mcu/boards/mps2-an386) runs under QEMU against the host's tests.
+  command -v qemu-system-arm >/dev/null || apt_pkgs+=(qemu-system-arm)
   # A font without CJK glyphs, to test the missing-glyph error.
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_pkgs+=(fonts-dejavu-core)
 fi

@@ -13,7 +13,7 @@
 extern const uint8_t __stream_start[];
 
 static gl_device_t dev;
-static uint8_t panel[GL_FB_BYTES];
+static uint8_t panel[GL_FB_BYTES] __attribute__((section(".panel"))); /* not MCU RAM */
 
 static void port_write(void *ctx, const uint8_t *data, size_t len)
 {

@@ -1,12 +1,13 @@
 /* Clock, UARTs and reset of the mps2-an386 board. */
 #include "board.h"
 
-#define RESET_MAGIC 0x474C5253u /* "GLRS": a reset cause was left for the next boot */
+#define RESET_MAGIC 0x474C5253u /* "GLRS": the note below was written since power-on */
 
 static volatile uint32_t ms_now;
 static struct {
     uint32_t magic;
-    uint32_t cause;
+    uint32_t cause; /* for the next boot: enum gl_cause */
+    uint32_t boots; /* since power-on, this one included */
 } reset_note __attribute__((section(".noinit")));
 
 void SysTick_Handler(void)
@@ -85,13 +86,24 @@ void board_idle(volatile const uint8_t *pending)
 
 uint8_t board_take_reset_cause(void)
 {
-    uint8_t cause = reset_note.magic == RESET_MAGIC ? (uint8_t)reset_note.cause : 0u;
-    reset_note.magic = 0;
+    uint8_t cause;
+    if (reset_note.magic != RESET_MAGIC) { /* power-on: RAM holds anything (qemu: zeros) */
+        reset_note.magic = RESET_MAGIC;
+        reset_note.cause = 0;
+        reset_note.boots = 0;
+    }
+    cause = (uint8_t)reset_note.cause;
+    reset_note.cause = 0; /* a reset without a note (the reset pin) reads as power-on */
+    reset_note.boots++;
     return cause;
+}
+
+uint32_t board_boots(void)
+{
+    return reset_note.boots;
 }
 
 void board_set_reset_cause(uint8_t cause)
 {
     reset_note.cause = cause;
-    reset_note.magic = RESET_MAGIC;
 }

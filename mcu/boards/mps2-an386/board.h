@@ -48,6 +48,7 @@ void board_idle(volatile const uint8_t *pending);
 
 /* The reset cause survives a reset in .noinit RAM (qemu zeroes RAM only at power-on). */
 uint8_t board_take_reset_cause(void);
+uint32_t board_boots(void); /* boots since power-on, counted by board_take_reset_cause */
 void board_set_reset_cause(uint8_t cause);
 
 #endif /* BOARD_H */

@@ -85,7 +85,7 @@ static void info(void)
     put_field("flushes", board_panel.flushes);
     put_field("presents", device->stats.presents);
     put_field("frames", device->stats.frames);
-    put_field("boots", device->stats.boots);
+    put_field("boots", board_boots());
     put_field("rx_bytes", board_panel.rx_bytes);
     put_field("rx_ticks", board_panel.rx_ticks);
     put_field("uptime_ms", board_millis());
