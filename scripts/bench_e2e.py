@@ -200,11 +200,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 runner.stop()
     report["setup"] = {
         "model": "tiny 2-layer Qwen2 (smoke run)" if args.tiny else "Qwen2.5-0.5B-shaped, int4",
-        "model_dir": str(model), "built_by": built_by, "real_asr": real_asr,
-        "max_new_tokens": args.max_new_tokens, "profile": args.profile,
-        "machine": platform.machine(), "cores": os.cpu_count(),
-        "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
-    }  # fmt: skip
+        "model_dir": str(model),
+        "built_by": built_by,
+        "real_asr": real_asr,
+        "max_new_tokens": args.max_new_tokens,
+        "profile": args.profile,
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
     report["resources"].update(
         rss_before_llm_mb=round(rss_before_llm_mb), rss_after_llm_load_mb=round(rss_llm_mb)
     )
@@ -272,36 +277,50 @@ def measure(
     return {
         "captions": {
             "segmenter_silence_ms": round(float(d.settings.audio.min_silence_s) * 1000),
-            "asr_ms": stats(asr), "final_to_wire_ms": stats(wire),
+            "asr_ms": stats(asr),
+            "final_to_wire_ms": stats(wire),
             "final_to_present_ms": stats(present),
             "render_mean_ms": round(render.total_ms / max(render.count, 1), 1),
         },
         "translate": {
-            "runs": translations, "warmup": warmup[0],
+            "runs": translations,
+            "warmup": warmup[0],
             **{key: stats(values) for key, values in t.items()},
         },
         "read": {
-            "ocr_ms": stats(ocr), "ocr_to_wire_ms": stats(ocr_wire),
+            "ocr_ms": stats(ocr),
+            "ocr_to_wire_ms": stats(ocr_wire),
             "ocr_to_present_ms": stats(ocr_present),
         },
         "resources": {
-            "idle_cpu_percent": round(100 * cpu_share, 2), "idle_wall_s": round(wall_s, 1),
+            "idle_cpu_percent": round(100 * cpu_share, 2),
+            "idle_wall_s": round(wall_s, 1),
             "idle_heard_s": round(heard_s, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         },
         "goals": {
-            "overhead_to_wire_ms": {"goal": GOAL_OVERHEAD_MS, "value": max(overhead, default=None),
-                                    "met": bool(overhead) and max(overhead) < GOAL_OVERHEAD_MS},
-            "idle_cpu_percent": {"goal": GOAL_IDLE_CPU_PERCENT, "value": round(100 * cpu_share, 2),
-                                 "met": 100 * cpu_share < GOAL_IDLE_CPU_PERCENT},
+            "overhead_to_wire_ms": {
+                "goal": GOAL_OVERHEAD_MS,
+                "value": max(overhead, default=None),
+                "met": bool(overhead) and max(overhead) < GOAL_OVERHEAD_MS,
+            },
+            "idle_cpu_percent": {
+                "goal": GOAL_IDLE_CPU_PERCENT,
+                "value": round(100 * cpu_share, 2),
+                "met": 100 * cpu_share < GOAL_IDLE_CPU_PERCENT,
+            },
         },
-    }  # fmt: skip
+    }
 
 
 def translation_figures(tape: Tape, mark: tuple[int, int, int]) -> dict[str, float]:
     """One translation, from the tape since ``mark``: the final text, the first delta with
     text, and the first presented screen caused by a delta (its wire and present times)."""
-    messages, observed, runs = (tape.messages[mark[0] :], tape.observed[mark[1] :], tape.runs[mark[2] :])  # fmt: skip
+    messages, observed, runs = (
+        tape.messages[mark[0] :],
+        tape.observed[mark[1] :],
+        tape.runs[mark[2] :],
+    )
     final = next(m for _, m in messages if isinstance(m, FinalTranscript))
     delta = next(m for _, m in messages if isinstance(m, LlmDelta) and m.text)
     present_at = wire_at = None
@@ -446,9 +465,11 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/glasses-bench-llm"))
     parser.add_argument("--tiny", action="store_true", help="bench_llm's tiny model (smoke run)")
     parser.add_argument(
-        "--max-new-tokens", type=int, default=24,
+        "--max-new-tokens",
+        type=int,
+        default=24,
         help="reply length (only the first text matters here; keeps the run short)",
-    )  # fmt: skip
+    )
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON")
     parser.add_argument("--write", type=Path, metavar="MD", help="put the section into this file")
     args = parser.parse_args()

@@ -173,7 +173,9 @@ def packed_rows(levels: Levels, bpp: int) -> Levels:
     return packed.reshape(levels.shape[0], -1)
 
 
-def raw_blits(packed: Levels, ppb: int, budget: int, y: int, col: int, rows: int, cols: int) -> list[Blit]:  # fmt: skip
+def raw_blits(
+    packed: Levels, ppb: int, budget: int, y: int, col: int, rows: int, cols: int
+) -> list[Blit]:
     """RAW BLITs covering ``rows`` x ``cols`` packed bytes at (``col``, ``y``), each payload
     at most ``budget`` pixel bytes: strips of columns, then bands of rows."""
     out: list[Blit] = []

@@ -156,11 +156,16 @@ class Soak:
         self.sim = SimulatorProcess(*sim_args, "0", "-q", log_path=work / "sim.log")
         (work / "run").mkdir(mode=0o700)
         overrides = [
-            f"display.url={self.sim.url}", f"audio.source=file:{speech}",
-            f"camera.source={camera}", "camera.idle_close_s=0",
-            f"llm.model={llm}", f"asr.model_dir={asr}", "llm.max_new_tokens=24",
-            f"log.status_file={self.status_path}", "log.status_interval_s=1",
-        ]  # fmt: skip
+            f"display.url={self.sim.url}",
+            f"audio.source=file:{speech}",
+            f"camera.source={camera}",
+            "camera.idle_close_s=0",
+            f"llm.model={llm}",
+            f"asr.model_dir={asr}",
+            "llm.max_new_tokens=24",
+            f"log.status_file={self.status_path}",
+            "log.status_interval_s=1",
+        ]
         cmd = [sys.executable, "-c", "import sys; from glasses.cli import main; sys.exit(main())"]
         cmd += ["run", *(x for o in overrides for x in ("--set", o))]
         env = {**os.environ, "XDG_RUNTIME_DIR": str(work / "run")}
@@ -258,17 +263,27 @@ class Soak:
         wait = latency.get("display.link_wait", {}).get("max_ms", 0.0)
         stats = status.get("display", {}).get("stats", {})
         s = Sample(
-            round(t, 1), str(status.get("mode")), round(rss, 1), threads, fds, round(cpu, 2),
+            round(t, 1),
+            str(status.get("mode")),
+            round(rss, 1),
+            threads,
+            fds,
+            round(cpu, 2),
             str(status.get("display", {}).get("state")),
-            int(status.get("stages", {}).get("ocr", 0)), int(stats.get("presents_acked", 0)),
-            max(e2e, default=0.0), float(wait),
+            int(status.get("stages", {}).get("ocr", 0)),
+            int(stats.get("presents_acked", 0)),
+            max(e2e, default=0.0),
+            float(wait),
             float(status.get("process", {}).get("python_heap_mb", 0.0)),
-        )  # fmt: skip
+        )
         self.samples.append(s)
         if self.args.verbose:
-            print(f"{s.t_s:8.0f} s {s.mode:<9} rss {s.rss_mb:7.1f} MB  threads {s.threads:3}  "
-                  f"fds {s.fds:3}  cpu {s.cpu_s:8.1f} s  py {s.python_heap_mb:5.1f} MB  "
-                  f"{s.display}", flush=True)  # fmt: skip
+            print(
+                f"{s.t_s:8.0f} s {s.mode:<9} rss {s.rss_mb:7.1f} MB  threads {s.threads:3}  "
+                f"fds {s.fds:3}  cpu {s.cpu_s:8.1f} s  py {s.python_heap_mb:5.1f} MB  "
+                f"{s.display}",
+                flush=True,
+            )
 
     # -- judging -----------------------------------------------------------------------------
 
@@ -289,10 +304,12 @@ class Soak:
             over_peak = max(s.rss_mb for s in after) / peak - 1
             goals["rss_growth"] = {
                 "ok": growth < GROWTH_GOAL and over_peak < GROWTH_GOAL,
-                "after_first_cycle_mb": base, "first_cycle_peak_mb": peak,
-                "end_mb": samples[-1].rss_mb, "growth": round(growth, 4),
+                "after_first_cycle_mb": base,
+                "first_cycle_peak_mb": peak,
+                "end_mb": samples[-1].rss_mb,
+                "growth": round(growth, 4),
                 "max_over_first_cycle_peak": round(over_peak, 4),
-            }  # fmt: skip
+            }
             for key in ("threads", "fds"):
                 before = max(getattr(s, key) for s in first)
                 most = max(getattr(s, key) for s in after)
@@ -302,13 +319,21 @@ class Soak:
         errors = self.errors + self.log_errors()
         goals["errors"] = {"ok": not errors, "count": len(errors), "first": errors[:10]}
         status = self.status()
+        rss_mb: dict[str, float] = {}
+        if samples:
+            rss = [s.rss_mb for s in samples]
+            rss_mb = {"start": rss[0], "end": rss[-1], "max": max(rss)}
         return {
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "minutes": a.minutes, "mode_s": a.mode_s, "unplug_every_s": a.unplug_every_s,
-            "unplug_s": a.unplug_s, "cpus": os.cpu_count(), "presses": self.presses,
-            "unplugs": self.unplugs, "samples": len(samples),
-            "rss_mb": {"start": samples[0].rss_mb, "end": samples[-1].rss_mb,
-                       "max": max(s.rss_mb for s in samples)} if samples else {},
+            "minutes": a.minutes,
+            "mode_s": a.mode_s,
+            "unplug_every_s": a.unplug_every_s,
+            "unplug_s": a.unplug_s,
+            "cpus": os.cpu_count(),
+            "presses": self.presses,
+            "unplugs": self.unplugs,
+            "samples": len(samples),
+            "rss_mb": rss_mb,
             "threads": sorted({s.threads for s in samples}),
             "fds": sorted({s.fds for s in samples}),
             "cpu_s": samples[-1].cpu_s if samples else 0.0,
@@ -317,7 +342,7 @@ class Soak:
             "latency": status.get("metrics", {}).get("latency", {}),
             "counters": status.get("metrics", {}).get("counters", {}),
             "goals": goals,
-        }  # fmt: skip
+        }
 
 
 def write_out(path: Path, soak: Soak, summary: dict[str, Any]) -> None:
@@ -364,8 +389,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = soak.summary()
     if args.out:
         write_out(args.out, soak, summary)
-    print(json.dumps({k: v for k, v in summary.items() if k != "latency"}, indent=1,
-                     ensure_ascii=False))  # fmt: skip
+    print(
+        json.dumps(
+            {k: v for k, v in summary.items() if k != "latency"}, indent=1, ensure_ascii=False
+        )
+    )
     failed = [name for name, goal in summary["goals"].items() if goal["ok"] is False]
     print("goals: " + (f"FAILED {', '.join(failed)}" if failed else "met (or not judged)"))
     return 1 if failed else 0

@@ -244,8 +244,11 @@ def test_doctor_check_shows_each_model_and_the_fix() -> None:
 def test_doctor_on_this_cpu_only_machine(capsys: pytest.CaptureFixture[str]) -> None:
     records = doctor_accel({"llm": ("auto",), "ocr": ("cuda",), "asr": ("cuda",)}, [CPU])
     assert [(r.model, r.runs_on) for r in records] == [
-        ("llm", "cpu"), ("ocr", "cpu"), ("asr", "cpu"), ("vad", "cpu"),
-    ]  # fmt: skip
+        ("llm", "cpu"),
+        ("ocr", "cpu"),
+        ("asr", "cpu"),
+        ("vad", "cpu"),
+    ]
     assert sherpa_available() == (CPU,)  # the PyPI sherpa-onnx wheel
     assert records[2].fix == SHERPA_GPU_FIX and records[3].problem == ""
     main(["doctor", "--json", "--no-probe", "--profile", "jetson-orin"])

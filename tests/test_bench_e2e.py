@@ -41,9 +41,14 @@ def test_quick_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     assert len(translate["runs"]) == 1
     run = translate["runs"][0]
     for key in (
-        "final_to_first_delta_ms", "model_compute_ms", "first_delta_to_wire_ms",
-        "wire_to_present_ms", "final_to_wire_ms", "final_to_present_ms", "overhead_to_wire_ms",
-    ):  # fmt: skip
+        "final_to_first_delta_ms",
+        "model_compute_ms",
+        "first_delta_to_wire_ms",
+        "wire_to_present_ms",
+        "final_to_wire_ms",
+        "final_to_present_ms",
+        "overhead_to_wire_ms",
+    ):
         assert key in run and set(translate[key]) == FIGURES
     assert set(translate["warmup"]) == set(run)
     assert run["model_runs"] >= 1  # the prefill at least ran between final text and first text

@@ -54,8 +54,11 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]
     out = tmp_path_factory.mktemp("bench-link") / "bench.json"
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), *ARGS, "--json", str(out)],
-        capture_output=True, text=True, timeout=240, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout, json.loads(out.read_text())
 

@@ -23,10 +23,19 @@ SCRIPT = ROOT / "scripts" / "bench_link_noisy.py"
 ARGS = ["--quick"]
 HEADING = "### Noisy wire: lost bytes, go-back-N and small frames"
 COLUMNS = [
-    "panel", "case", "byte loss", "updates timed", "time to screen, median",
-    "payload goodput kB/s", "wire / payload", "frames resent per update (share)",
-    "NAKs per update", "frame payload B", "line busy", "new sessions",
-]  # fmt: skip
+    "panel",
+    "case",
+    "byte loss",
+    "updates timed",
+    "time to screen, median",
+    "payload goodput kB/s",
+    "wire / payload",
+    "frames resent per update (share)",
+    "NAKs per update",
+    "frame payload B",
+    "line busy",
+    "new sessions",
+]
 # --quick: 640x400x4 at 0 and 0.1 % byte loss, then the small panel at 0 and 1 %.
 ROWS = [
     (panel, case, loss)
@@ -68,8 +77,11 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]
     doc.write_text(f"# B\n\nbefore\n\n{MARK_START}\nold\n{MARK_END}\n\nafter\n")
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), *ARGS, "--json", str(out), "--write", str(doc)],
-        capture_output=True, text=True, timeout=240, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout, json.loads(out.read_text()), doc.read_text()
 
@@ -142,15 +154,30 @@ def test_write_put_the_printed_section_between_the_markers(
 def test_the_section_marks_capped_and_skipped_updates() -> None:
     bl = load_script()
     update = bl.NoisyUpdate(
-        time_ms=10_000.0, presented=False, bytes_tx=30_000, frames_tx=600, retransmits=400,
-        naks=50, new_sessions=1, frame_payload=48, frame_payload_end=48, once_bytes=72_714,
-    )  # fmt: skip
+        time_ms=10_000.0,
+        presented=False,
+        bytes_tx=30_000,
+        frames_tx=600,
+        retransmits=400,
+        naks=50,
+        new_sessions=1,
+        frame_payload=48,
+        frame_payload_end=48,
+        once_bytes=72_714,
+    )
     run = bl.NoisyRun(
-        "640x400x4", 0.01, 921600, 1,
-        [bl.NoisyCell("caption-scroll", 4616, [update]),
-         bl.NoisyCell("page", 42029, not_run="an update before it took over 10 s")],
-        first_screen_ms=36_000.0, first_screen_frame_payload=48, wall_s=50.0,
-    )  # fmt: skip
+        "640x400x4",
+        0.01,
+        921600,
+        1,
+        [
+            bl.NoisyCell("caption-scroll", 4616, [update]),
+            bl.NoisyCell("page", 42029, not_run="an update before it took over 10 s"),
+        ],
+        first_screen_ms=36_000.0,
+        first_screen_frame_payload=48,
+        wall_s=50.0,
+    )
     info = {**bl.machine(), "noisy_load_before": 0.5, "noisy_load_after": 0.7}
     settings = {"reps": 1, "cap_s": 10.0, "budget_s": 60.0}
     text = bl.noisy_markdown("python scripts/bench_link_noisy.py", info, [run], settings)

@@ -135,8 +135,12 @@ def test_a_file_planted_at_the_socket_path_does_not_stop_the_daemon(tmp_path: Pa
 def glasses(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "glasses.cli", *args],
-        capture_output=True, text=True, timeout=30, cwd=ROOT, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -151,12 +155,10 @@ def test_mode_switches_a_running_daemon(sim: Any, tmp_path: Path) -> None:
     status_file = tmp_path / "status.json"
     sock = control_socket_path(status_file)
     env = {**os.environ, "GLASSES_SENSEVOICE_DIR": ""}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "glasses.cli", "run", "--display", sim.url, "--no-audio",
-         "--set", f"log.status_file={status_file}", "--set", "log.status_interval_s=0.2",
-         "--set", "llm.model=", "--mode", "captions"],
-        stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "glasses.cli", "run", "--display", sim.url, "--no-audio"]
+    argv += ["--set", f"log.status_file={status_file}", "--set", "log.status_interval_s=0.2"]
+    argv += ["--set", "llm.model=", "--mode", "captions"]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
 
     def status() -> dict[str, Any]:
         return json.loads(status_file.read_text()) if status_file.exists() else {}

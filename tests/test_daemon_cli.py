@@ -28,8 +28,12 @@ WAIT_S = 20.0
 def glasses(*args: str, timeout_s: float = 30.0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "glasses.cli", *args],
-        capture_output=True, text=True, timeout=timeout_s, cwd=ROOT, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -47,12 +51,11 @@ def test_run_serves_reports_status_and_stops_on_sigterm(
     soundfile.write(str(wav), np.zeros(16000 * 30, dtype=np.float32), 16000)
     status_file = tmp_path / "status.json"
     env = {**os.environ, "GLASSES_SENSEVOICE_DIR": ""}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "glasses.cli", "run", "--display", sim.url, "--audio-file", str(wav),
-         "--set", f"log.status_file={status_file}", "--set", "log.status_interval_s=0.2",
-         "--set", "llm.model=", "--set", "log.level=info", "--mode", "translate"],
-        stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "glasses.cli", "run", "--display", sim.url]
+    argv += ["--audio-file", str(wav), "--mode", "translate", "--set", "llm.model="]
+    argv += ["--set", f"log.status_file={status_file}", "--set", "log.status_interval_s=0.2"]
+    argv += ["--set", "log.level=info"]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         wait_for(
             lambda: (

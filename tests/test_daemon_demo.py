@@ -16,9 +16,15 @@ pytestmark = pytest.mark.model
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = (
-    "welcome", *(f"caption-{i}" for i in range(1, 8)), "translate-1", "translate-2",
-    "read-1", "read-2", "assist-1", "answer-page-1",
-)  # fmt: skip
+    "welcome",
+    *(f"caption-{i}" for i in range(1, 8)),
+    "translate-1",
+    "translate-2",
+    "read-1",
+    "read-2",
+    "assist-1",
+    "answer-page-1",
+)
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -32,12 +38,12 @@ def test_demo_walks_every_mode_with_models(llm_zoo: dict[str, Any], tmp_path: Pa
 
     asr = build_tiny_sensevoice(tmp_path / "sensevoice", language="zh")
     out = tmp_path / "out"
+    argv = [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0"]
+    argv += ["--out", str(out), "--profile", "128x64x1", "--asr-model", str(asr)]
+    argv += ["--llm-model", str(llm_zoo["optimum-qwen2-fp32"].path)]
     result = subprocess.run(
-        [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0",
-         "--out", str(out), "--profile", "128x64x1", "--asr-model", str(asr),
-         "--llm-model", str(llm_zoo["optimum-qwen2-fp32"].path)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
-    )  # fmt: skip
+        argv, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     for name in SNAPSHOTS:
         assert (out / f"{name}.png").is_file(), f"{name}.png missing\n{result.stdout}"

@@ -141,10 +141,14 @@ def rig(
 ) -> Iterator[Rig]:
     audio = PushAudioSource()
     overrides = [
-        f"display.url={sim.url}", f"modes.start={start}", "asr.partials=false",
-        f"llm.max_new_tokens={MAX_TOKENS}", "llm.temperature=0", "camera.idle_close_s=0",
+        f"display.url={sim.url}",
+        f"modes.start={start}",
+        "asr.partials=false",
+        f"llm.max_new_tokens={MAX_TOKENS}",
+        "llm.temperature=0",
+        "camera.idle_close_s=0",
         *settings_set,
-    ]  # fmt: skip
+    ]
     settings = load_settings(overrides=overrides)
     runner = DaemonThread(Daemon(settings, Parts(audio=lambda: audio, vad=vad, **parts)))
     runner.start(WAIT_S)

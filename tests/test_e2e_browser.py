@@ -39,9 +39,14 @@ pytestmark = pytest.mark.browser
 
 WAIT_S = 20.0
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 # The <img id="screen"> shows frame ``f``: its src names the frame, it is decoded, and the
 # page's state table agrees.

@@ -45,11 +45,11 @@ WAIT_S = 60.0  # generous: the machine is shared and the wire is bad
 
 # Live captions as a recogniser produces them: a partial hypothesis growing word by word,
 # committed as a final segment every few words; Chinese and English mixed.
-WORDS = (
-    "下一站", "West", "Lake", "西湖", "请", "在", "前门", "下车", "Please", "exit", "by", "the",
-    "front", "door", "谢谢", "Thank", "you", "for", "riding", "Metro", "Line", "1", "换乘",
-    "Longxiangqiao", "站",
-)  # fmt: skip
+SPOKEN = (
+    "下一站 West Lake 西湖 请 在 前门 下车 Please exit by the front door 谢谢 Thank you for "
+    "riding Metro Line 1 换乘 Longxiangqiao 站"
+)
+WORDS = tuple(SPOKEN.split())
 
 
 def caption_screens(count: int) -> Iterator[Screen]:
@@ -111,10 +111,8 @@ CASES = [
 def test_captions_survive_loss_bit_flips_and_unplug(
     sim_process: Callable[..., SimulatorProcess], wire: Wire
 ) -> None:
-    sim = sim_process(
-        "--profile", wire.profile, "--drop-rate", str(wire.drop_rate),
-        "--flip-rate", str(wire.flip_rate), "--seed", str(wire.seed), "-q",
-    )  # fmt: skip
+    faults = ["--drop-rate", str(wire.drop_rate), "--flip-rate", str(wire.flip_rate)]
+    sim = sim_process("--profile", wire.profile, *faults, "--seed", str(wire.seed), "-q")
     factory = Compositor.for_device
     states: list[LinkState] = []
     # Quick retries: a lost HELLO or HELLO_ACK (up to a third of them here) costs 0.1..0.5 s.
@@ -125,8 +123,10 @@ def test_captions_survive_loss_bit_flips_and_unplug(
         info = link.wait_connected(WAIT_S)
         geometry = DisplayGeometry(info.width_px, info.height_px, info.bpp)
         assert (geometry.width_px, geometry.height_px, geometry.bpp) == (
-            sim.info["width"], sim.info["height"], sim.info["bpp"],
-        )  # fmt: skip
+            sim.info["width"],
+            sim.info["height"],
+            sim.info["bpp"],
+        )
         renderer = Renderer(geometry)
         acked_before_unplug = 0
         levels: Levels | None = None

@@ -276,8 +276,9 @@ def test_power_cuts_in_the_simulator_process_and_the_flash_resumes(
 ) -> None:
     rng = random.Random(7_000 + case)
     smp_units, boot_units = rng.randrange(50, 3_200), rng.randrange(1, 12_000)
-    sim = start_sim("--cut-power-smp", str(smp_units), "--cut-power-boot", str(boot_units),
-                    "--power-off", "0.2")  # fmt: skip
+    sim = start_sim(
+        "--cut-power-smp", str(smp_units), "--cut-power-boot", str(boot_units), "--power-off", "0.2"
+    )
     image = kit.image("1.2.0")
     code, out, err = flash(
         capsys, sim, str(image), "--key", str(kit.key.public), "--smp-timeout", "0.5"

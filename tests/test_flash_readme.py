@@ -70,8 +70,9 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 def test_the_readme_flashing_block_works_from_a_fresh_checkout(
     checkout: Path, env: dict[str, str], processes: list[subprocess.Popen[str]]
 ) -> None:
-    lines = [line.replace("/tmp/glasses.tty", str(checkout / "glasses.tty")) for line in
-             flashing_block()]  # fmt: skip
+    lines = [
+        line.replace("/tmp/glasses.tty", str(checkout / "glasses.tty")) for line in flashing_block()
+    ]
     pip = lines.pop(0)
     assert pip.startswith(".venv/bin/pip install") and ".[flash,sign]" in pip, pip
     assert (checkout / ".venv" / "bin" / "imgtool").exists()
@@ -80,18 +81,27 @@ def test_the_readme_flashing_block_works_from_a_fresh_checkout(
     for line in lines:
         if line.startswith(".venv/bin/glasses-sim "):
             sim = subprocess.Popen(
-                ["bash", "-c", f"exec {line} --web-port 0"], cwd=checkout, env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            )  # fmt: skip
+                ["bash", "-c", f"exec {line} --web-port 0"],
+                cwd=checkout,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
             processes.append(sim)
             assert sim.stdout is not None
             ready, _, _ = select.select([sim.stdout], [], [], SIM_START_S)
             assert ready and sim.stdout.readline().startswith("READY "), line
             continue
         done = subprocess.run(
-            ["bash", "-c", line], cwd=checkout, env=env, capture_output=True, text=True,
-            timeout=120, check=False,
-        )  # fmt: skip
+            ["bash", "-c", line],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
         assert "Traceback" not in done.stderr, done.stderr
         outputs.append(done.stdout)
@@ -104,9 +114,14 @@ def test_the_signing_script_says_how_to_get_imgtool(checkout: Path, env: dict[st
     (checkout / ".venv").unlink()  # setup.sh alone does not install the sign extra
     env = {**env, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        ["bash", "scripts/sign_firmware.sh", "keygen", "keys/dev"], cwd=checkout, env=env,
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        ["bash", "scripts/sign_firmware.sh", "keygen", "keys/dev"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if done.returncode == 0:
         pytest.skip("imgtool is on the system PATH")
     assert done.returncode == 1 and "Traceback" not in done.stderr

@@ -150,10 +150,20 @@ class FakeDevice:
             version = high if low <= high else 0
             self.session = version != 0
             self.arq.reset(peer_window=None)
-            self._send(m.HelloAck(
-                version, *self.versions, self.width_px, self.height_px, self.bpp,
-                self.max_payload, self.window, (1, 2, 3), hello.session_id, self.board_id,
-            ))  # fmt: skip
+            self._send(
+                m.HelloAck(
+                    version,
+                    *self.versions,
+                    self.width_px,
+                    self.height_px,
+                    self.bpp,
+                    self.max_payload,
+                    self.window,
+                    (1, 2, 3),
+                    hello.session_id,
+                    self.board_id,
+                )
+            )
             if self.session:
                 self.sessions += 1
                 if not self._boot_reported:

@@ -35,10 +35,8 @@ class Simulator(SimulatorProcess):
 
     def __init__(self, tmp_path: Path, *args: str) -> None:
         try:
-            super().__init__(
-                "--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "-q", *args,
-                cwd=ROOT,
-            )  # fmt: skip
+            where = ("--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "-q")
+            super().__init__(*where, *args, cwd=ROOT)
         except SimulatorStartError as exc:
             pytest.skip(f"the simulator did not start: {exc}")
 
@@ -70,8 +68,11 @@ def test_show_survives_unplug_and_reboot(sim: Simulator) -> None:
     with DisplayLink(config, Compositor.for_device, on_state=states.append) as link:
         info = link.wait_connected(WAIT_S)
         assert (info.board_id, info.width_px, info.height_px, info.bpp) == (
-            sim.info["board_id"], 128, 64, 1,
-        )  # fmt: skip
+            sim.info["board_id"],
+            128,
+            64,
+            1,
+        )
         rng = np.random.default_rng(11)
         screen = (rng.random((64, 128)) < 0.2).astype(np.uint8)
         link.show(screen)

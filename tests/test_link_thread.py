@@ -112,10 +112,12 @@ def test_commands_and_events() -> None:
     with (
         DeviceThread(FakeDevice(), line.device_end()) as dev,
         DisplayLink(
-            fast_config(line.url), Compositor.for_device, on_event=got.append,
+            fast_config(line.url),
+            Compositor.for_device,
+            on_event=got.append,
             transport_factory=line.open_host,
         ) as link,
-    ):  # fmt: skip
+    ):
         link.wait_connected(WAIT_S)
         boot = link.get_event(WAIT_S)
         assert boot is not None and isinstance(boot.message, m.Event)

@@ -111,9 +111,16 @@ def test_assistant_context_is_fenced_separately() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("出口在哪里", "zh"), ("Where is the exit", "en"), ("出口 EXIT", "zh"),
-     ("でぐち 出口", "ja"), ("출구", "ko"), ("", "en"), ("123", "en")],
-)  # fmt: skip
+    [
+        ("出口在哪里", "zh"),
+        ("Where is the exit", "en"),
+        ("出口 EXIT", "zh"),
+        ("でぐち 出口", "ja"),
+        ("출구", "ko"),
+        ("", "en"),
+        ("123", "en"),
+    ],
+)
 def test_guess_language(text: str, expected: str) -> None:
     assert guess_language(text) == expected
 

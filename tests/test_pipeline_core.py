@@ -179,13 +179,21 @@ def test_histogram_quantiles_and_summary() -> None:
 def test_an_unplug_is_a_wait_for_the_link_not_display_latency() -> None:
     # Issue 11: a 6.8 s unplug showed as 7.5 s of display latency. Time here is data.
     screen = present_observations(
-        "OcrText", cause_at_s=9.9, rendered_s=10.0, wire_s=16.9, presented_s=17.0,
+        "OcrText",
+        cause_at_s=9.9,
+        rendered_s=10.0,
+        wire_s=16.9,
+        presented_s=17.0,
         link_down=[(10.0, 10.5), (10.5, 16.8)],
-    )  # fmt: skip
+    )
     assert screen == pytest.approx(
-        {"display.present": 200.0, "display.link_wait": 6800.0,
-         "e2e.OcrText_to_present": 300.0, "e2e.OcrText_to_wire": 200.0}
-    )  # fmt: skip
+        {
+            "display.present": 200.0,
+            "display.link_wait": 6800.0,
+            "e2e.OcrText_to_present": 300.0,
+            "e2e.OcrText_to_wire": 200.0,
+        }
+    )
     # The first write before the unplug: the wait only comes off what followed it.
     early = present_observations("OcrText", 9.9, 10.0, 10.01, 17.0, [(10.5, 17.0)])
     assert early["e2e.OcrText_to_wire"] == pytest.approx(110.0)
@@ -200,11 +208,19 @@ def test_status_says_the_quantiles_are_bucket_edges_and_the_link_wait_apart() ->
     for name, ms in present_observations("OcrText", 9.9, 10.0, 16.9, 17.0, [(10.0, 16.8)]).items():
         m.observe_ms(name, ms)
     status = {
-        "state": "stopped", "pid": 0, "metrics": m.snapshot(),
+        "state": "stopped",
+        "pid": 0,
+        "metrics": m.snapshot(),
         "process": {"cpu_s": 1.0, "rss_mb": 400.0, "peak_rss_mb": 420.0, "threads": 18},
-        "loaded": {"ocr": {"load_s": 0.5, "load_rss_mb": 60.0, "first_read_s": 1.0,
-                           "first_read_rss_mb": 90.0}},
-    }  # fmt: skip
+        "loaded": {
+            "ocr": {
+                "load_s": 0.5,
+                "load_rss_mb": 60.0,
+                "first_read_s": 1.0,
+                "first_read_rss_mb": 90.0,
+            }
+        },
+    }
     text = format_status(status)
     assert "p95 ≤ms" in text and "bucket edges" in text
     assert "rss 400.0 MB" in text and "18 threads" in text

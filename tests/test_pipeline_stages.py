@@ -445,9 +445,13 @@ def test_display_stage_counts_an_unplug_as_link_wait_not_its_own_time() -> None:
     async def main() -> None:
         inbox: Channel[ScreenUpdate] = Channel("screen", 1, Overflow.KEEP_NEWEST)
         stage = DisplayStage(
-            inbox, out.send, link, Renderer(DisplayGeometry(128, 64, 1)), metrics=metrics,
+            inbox,
+            out.send,
+            link,
+            Renderer(DisplayGeometry(128, 64, 1)),
+            metrics=metrics,
             clock=lambda: now[0],
-        )  # fmt: skip
+        )
         task = asyncio.ensure_future(stage.run())
         await inbox.put(ScreenUpdate(Screen(TextView("hi")), "OcrText", 99.9))
         await out.poll(lambda: stage.presented is not None and stage.idle)

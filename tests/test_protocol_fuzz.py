@@ -149,11 +149,19 @@ def mutated(draw: st.DrawFn, frames: list[bytes]) -> bytes:
         op = draw(
             st.sampled_from(
                 [
-                    "flip", "truncate", "cut", "insert", "delimiters", "drop_delimiter",
-                    "duplicate", "lying_length", "oversize", "random",
+                    "flip",
+                    "truncate",
+                    "cut",
+                    "insert",
+                    "delimiters",
+                    "drop_delimiter",
+                    "duplicate",
+                    "lying_length",
+                    "oversize",
+                    "random",
                 ]
             )
-        )  # fmt: skip
+        )
         pos = draw(st.integers(0, len(data)))
         if op == "flip" and data:
             data[pos % len(data)] ^= 1 << draw(st.integers(0, 7))

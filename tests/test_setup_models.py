@@ -48,9 +48,12 @@ def setup_commands(*args: str, **env: str) -> list[list[str]]:
     clean = {k: v for k, v in os.environ.items() if k not in ("CI", "GLASSES_SKIP_MODELS")}
     done = subprocess.run(
         ["bash", str(SETUP), *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**clean, "GLASSES_SETUP_DRY_RUN": "1", **env},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     return [shlex.split(line[2:]) for line in done.stderr.splitlines() if line.startswith("+ ")]
 
@@ -75,8 +78,12 @@ def test_run_mode_installs_every_extra_the_demo_uses() -> None:
 
 def test_models_are_pulled_in_run_mode_only_unless_skipped() -> None:
     assert model_step(setup_commands()) == [
-        ".venv/bin/glasses", "models", "pull", "--defaults", "--if-reachable"
-    ]  # fmt: skip
+        ".venv/bin/glasses",
+        "models",
+        "pull",
+        "--defaults",
+        "--if-reachable",
+    ]
     assert model_step(setup_commands("run")) is not None
     assert model_step(setup_commands("test")) is None
     assert model_step(setup_commands(CI="true")) is None
@@ -128,8 +135,13 @@ def run_model_step(
     glasses = ["-c", PATCHED_CLI] if patched else ["-m", "glasses.cli"]
     return subprocess.run(
         [sys.executable, *glasses, *argv[1:]],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
 
 
 def test_unreachable_hub_is_one_line_and_no_failure(tmp_path: Path) -> None:
@@ -183,11 +195,11 @@ def test_defaults_are_pulled_from_the_hub_and_the_demo_uses_them(
     pytest.importorskip("sherpa_onnx")
     pytest.importorskip("rapidocr_onnxruntime")
     out = tmp_path / "out"
+    argv = [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0"]
+    argv += ["--out", str(out), "--profile", "128x64x1"]
     demo = subprocess.run(
-        [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0",
-         "--out", str(out), "--profile", "128x64x1"],
-        capture_output=True, text=True, timeout=180, cwd=ROOT, env=env, check=False,
-    )  # fmt: skip
+        argv, capture_output=True, text=True, timeout=180, cwd=ROOT, env=env, check=False
+    )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert f"speech model: {store / 'sensevoice'}" in demo.stdout, demo.stdout
     assert f"language model: {store / 'qwen3-0.6b-int4'}" in demo.stdout, demo.stdout

@@ -56,9 +56,18 @@ def test_hello_ack_reports_profile_then_boot_event(name: str) -> None:
     host.hello(session_id=0x12345678)
     got = exchange(host, dev, 0.5)
     ack = m.HelloAck(
-        1, 1, 1, prof.width_px, prof.height_px, prof.bpp, prof.max_payload, prof.window,
-        prof.fw_version, 0x12345678, prof.board_id,
-    )  # fmt: skip
+        1,
+        1,
+        1,
+        prof.width_px,
+        prof.height_px,
+        prof.bpp,
+        prof.max_payload,
+        prof.window,
+        prof.fw_version,
+        0x12345678,
+        prof.board_id,
+    )
     assert got == [ack, m.Event(m.EventKind.BOOT, ResetCause.POWER_ON, 0, 500)]
     assert dev.session and dev.session_id == 0x12345678 and host.arq.idle
 

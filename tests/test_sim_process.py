@@ -193,8 +193,11 @@ def test_bad_arguments_fail_fast(tmp_path: Path, args: list[str], message: str) 
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
     result = subprocess.run(
         [sys.executable, "-m", "hw_sim.cli", "display", "--no-web", *argv],
-        capture_output=True, text=True, timeout=30, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+    )
     assert result.returncode == 2 and message in result.stderr
     assert result.stdout == "" and (tmp_path / "file").read_text() == "keep me"
 

@@ -117,12 +117,16 @@ def rig(
     speech = ScriptedSpeech()
     audio = PushAudioSource()
     overrides = [
-        f"display.url={sim.url}", "modes.start=translate", f"llm.max_new_tokens={MAX_TOKENS}",
-        "llm.temperature=0", "translate.commit=clause",
+        f"display.url={sim.url}",
+        "modes.start=translate",
+        f"llm.max_new_tokens={MAX_TOKENS}",
+        "llm.temperature=0",
+        "translate.commit=clause",
         # Clauses end at the script's commas only (no pause or length cut), so the expected
         # prompts are known in advance.
-        "translate.clause_pause_s=5.0", "translate.clause_max_words=50",
-    ]  # fmt: skip
+        "translate.clause_pause_s=5.0",
+        "translate.clause_max_words=50",
+    ]
     parts = Parts(
         audio=lambda: audio,
         vad=SileroVad(),

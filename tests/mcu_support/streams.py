@@ -110,12 +110,11 @@ class StreamMaker:
         """One host frame, a random type (mostly sequenced drawing), sometimes wrong; and
         whether it took the next sequence number."""
         r = self.rng
-        sequenced = [MsgType.BLIT] * 6 + [MsgType.COPY] * 3 + [
-            MsgType.CLEAR, MsgType.PRESENT, MsgType.PRESENT, MsgType.SET_BRIGHTNESS,
-            MsgType.SLEEP, MsgType.WAKE, MsgType.EVENT, MsgType.LOG, MsgType.ENTER_BOOTLOADER,
-        ]  # fmt: skip
-        other = [MsgType.PING, MsgType.PING, MsgType.ACK, MsgType.ACK, MsgType.NAK,
-                 MsgType.ERROR, MsgType.PONG, MsgType.HELLO_ACK, MsgType.HELLO]  # fmt: skip
+        sequenced = [MsgType.BLIT] * 6 + [MsgType.COPY] * 3 + [MsgType.CLEAR, MsgType.PRESENT]
+        sequenced += [MsgType.PRESENT, MsgType.SET_BRIGHTNESS, MsgType.SLEEP, MsgType.WAKE]
+        sequenced += [MsgType.EVENT, MsgType.LOG, MsgType.ENTER_BOOTLOADER]
+        other = [MsgType.PING, MsgType.PING, MsgType.ACK, MsgType.ACK, MsgType.NAK, MsgType.ERROR]
+        other += [MsgType.PONG, MsgType.HELLO_ACK, MsgType.HELLO]
         roll = r.random()
         if roll < 0.7:
             t = int(r.choice(sequenced))
