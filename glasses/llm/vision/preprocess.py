@@ -112,7 +112,9 @@ def decode_image(source: ImageSource) -> Any:
         except FileNotFoundError as exc:
             raise ImageError(f"the picture {what} does not exist") from exc
         except OSError as exc:
-            raise ImageError(f"{what} is not a picture this machine can decode: {exc}") from exc
+            raise ImageError(
+                f"{what}: cannot be decoded as a picture (JPEG, PNG, WebP ...): {exc}"
+            ) from exc
         except (ValueError, TypeError, image_mod.DecompressionBombError) as exc:
             raise ImageError(f"{what} cannot be read as a picture: {exc}") from exc
     return image if image.mode == "RGB" else image.convert("RGB")
