@@ -102,9 +102,9 @@ def run_bench(profile: str, segments: list[tuple[str, bytes]], work: Path) -> li
     stream = work / f"stream-{profile}.bin"
     stream.write_bytes(blob)
     elf = BUILD_DIR / profile / "bench.elf"
-    command = ["qemu-system-arm", "-M", "mps2-an386", "-icount", "shift=0", "-display", "none",
-               "-monitor", "none", "-serial", "stdio", "-kernel", str(elf),
-               "-device", f"loader,file={stream},addr=0x21000000"]  # fmt: skip
+    command = ["qemu-system-arm", "-M", "mps2-an386", "-icount", "shift=0", "-kernel", str(elf)]
+    command += ["-display", "none", "-monitor", "none", "-serial", "stdio"]
+    command += ["-device", f"loader,file={stream},addr=0x21000000"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     ticks: list[int] = []
     try:
@@ -126,10 +126,10 @@ def run_bench(profile: str, segments: list[tuple[str, bytes]], work: Path) -> li
 
 def sizes(profile: str) -> dict[str, int]:
     """RAM (.data + .bss) and flash (.text + .data) of the reference firmware."""
-    out = subprocess.run(
-        ["arm-none-eabi-size", "-A", str(BUILD_DIR / profile / "firmware.elf")],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    elf = BUILD_DIR / profile / "firmware.elf"
+    size = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True)
+    size.check_returncode()
+    out = size.stdout
     rows = (line.split() for line in out.splitlines())
     section = {f[0]: int(f[1]) for f in rows if len(f) == 3 and f[1].isdigit()}
     data, bss = section.get(".data", 0), section.get(".bss", 0)
@@ -160,18 +160,19 @@ def main(argv: list[str] | None = None) -> int:
                         Result(profile, label, len(data), insns, insns / len(data), share)
                     )
     print(f"$ {shlex.join(['python', 'scripts/bench_mcu.py', *(argv or sys.argv[1:])])}")
-    print(f"\n| profile | update | bytes | instructions | per byte | CPU at {args.baud} baud, "
-          f"{args.clock_mhz:g} MHz |\n|---|---|---:|---:|---:|---:|")  # fmt: skip
+    cpu = f"CPU at {args.baud} baud, {args.clock_mhz:g} MHz"
+    print(f"\n| profile | update | bytes | instructions | per byte | {cpu} |")
+    print("|---|---|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r.profile} | {r.case} | {r.bytes:,} | {r.instructions:,} | "
-              f"{r.per_byte:.1f} | {r.share_pct:.1f} % |")  # fmt: skip
+        counts = f"{r.bytes:,} | {r.instructions:,} | {r.per_byte:.1f} | {r.share_pct:.1f} %"
+        print(f"| {r.profile} | {r.case} | {counts} |")
     print("\n| profile | firmware RAM (.data + .bss) | firmware flash (.text + .data) |")
     print("|---|---:|---:|")
     for profile, m in memory.items():
         print(f"| {profile} | {m['ram']:,} B | {m['flash']:,} B |")
     if args.json:
-        args.json.write_text(json.dumps({"results": [asdict(r) for r in results],
-                                         "memory": memory}, indent=1))  # fmt: skip
+        report = {"results": [asdict(r) for r in results], "memory": memory}
+        args.json.write_text(json.dumps(report, indent=1))
     return 0
 
 

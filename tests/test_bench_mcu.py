@@ -23,11 +23,9 @@ def test_bench_mcu_counts_instructions_per_byte_under_the_goal(tmp_path: Path) -
     if missing := missing_tools():
         pytest.skip(f"{', '.join(missing)} not installed (scripts/setup.sh --test installs them)")
     out = tmp_path / "bench.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_mcu.py"), "--profiles", "128x64x1",
-         "--json", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    command = [sys.executable, str(ROOT / "scripts" / "bench_mcu.py"), "--profiles", "128x64x1"]
+    command += ["--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     results = {r["case"]: r for r in report["results"]}
