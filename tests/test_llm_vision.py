@@ -172,3 +172,16 @@ def test_a_text_only_model_refuses_pictures(vlm_folder: Path, tmp_path: Path) ->
     with pytest.raises(UnsupportedModelError, match="cannot look at pictures"):
         text.stream_prompt(vision.render(ask(picture(8))))
     assert isinstance(load_engine(vlm_folder), VisionLlmEngine)
+
+
+def test_glasses_llm_generate_runs_a_vision_model_in_text(
+    vlm_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`glasses llm generate --model VLM_FOLDER` opens the folder with the vision engine (the
+    text engine refuses its architecture) and answers a text prompt."""
+    from glasses.cli import main
+
+    args = ["llm", "generate", "--model", str(vlm_folder), "--prompt", "Hi", "--greedy"]
+    assert main([*args, "--max-new-tokens", "4", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["token_ids"], answer

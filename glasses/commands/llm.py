@@ -121,7 +121,8 @@ def load_engine(args: argparse.Namespace) -> LlmEngine:
     try:
         from dataclasses import replace
 
-        from glasses.llm import EngineConfig, LlmEngine, SessionConfig
+        from glasses.llm import EngineConfig, SessionConfig
+        from glasses.llm.vision import load_engine as engine_for_folder
 
         config = EngineConfig(
             session=SessionConfig(intra_op_threads=args.threads),
@@ -131,7 +132,7 @@ def load_engine(args: argparse.Namespace) -> LlmEngine:
         folder, variant = model_folder_of(args.model, args.variant)
         if variant != args.variant:
             config = replace(config, variant=variant)
-        return LlmEngine.load(folder, config)
+        return engine_for_folder(folder, config)  # a vision-language folder chats in text too
     except ExtraImportError as exc:  # an ImportError, which the CLI would not report
         raise GlassesError(str(exc)) from exc
 
