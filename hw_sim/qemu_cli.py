@@ -48,12 +48,11 @@ def add_parser(sub: Any) -> None:
 
 def ready_line(device: QemuDevice, web: FirmwareWebServer | None, profile: str) -> str:
     p = get_profile(profile)
-    info = {
-        "url": device.url, "web": web.url if web else None, "profile": p.name,
-        "width": p.width_px, "height": p.height_px, "bpp": p.bpp, "board_id": p.board_id,
-        "baud": None, "pty": device.pty, "tcp_port": None, "pid": os.getpid(),
-        "qemu_pid": device.proc.pid, "elf": str(device.elf),
-    }  # fmt: skip
+    info: dict[str, object] = {"url": device.url, "web": web.url if web else None}
+    info["profile"] = p.name
+    info |= {"width": p.width_px, "height": p.height_px, "bpp": p.bpp, "board_id": p.board_id}
+    info |= {"baud": None, "pty": device.pty, "tcp_port": None, "pid": os.getpid()}
+    info |= {"qemu_pid": device.proc.pid, "elf": str(device.elf)}
     return "READY " + json.dumps(info)
 
 

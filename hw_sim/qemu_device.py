@@ -12,6 +12,7 @@ import collections
 import contextlib
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -72,13 +73,13 @@ class QemuDevice:
         self._dir = Path(tempfile.mkdtemp(prefix="glasses-qemu-"))
         self._log: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
         self._lock = threading.Lock()
+        command = ["qemu-system-arm", "-M", "mps2-an386", "-kernel", str(elf)]
+        command += ["-display", "none", "-monitor", "none", "-serial", "pty"]  # UART0: protocol
+        command += ["-serial", f"unix:{self._dir / 'debug.sock'},server=on,wait=off"]  # UART1
+        command += ["-qmp", f"unix:{self._dir / 'qmp.sock'},server=on,wait=off"]
         self.proc = subprocess.Popen(
-            ["qemu-system-arm", "-M", "mps2-an386", "-display", "none", "-monitor", "none",
-             "-kernel", str(elf), "-serial", "pty",
-             "-serial", f"unix:{self._dir / 'debug.sock'},server=on,wait=off",
-             "-qmp", f"unix:{self._dir / 'qmp.sock'},server=on,wait=off"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         try:
             self._start(start_timeout_s)
         except BaseException:
@@ -87,18 +88,26 @@ class QemuDevice:
 
     def _start(self, timeout_s: float) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # QEMU names the pty before it runs the board
-            self._log.append(line.rstrip())
-            if match := _PTY_LINE.search(line):
-                self.pty = match.group(1)
-                break
-        if not self.pty:
-            raise QemuDeviceError(f"qemu-system-arm exited without a pty: {self.log()}")
-        # Keep reading QEMU's output so that it never blocks on a full pipe.
-        threading.Thread(target=self._drain, name="qemu-output", daemon=True).start()
         deadline = time.monotonic() + timeout_s
-        self._qmp = _retry(lambda: Qmp(self._dir / "qmp.sock"), deadline, "QEMU's monitor")
-        self._debug = _retry(self._connect_debug, deadline, "the debug channel")
+        fd, seen = self.proc.stdout.fileno(), b""
+        while not (match := _PTY_LINE.search(seen.decode(errors="replace"))):
+            # QEMU names the pty before it runs the board; raw reads, so no line waits unseen
+            # in a buffer, and a deadline, so a QEMU that says nothing cannot hang us.
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                self._log.extend(seen.decode(errors="replace").splitlines())
+                why = "exited" if ready else f"named no pty within {timeout_s:g} s"
+                raise QemuDeviceError(f"qemu-system-arm {why}: {self.log()}")
+            seen = (seen + chunk)[-(1 << 16) :]  # bounded: QEMU's first lines matter
+        self.pty = match.group(1)
+        self._log.extend(seen.decode(errors="replace").splitlines())
+        # Keep reading QEMU's output so that it never blocks on a full pipe.
+        self._drainer = threading.Thread(target=self._drain, name="qemu-output", daemon=True)
+        self._drainer.start()
+        deadline = time.monotonic() + timeout_s
+        self._qmp = self._retry(lambda: Qmp(self._dir / "qmp.sock"), deadline, "QEMU's monitor")
+        self._debug = self._retry(self._connect_debug, deadline, "the debug channel")
         self._debug_file = self._debug.makefile("r", encoding="ascii", errors="replace")
         self.panel = self.info()  # the address of the panel's memory, its geometry
         if self.link is not None:
@@ -109,10 +118,23 @@ class QemuDevice:
             os.symlink(self.pty, tmp)
             tmp.replace(self.link)
 
+    def _retry(self, connect: Callable[[], _T], deadline: float, what: str) -> _T:
+        """``connect()`` until it stops failing (QEMU creates its sockets as it
+        starts); QemuDeviceError when QEMU exits (its own words) or at ``deadline``."""
+        while True:
+            try:
+                return connect()
+            except (OSError, QmpError) as exc:
+                if self.proc.poll() is not None:
+                    raise self._failure(str(exc)) from None
+                if time.monotonic() > deadline:
+                    raise QemuDeviceError(f"cannot connect to {what}: {exc}") from None
+                time.sleep(_POLL_S)  # waiting for another process: nothing to wait on
+
     def _drain(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self._log.append(line.rstrip())
+            self._log.append(line.decode(errors="replace").rstrip())
 
     def _connect_debug(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -131,11 +153,13 @@ class QemuDevice:
     def command(self, line: str) -> str:
         """One debug-channel command (docs/firmware.md); returns the firmware's answer line."""
         with self._lock:
-            self._debug.sendall(line.encode("ascii") + b"\n")
             try:
+                self._debug.sendall(line.encode("ascii") + b"\n")
                 answer = self._debug_file.readline(256).strip()
             except TimeoutError:
                 raise QemuDeviceError(f"the firmware did not answer {line!r} on UART1") from None
+            except OSError as exc:
+                raise self._failure(f"the debug channel failed: {exc}") from None
         if not answer or answer.startswith("error"):
             raise QemuDeviceError(f"the firmware answered {line!r} with {answer or 'nothing'!r}")
         return answer
@@ -158,15 +182,30 @@ class QemuDevice:
         p = self.panel
         dump = self._dir / "panel.bin"
         with self._lock:
-            self._qmp.execute(
-                "pmemsave", val=p["panel"], size=p["stride"] * p["height"], filename=str(dump)
-            )
+            try:
+                self._qmp.execute(
+                    "pmemsave", val=p["panel"], size=p["stride"] * p["height"], filename=str(dump)
+                )
+            except (QmpError, OSError) as exc:
+                raise self._failure(str(exc)) from None
         return unpack(dump.read_bytes(), p["width"], p["height"], p["bpp"])
 
     def reset(self) -> None:
         """Press the board's reset button (the firmware boots again, panel memory kept)."""
         with self._lock:
-            self._qmp.execute("system_reset")
+            try:
+                self._qmp.execute("system_reset")
+            except (QmpError, OSError) as exc:
+                raise self._failure(str(exc)) from None
+
+    def _failure(self, what: str) -> QemuDeviceError:
+        """What went wrong: QEMU's last words if it exited, else ``what``."""
+        try:
+            self.proc.wait(0.5)  # a broken socket is usually QEMU going away
+        except subprocess.TimeoutExpired:
+            return QemuDeviceError(what)
+        self._drainer.join(1.0)  # its output, up to the end
+        return QemuDeviceError(f"qemu-system-arm exited: {self.log()}")
 
     def close(self, timeout_s: float = 5.0) -> None:
         if self.link is not None and self.link.is_symlink() and os.readlink(self.link) == self.pty:
@@ -183,15 +222,3 @@ class QemuDevice:
             with contextlib.suppress(OSError, AttributeError):
                 getattr(self, name).close()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-
-def _retry(connect: Callable[[], _T], deadline: float, what: str) -> _T:
-    """``connect()`` until it stops failing with OSError (QEMU creates its sockets as it
-    starts), or QemuDeviceError at ``deadline``."""
-    while True:
-        try:
-            return connect()
-        except OSError as exc:
-            if time.monotonic() > deadline:
-                raise QemuDeviceError(f"cannot connect to {what}: {exc}") from None
-            time.sleep(_POLL_S)  # waiting for another process: nothing to wait on

@@ -27,12 +27,12 @@ class FirmwareState:
     def state(self) -> dict[str, object]:
         info = self.device.info()
         counters = ("boots", "frames", "presents", "flushes", "rx_bytes", "rx_ticks")
-        return {
-            "url": self.url, "plugged": True, "presents": info["presents"],
-            "session": bool(info["session"]), "panel_on": bool(info["on"]),
-            "brightness": info["brightness"], "uptime_ms": info["uptime_ms"],
-            "stats": {"device": {k: info[k] for k in counters}},
-        }  # fmt: skip
+        state: dict[str, object] = {"url": self.url, "plugged": True}
+        state |= {"presents": info["presents"], "session": bool(info["session"])}
+        state |= {"panel_on": bool(info["on"]), "brightness": info["brightness"]}
+        state["uptime_ms"] = info["uptime_ms"]
+        state["stats"] = {"device": {k: info[k] for k in counters}}
+        return state
 
 
 class _Board:

@@ -197,3 +197,13 @@ def test_glasses_flash_checks_the_signed_image_against_the_board(
     err = capsys.readouterr().err
     assert "ssd1306-128x64 runs 0.1.4; installing 0.1.4" in err
     assert "ENTER_BOOTLOADER refused, UNKNOWN_TYPE" in err
+
+
+def test_a_firmware_that_dies_at_boot_is_reported_with_qemus_words(tmp_path: Path) -> None:
+    from hw_sim.qemu_device import QemuDevice, QemuDeviceError
+
+    bad = tmp_path / "firmware.elf"
+    bad.write_bytes(b"not an image")  # QEMU loads it raw: no vector table, the core locks up
+    with pytest.raises(QemuDeviceError, match=r"qemu-system-arm exited: (.|\n)*qemu: fatal"):
+        QemuDevice(bad, link=tmp_path / "tty")
+    assert not (tmp_path / "tty").exists()
