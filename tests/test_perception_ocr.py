@@ -24,6 +24,8 @@ from glasses.perception.text_layout import (
 )
 from glasses.runtime.media import sign_image
 
+pytestmark = pytest.mark.model
+
 
 def rows_text(result: OcrResult) -> list[str]:
     """Each row as ``OcrResult.text`` has it (what read mode puts on the screen), spaces kept."""
@@ -167,6 +169,7 @@ def decode(columns: list[tuple[str, float]]) -> str:
     return ocr_spaces.decode_with_spaces(ctc(columns), CHARS, len(CHARS) - 1)[0][0]
 
 
+@pytest.mark.fast
 def test_a_gap_the_space_class_scores_becomes_a_space() -> None:
     west = [("W", 0), ("_", 0), ("e", 0), ("s", 0), ("_", 0), ("t", 0)]
     lake = [("L", 0), ("_", 0), ("a", 0)]
@@ -180,10 +183,12 @@ def test_a_gap_the_space_class_scores_becomes_a_space() -> None:
     assert decode([("西", 0), *gap(0.5), ("湖", 0)]) == "西湖"
 
 
+@pytest.mark.fast
 def test_spaces_the_recogniser_emits_are_kept_once() -> None:
     assert decode([("t", 0), ("_", 0.2), (" ", 0.9), (" ", 0.9), ("_", 0.3), ("L", 0)]) == "t L"
 
 
+@pytest.mark.fast
 def test_confidence_is_rapidocrs() -> None:
     pytest.importorskip("rapidocr_onnxruntime")
     from rapidocr_onnxruntime.ch_ppocr_rec.utils import CTCLabelDecode
@@ -219,11 +224,13 @@ def line(text: str, x: float, y: float, w: float = 100, h: float = 30, a: float 
     return TextLine(text, 0.9, box(x, y, w, h, a))
 
 
+@pytest.mark.fast
 def test_rows_top_to_bottom_and_left_to_right() -> None:
     lines = [line("d", 300, 100), line("a", 10, 12), line("c", 10, 100), line("b", 300, 8)]
     assert [t.text for t in reading_order(lines)] == ["a", "b", "c", "d"]
 
 
+@pytest.mark.fast
 def test_skew_is_undone_before_grouping() -> None:
     # Rows tilted down to the right by 10 degrees: the right item of row 1 is lower than the
     # left item of row 2 (y 88 vs 80), yet they belong to different rows.
@@ -242,6 +249,7 @@ def test_skew_is_undone_before_grouping() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_mixed_sizes_on_one_row_stay_together() -> None:
     lines = [line("EXIT", 200, 20, 120, 40), line("出口", 0, 0, 180, 80), line("below", 0, 120)]
     assert [[t.text for t in row] for row in group_rows(lines)] == [["出口", "EXIT"], ["below"]]
@@ -250,6 +258,7 @@ def test_mixed_sizes_on_one_row_stay_together() -> None:
 # -- dedup (pure) -------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_text_seen_in_consecutive_frames_is_reported_once() -> None:
     dedup = TextDeduplicator(DedupConfig(memory_frames=5))
     exit_sign = [line("出口 EXIT", 0, 0)]
@@ -261,6 +270,7 @@ def test_text_seen_in_consecutive_frames_is_reported_once() -> None:
     assert [t.text for t in dedup.filter(20, exit_sign)] == ["出口 EXIT"]  # forgotten, said again
 
 
+@pytest.mark.fast
 def test_same_text_twice_in_one_frame_and_short_words() -> None:
     dedup = TextDeduplicator()
     assert len(dedup.filter(0, [line("EXIT", 0, 0), line("exit", 0, 50)])) == 1
