@@ -98,6 +98,7 @@ class LlmSettings:
     model: str = _s("qwen3-0.6b-int4", "Model folder, or a name under `$GLASSES_MODELS_DIR`; empty: no language model (the modes show what they can without one).")
     variant: str = _s("", "Optimum file variant, e.g. `q4` for `onnx/model_q4.onnx`; empty: `model.onnx`.")
     threads: int = _s(0, "ONNX Runtime threads; 0: one per physical core.", minimum=0, maximum=64)
+    spinning: str = _s("auto", "Whether the model's ONNX Runtime threads busy-wait between operators: `on` decodes fastest on an otherwise idle CPU but holds the cores while it generates, so speech recognition's partials wait for them; `off` yields them between operators; `auto`: off while speech recognition runs on the CPU, on otherwise (measured in docs/benchmarks.md, translation).", choices=("auto", "on", "off"))
     providers: tuple[str, ...] = _s(("cpu",), "ONNX Runtime execution providers in preference order: `tensorrt`, `cuda`, `cpu`, or `auto` (TensorRT, then CUDA, whichever this onnxruntime has). The CPU is always the last resort; a GPU that is missing or fails to start falls back to it with a warning (on a Jetson: `scripts/install.sh --ort-wheel`). `glasses status` shows what each model really runs on.", choices=PROVIDERS)
     context_tokens: int = _s(2048, "KV cache size in tokens (memory grows with it).", minimum=256, maximum=32768)
     max_new_tokens: int = _s(160, "Longest reply in tokens.", minimum=8, maximum=2048)

@@ -36,6 +36,17 @@ class SessionConfig:
     log_severity_level: int = 3  # ORT: 0 verbose .. 4 fatal; 3 keeps its warnings out of the UI
 
 
+def spinning_allowed(setting: str, *, asr_on_cpu: bool) -> bool:
+    """``SessionConfig.allow_spinning`` for the ``llm.spinning`` setting (``auto``/``on``/``off``).
+
+    ``auto`` spins unless speech recognition shares the CPU: spinning threads hold the cores
+    while the model generates, and ASR partials then wait for them (renicing the model's thread
+    does not help: the spinning threads are ONNX Runtime's own)."""
+    if setting not in ("auto", "on", "off"):
+        raise ValueError(f"llm.spinning must be auto, on or off, got {setting!r}")
+    return not asr_on_cpu if setting == "auto" else setting == "on"
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """What to load and how much memory the KV cache may take."""

@@ -111,6 +111,14 @@ class LlmEngine:
         """The execution provider the model really runs on: ``cuda``, ``tensorrt``, ``cpu``."""
         return short_name(self._session.get_providers()[0])
 
+    def session_config_entry(self, key: str) -> str:
+        """A config entry of the ONNX Runtime session as it was created, e.g.
+        ``session.intra_op.allow_spinning`` ("0" or "1"); KeyError when it was never set."""
+        try:
+            return str(self._session.get_session_options().get_session_config_entry(key))
+        except RuntimeError as exc:  # onnxruntime's error for a key never set
+            raise KeyError(f"the model's session has no config entry {key!r}") from exc
+
     @staticmethod
     def _create_session(folder: ModelFolder, config: EngineConfig) -> Any:
         pruned = prune_lm_head(folder.onnx_path) if config.prune_lm_head else None

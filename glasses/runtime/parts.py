@@ -156,13 +156,19 @@ def _local_backend(settings: Settings, parts: Parts) -> ChatBackend | None:
     try:
         from glasses.llm import EngineConfig, LlmEngine, SessionConfig
         from glasses.llm.backend import LocalBackend
+        from glasses.llm.config import spinning_allowed
         from glasses.models.manifest import pulled_variant
         from glasses.models.store import resolve_model_dir
 
         folder = resolve_model_dir(settings.llm.model)
         config = EngineConfig(
             session=SessionConfig(
-                intra_op_threads=settings.llm.threads, providers=settings.llm.providers
+                intra_op_threads=settings.llm.threads,
+                providers=settings.llm.providers,
+                # add_recognizer runs first: its provider says whether ASR shares the CPU
+                allow_spinning=spinning_allowed(
+                    settings.llm.spinning, asr_on_cpu=parts.providers.get("asr") == "cpu"
+                ),
             ),
             variant=settings.llm.variant or pulled_variant(folder),
             max_context_tokens=settings.llm.context_tokens,
