@@ -112,6 +112,7 @@ class RemoteSettings:
     model: str = _s("", "Model name the server knows (vLLM: the served model name, e.g. `Qwen/Qwen3-8B`).")
     first_token_budget_s: float = _s(2.0, "The remote must stream its first token this soon, or the local model answers.", minimum=0.1, maximum=60.0)
     stall_budget_s: float = _s(5.0, "Once answering, the remote may fall silent this long before the local model takes over.", minimum=0.1, maximum=60.0)
+    images: bool = _s(False, "The remote model reads pictures (vLLM serving Qwen2.5-VL, `glasses serve` with Qwen2-VL): LOOK sends it the camera's picture inline (a data: URL). Off: pictures go to the local vision model only.")
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,16 @@ class ReadSettings:
     action: str = _s("auto", "What to do with text read: `translate`, `summarise`, or `auto` (summarise text already in `read.language`, else translate).", choices=("auto", "translate", "summarise"))
     language: str = _s("en", "Language of the result.", choices=LANGUAGE_CODES)
     max_chars: int = _s(160, "Length asked of the model.", minimum=20, maximum=2000)
+
+
+@dataclass(frozen=True)
+class LookSettings:
+    prompt: str = _s("What is this? Answer in one short sentence.", "What LOOK (swipe up, `glasses mode look`) asks about the camera's picture; a question spoken right after the swipe is asked instead.", nonempty=True)
+    model: str = _s("", "Vision-language model folder or pulled name for LOOK (Qwen2-VL in onnx-community's layout: `glasses models pull qwen2-vl-2b-instruct-int4`); empty: `llm.model` when it is one. Without one, LOOK reads the picture's text (OCR) and asks the text model, and says so.")
+    max_pixels: int = _s(200704, "Pixel budget of a picture (the model sees at most this many; 448 x 448 = 200704 gives 256 picture tokens): fewer pixels answer sooner on a Pi (docs/benchmarks.md).", minimum=3136, maximum=12845056)
+    max_side_px: int = _s(1024, "The camera's still is scaled so its longer side is at most this before it is JPEG-encoded for the model.", minimum=56, maximum=4096)
+    max_chars: int = _s(200, "Answers are asked for, and cut to, this many characters.", minimum=20, maximum=4000)
+    question_window_s: float = _s(3.0, "Speech starting this soon after LOOK is the wearer's question about the picture.", minimum=0.0, maximum=30.0)
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,7 @@ class Settings:
     remote: RemoteSettings = field(default_factory=RemoteSettings)
     translate: TranslateSettings = field(default_factory=TranslateSettings)
     read: ReadSettings = field(default_factory=ReadSettings)
+    look: LookSettings = field(default_factory=LookSettings)
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
     modes: ModesSettings = field(default_factory=ModesSettings)
     log: LogSettings = field(default_factory=LogSettings)

@@ -35,9 +35,12 @@ def register(subparsers: Any) -> None:
         "mode",
         help="switch the running daemon's mode",
         description="Switch the running daemon's mode, as the glasses' double press does "
-        "(next) or to a named mode. Exit status: 0 done, 1 refused, 2 no daemon.",
+        "(next) or to a named mode; look: ask the vision model what the camera sees, as a "
+        "swipe up does. Exit status: 0 done, 1 refused, 2 no daemon.",
     )
-    m.add_argument("mode", type=str.lower, choices=(*_MODES, "next"), help="the mode, or next")
+    m.add_argument(
+        "mode", type=str.lower, choices=(*_MODES, "next", "look"), help="the mode, next or look"
+    )
     m.add_argument(
         "--file",
         type=Path,

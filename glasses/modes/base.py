@@ -55,6 +55,9 @@ class ModeOptions:
     use_read_context: bool = True
     max_new_tokens: int = 160
     clauses: ClausePolicy = field(default_factory=ClausePolicy)  # translate mode
+    look_prompt: str = "What is this? Answer in one short sentence."  # LOOK's own question
+    look_max_chars: int = 200
+    look_question_window_s: float = 3.0  # speech starting this soon after LOOK asks about it
 
 
 class ModeContext:
@@ -68,12 +71,14 @@ class ModeContext:
         has_asr: bool = True,
         has_llm: bool = True,
         has_camera: bool = True,
+        has_vision: bool = False,
     ) -> None:
         self.layout = layout
         self.options = options or ModeOptions()
         self.has_asr = has_asr
         self.has_llm = has_llm
         self.has_camera = has_camera
+        self.has_vision = has_vision  # the model can look at pictures (else LOOK reads text)
         self.last_read_text = ""
         self._next_id = 0
 

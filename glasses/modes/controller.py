@@ -4,7 +4,7 @@
 :class:`ScreenUpdate` whenever the screen (status bar + the current mode's view) changed.
 
 * intents: ``NEXT_MODE`` cycles the enabled modes, ``ASK`` jumps to the assistant and listens,
-  the rest go to the current mode (``glasses.runtime.device_input`` has the button map);
+  ``LOOK`` jumps to Read and looks (``glasses.modes.look``), the rest go to the current mode (``glasses.runtime.device_input`` has the button map);
 * transcripts and speech activity go to the current mode only; LLM and OCR results go to every
   mode, each taking only the requests it made (so a switch mid-answer loses nothing);
 * the battery, the link state and the LLM backend in use feed the status bar; a microphone or
@@ -47,6 +47,7 @@ from glasses.pipeline.messages import (
     PowerNotice,
     ScreenUpdate,
     SetMode,
+    StillImage,
     UserInput,
 )
 
@@ -56,7 +57,7 @@ MODE_CLASSES: dict[Mode, type[ModeLogic]] = {
     Mode.READ: ReadMode,
     Mode.ASSIST: AssistantMode,
 }
-_BROADCAST = (LlmDelta, LlmDone, OcrText, CameraFrame)
+_BROADCAST = (LlmDelta, LlmDone, OcrText, CameraFrame, StillImage)
 _NOTICES = {"microphone": "microphone away, reconnecting…", "camera": "camera away"}
 _ALERTS = {"microphone": "NO MIC", "camera": "NO CAM"}  # the status bar's short form
 
@@ -123,6 +124,9 @@ class Controller:
             asking = isinstance(msg, AskText) or msg.intent is Intent.ASK
             if asking and self.mode is not Mode.ASSIST:
                 return [*self._switch(Mode.ASSIST), *self.current.handle(msg)]
+        looking = isinstance(msg, UserInput) and msg.intent is Intent.LOOK
+        if looking and Mode.READ in self.modes and self.mode is not Mode.READ:
+            return [*self._switch(Mode.READ), *self.current.handle(msg)]
         if isinstance(msg, Battery):
             self.status = replace(self.status, battery_percent=msg.percent, charging=msg.charging)
             return []

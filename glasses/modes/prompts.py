@@ -150,3 +150,35 @@ def guess_language(text: str) -> str:
         return "ja"
     counts["en"] //= 3  # a CJK character carries about as much as a three-letter word
     return max(counts, key=lambda k: counts[k]) if any(counts.values()) else "en"
+
+
+def _look_system(max_chars: int) -> str:
+    return (
+        "You are the eyes of a person wearing smart glasses with a tiny screen. Answer about "
+        f"what the camera sees in at most {max_chars} characters, most useful fact first. "
+        f"{_PLAIN} {_DATA_RULE}"
+    )
+
+
+def _look_task(question: str, spoken: bool) -> str:
+    # A spoken question is heard by the microphone: data, like any other speech.
+    if not spoken:
+        return question
+    return f"{fence(question, 'question')}\nAnswer the user's question above."
+
+
+def look_messages(
+    question: str, image: bytes, max_chars: int, *, spoken: bool = False
+) -> tuple[ChatMessage, ...]:
+    """``question`` about the camera's picture (JPEG bytes), for a vision-language model."""
+    user = ChatMessage("user", _look_task(question, spoken), images=(image,))
+    return (ChatMessage("system", _look_system(max_chars)), user)
+
+
+def look_text_messages(
+    question: str, text: str, max_chars: int, *, spoken: bool = False
+) -> tuple[ChatMessage, ...]:
+    """LOOK without a vision model: ``question`` about the text OCR read in the picture."""
+    read = f"{fence(text, 'camera')}\nThe camera cannot show you the picture; this is the text it read in it."
+    user = ChatMessage("user", f"{read}\n{_look_task(question, spoken)}")
+    return (ChatMessage("system", _look_system(max_chars)), user)

@@ -2,7 +2,8 @@
 it to fit the screen. Swipes page through the result.
 
 The OCR text is shown as soon as it is read and replaced by the model's version as that
-streams in. Without a model the OCR text stays, untranslated, with the command that fetches
+streams in. LOOK (swipe up) asks a vision-language model about the same still instead
+(:mod:`glasses.modes.look`); its answer is shown until the next read press. Without a model the OCR text stays, untranslated, with the command that fetches
 one. The text read last is kept for the assistant (as context for a question about it).
 """
 
@@ -20,6 +21,7 @@ from glasses.modes.base import (
     absorb,
     cancel,
 )
+from glasses.modes.look import Look
 from glasses.modes.prompts import guess_language, read_messages
 from glasses.pipeline.messages import (
     CaptureRequest,
@@ -54,24 +56,28 @@ class ReadMode(ModeLogic):
         self.ocr_text = ""
         self.page: PageView | None = None
         self.note = ""  # one-line state when there is no page: errors, hints
+        self.look = Look(ctx)  # shares the capture; in front while look.active
 
     def handle(self, msg: Message) -> list[Message]:
         if isinstance(msg, UserInput):
-            return self._on_input(msg.intent)
+            return self._on_input(msg)
         if isinstance(msg, OcrText) and msg.request_id == self.capture_id:
             return self._on_text(msg)
         if isinstance(msg, LlmDelta | LlmDone) and absorb(self.generation, msg):
             self._show_generation()
-        return []
+            return []
+        return self.look.handle(msg)
 
     def leave(self) -> list[Message]:
         effects = cancel(self.generation)
         if effects:
             self._show_page(self.ocr_text)
         self.generation = None
-        return effects
+        return [*effects, *self.look.stop()]
 
     def body(self) -> BodyView:
+        if self.look.active:
+            return self.look.body()
         if self.capture_id is not None:
             return TextView(READING)
         if self.page is not None:
@@ -81,12 +87,22 @@ class ReadMode(ModeLogic):
             lines.insert(0, self.note)
         return TextView("\n".join(lines))
 
-    def _on_input(self, intent: Intent) -> list[Message]:
+    def _on_input(self, msg: UserInput) -> list[Message]:
+        intent = msg.intent
+        if intent is Intent.LOOK:
+            effects = cancel(self.generation)
+            self.generation, self.capture_id = None, None
+            return [*effects, *self.look.press(msg.at_s)]
+        if intent in PAGING and self.look.active:
+            if self.look.page is not None:
+                self.look.page = self.look.page.on_button(PAGING[intent])
+            return []
         if intent in PAGING and self.page is not None:
             self.page = self.page.on_button(PAGING[intent])
         if intent is not Intent.ACTION or not self.ctx.has_camera:
             return []
         effects = self.leave()
+        self.look.active = False
         self.capture_id = self.ctx.new_request_id()
         return [*effects, CaptureRequest(self.capture_id)]
 

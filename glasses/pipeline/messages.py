@@ -143,9 +143,24 @@ class CancelLlm:
 
 @dataclass(frozen=True)
 class CaptureRequest:
-    """Take a still, sharp frame and read it."""
+    """Take a still, sharp frame: ``read`` it (OCR), or ``look`` at it (a JPEG for a
+    vision-language model: the answer is a :class:`StillImage`)."""
 
     request_id: int
+    purpose: Literal["read", "look"] = "read"
+
+
+@dataclass(frozen=True, eq=False)
+class StillImage:
+    """The frame of a ``look`` capture as JPEG bytes (what travels to the model, local or
+    remote); ``error`` is set, and ``jpeg`` empty, when the camera gave nothing."""
+
+    request_id: int
+    jpeg: bytes
+    width_px: int = 0
+    height_px: int = 0
+    error: str = ""
+    at_s: float = 0.0
 
 
 # -- the glasses ------------------------------------------------------------------------------
@@ -157,6 +172,7 @@ class Intent(str, enum.Enum):
     NEXT_MODE = "next_mode"
     ACTION = "action"  # press: capture in Read, next page in Assistant, clear in captions
     ASK = "ask"  # long press: push-to-talk for the assistant
+    LOOK = "look"  # swipe up: "what is this?" about what the camera sees (in Read)
     PAGE_NEXT = "page_next"
     PAGE_PREVIOUS = "page_previous"
 
@@ -244,6 +260,7 @@ Message: TypeAlias = (
     | LlmDone
     | CancelLlm
     | CaptureRequest
+    | StillImage
     | UserInput
     | Battery
     | Worn

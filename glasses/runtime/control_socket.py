@@ -2,7 +2,8 @@
 
 ``glasses mode translate`` connects, sends one JSON line and reads one JSON line back::
 
-    -> {"mode": "translate"}        ("next" cycles the enabled modes, like a double press)
+    -> {"mode": "translate"}        ("next" cycles the enabled modes, like a double press;
+                                     "look" looks, like a swipe up: Read, "what is this?")
     <- {"ok": true, "mode": "translate"}
     <- {"ok": false, "error": "mode read is not enabled (enabled: captions, translate)"}
 
@@ -31,6 +32,7 @@ from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
 from glasses.runtime.status import private_dir
 
 NEXT: Final = "next"
+LOOK: Final = "look"
 MODE_NAMES: Final = tuple(mode.value.lower() for mode in Mode)
 MAX_REQUEST_BYTES: Final = 4096  # a request is one short line; anything longer is refused
 REPLY_TIMEOUT_S: Final = 5.0
@@ -122,11 +124,15 @@ class ControlServer:
         clock = self.daemon.clock
         if name == NEXT:
             msg: Message = UserInput(Intent.NEXT_MODE, clock())
+        elif name == LOOK and Mode.READ in enabled:
+            msg = UserInput(Intent.LOOK, clock())
         elif name in MODE_NAMES and Mode[name.upper()] in enabled:
             msg = SetMode(Mode[name.upper()])
         else:
             names = ", ".join(m.value.lower() for m in enabled)
             known = f"mode {name} is not enabled" if name in MODE_NAMES else f"no mode {name!r}"
+            if name == LOOK:
+                known = "look needs the read mode, which is not enabled"
             return {"ok": False, "error": f"{known} (enabled: {names}, or {NEXT})"}
         inputs = self.daemon.handled_inputs()
         await self.daemon.route(msg)

@@ -36,6 +36,7 @@ from firmware_bridge.stats import DeviceInfo, LinkState
 from glasses.display.raster import Renderer
 from glasses.display.views import LlmSource, Mode
 from glasses.errors import GlassesError
+from glasses.llm.picture_route import accepts_images
 from glasses.modes.base import ModeContext
 from glasses.modes.controller import Controller
 from glasses.pipeline.channel import Channel, Overflow
@@ -187,6 +188,7 @@ class Daemon:
             has_asr=listening and parts.recognizer is not None,
             has_llm=parts.backend is not None,
             has_camera=reading,
+            has_vision=accepts_images(parts.backend),
         )
         llm = LlmSource(parts.backend.source) if parts.backend is not None else LlmSource.NONE
         modes = [Mode[name.upper()] for name in settings.modes.enabled]
@@ -223,6 +225,7 @@ class Daemon:
                     parts.camera,
                     still_timeout_s=camera.still_timeout_s,
                     idle_close_s=camera.idle_close_s,
+                    look_max_side_px=settings.look.max_side_px,
                     **kw,
                 )
             )
@@ -308,7 +311,8 @@ class Daemon:
     async def _status_loop(self) -> None:
         from glasses.llm.router import FallbackBackend
 
-        router = self.parts.backend if isinstance(self.parts.backend, FallbackBackend) else None
+        backend = getattr(self.parts.backend, "text", self.parts.backend)  # a PictureRouter's
+        router = backend if isinstance(backend, FallbackBackend) else None
         while True:
             if router is not None:
                 router.probe_soon()  # a remote that came back is used again; never blocks

@@ -11,6 +11,9 @@ long press     Assistant: listen for one   Assistant: listen for one question (l
                question                    again while listening: stop listening)
 swipe forward  —                           next page
 swipe back     —                           previous page
+swipe up       LOOK: Read, "what is this?"  LOOK: Read, "what is this?" about the camera's
+               about the camera's picture  picture (a question spoken right after it is
+                                           asked instead; glasses.modes.look)
 =============  ==========================  ===============================================
 
 This module only turns the wire's button and swipe codes into :class:`Intent`\\ s (and battery,
@@ -19,7 +22,7 @@ what an intent does in each mode is the modes' business
 (``glasses.modes``), which never see a wire code. The simulator (and some firmware) reports a
 long press as one event when it is released, so "push to talk" means: start listening, and the
 question is the next utterance that ends. Modes cycle in the configured order
-(``modes.enabled``). Swipes up and down are not used yet.
+(``modes.enabled``). Swipe down is not used yet.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ _BUTTONS = {
 _SWIPES = {
     SwipeDirection.FORWARD: Intent.PAGE_NEXT,
     SwipeDirection.BACKWARD: Intent.PAGE_PREVIOUS,
+    SwipeDirection.UP: Intent.LOOK,
 }
 
 

@@ -132,7 +132,11 @@ def add_backend(settings: Settings, parts: Parts) -> None:
 
     try:
         remote = RemoteBackend(
-            RemoteConfig(base_url=settings.remote.url, model=settings.remote.model)
+            RemoteConfig(
+                base_url=settings.remote.url,
+                model=settings.remote.model,
+                images=settings.remote.images,
+            )
         )
     except ValueError as exc:
         raise GlassesError(f"remote.url: {exc}") from exc
@@ -154,8 +158,9 @@ def _local_backend(settings: Settings, parts: Parts) -> ChatBackend | None:
         parts.notes.append(f"no language model configured (llm.model): {LLM_HINT}")
         return None
     try:
-        from glasses.llm import EngineConfig, LlmEngine, SessionConfig
+        from glasses.llm import EngineConfig, SessionConfig
         from glasses.llm.backend import LocalBackend
+        from glasses.llm.vision import VisionConfig, load_engine
         from glasses.llm.config import spinning_allowed
         from glasses.models.manifest import pulled_variant
         from glasses.models.store import resolve_model_dir
@@ -173,7 +178,8 @@ def _local_backend(settings: Settings, parts: Parts) -> ChatBackend | None:
             variant=settings.llm.variant or pulled_variant(folder),
             max_context_tokens=settings.llm.context_tokens,
         )
-        engine = LlmEngine.load(folder, config)
+        # A vision-language llm.model answers LOOK's pictures too (glasses.runtime.vision_backend).
+        engine = load_engine(folder, config, VisionConfig(max_pixels=settings.look.max_pixels))
         parts.providers["llm"] = engine.provider
         return LocalBackend(engine)
     except (GlassesError, ImportError) as exc:
@@ -253,6 +259,9 @@ def mode_options(settings: Settings) -> ModeOptions:
         use_read_context=settings.assistant.use_read_context,
         max_new_tokens=settings.llm.max_new_tokens,
         clauses=clause_policy(settings),
+        look_prompt=settings.look.prompt,
+        look_max_chars=settings.look.max_chars,
+        look_question_window_s=settings.look.question_window_s,
     )
 
 
@@ -303,6 +312,9 @@ def build_parts(settings: Settings) -> Parts:
         add_recognizer(settings, parts)
     add_backend(settings, parts)
     add_camera(settings, parts)
+    from glasses.runtime.vision_backend import add_vision  # it imports this module
+
+    add_vision(settings, parts)
     for note in parts.notes:
         log.warning("%s", note)
     return parts

@@ -5,7 +5,9 @@ camera drains frames, power and CPU). A camera that fails to open or goes away i
 (:class:`PeripheralState`) and opened again at the next capture, so unplugging and replugging it
 is survived. Every capture request gets exactly one :class:`OcrText` reply, with ``error`` set
 when there was nothing to read. Frames go to OCR through a keep-newest channel: an older frame
-still waiting is never read after a newer one.
+still waiting is never read after a newer one. A ``look`` capture (the LOOK intent) takes the
+same still and answers with a :class:`StillImage`, the frame as JPEG for a vision-language
+model, instead of reading it.
 """
 
 from __future__ import annotations
@@ -21,11 +23,19 @@ import numpy.typing as npt
 
 from glasses.errors import GlassesError
 from glasses.pipeline.channel import Channel
-from glasses.pipeline.messages import CameraFrame, CaptureRequest, Message, OcrText, PeripheralState
+from glasses.pipeline.messages import (
+    CameraFrame,
+    CaptureRequest,
+    Message,
+    OcrText,
+    PeripheralState,
+    StillImage,
+)
 from glasses.pipeline.stage import Send, Stage
 from glasses.pipeline.worker import Worker
 from glasses.sources.camera import ThreadedCamera
 from glasses.sources.frame_select import SharpFrameSelector
+from glasses.sources.jpeg import DEFAULT_MAX_SIDE_PX, encode_jpeg
 from glasses.sources.still import wait_for_still_frame
 
 log = logging.getLogger(__name__)
@@ -48,10 +58,12 @@ class CaptureStage(Stage[CaptureRequest]):
         still_timeout_s: float,
         idle_close_s: float,
         selector: SharpFrameSelector | None = None,
+        look_max_side_px: int = DEFAULT_MAX_SIDE_PX,
         **kwargs: Any,
     ) -> None:
         super().__init__("capture", inbox, send, **kwargs)
         self.open_camera = open_camera
+        self.look_max_side_px = look_max_side_px  # a look's JPEG: its longer side at most
         self.still_timeout_s = still_timeout_s
         self.idle_close_s = idle_close_s
         # Given: kept across captures, so back-to-back captures (``glasses read --watch``) get
@@ -81,9 +93,20 @@ class CaptureStage(Stage[CaptureRequest]):
             log.warning("camera: %s", exc)
             await self.close()
             yield PeripheralState("camera", False, str(exc))
-            yield OcrText(msg.request_id, "", error=str(exc), at_s=self.clock())
+            if msg.purpose == "look":
+                yield StillImage(msg.request_id, b"", error=str(exc), at_s=self.clock())
+            else:
+                yield OcrText(msg.request_id, "", error=str(exc), at_s=self.clock())
             return
-        yield CameraFrame(msg.request_id, still.frame, still.sharpness, still.chosen, self.clock())
+        if msg.purpose == "look":  # encoded here, on the camera's worker, not the loop
+            jpeg = await self.worker.call(encode_jpeg, still.frame.image, self.look_max_side_px)
+            yield StillImage(
+                msg.request_id, jpeg.data, jpeg.width_px, jpeg.height_px, at_s=self.clock()
+            )
+        else:
+            yield CameraFrame(
+                msg.request_id, still.frame, still.sharpness, still.chosen, self.clock()
+            )
         if self.idle_close_s > 0:
             loop = asyncio.get_running_loop()
             self._closer = loop.call_later(self.idle_close_s, self._close_soon)
