@@ -46,6 +46,11 @@ class LocalBackend:
     def source(self) -> str:
         return "local"
 
+    @property
+    def accepts_images(self) -> bool:
+        """A vision-language engine (``glasses.llm.vision``) looks at pictures too."""
+        return bool(getattr(self.engine, "accepts_images", False))
+
     def stream_chat(
         self,
         messages: Sequence[ChatMessage],

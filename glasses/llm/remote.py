@@ -81,6 +81,9 @@ class RemoteConfig:
     # Send top_k, repetition_penalty and chat_template_kwargs.enable_thinking: understood by
     # vLLM, SGLang and glasses serve; OpenAI's own API refuses unknown fields, so turn it off.
     send_extensions: bool = True
+    # The server's model reads pictures (vLLM serving Qwen2.5-VL, glasses serve with Qwen2-VL):
+    # they are sent inline as image_url parts with data: URLs.
+    images: bool = False
 
     def __post_init__(self) -> None:
         if min(self.connect_timeout_s, self.read_timeout_s, self.probe_timeout_s) <= 0:
@@ -109,6 +112,10 @@ class RemoteBackend:
     @property
     def source(self) -> str:
         return "remote"
+
+    @property
+    def accepts_images(self) -> bool:
+        return self.config.images
 
     def stream_chat(
         self,

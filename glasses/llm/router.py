@@ -142,6 +142,11 @@ class FallbackBackend:
             return self._health
 
     @property
+    def accepts_images(self) -> bool:
+        """Either side takes pictures (the other refuses them with a clear error)."""
+        return any(getattr(b, "accepts_images", False) for b in (self.remote, self.local))
+
+    @property
     def source(self) -> str:
         """Who serves the request in progress, else who would serve the next: "remote" or
         "local" (for the status bar)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from glasses.openai_wire.errors import bad
+from glasses.openai_wire.images import image_bytes, message_content
 from glasses.openai_wire.values import integer, parse_json, real, typed
 
 Role = Literal["system", "user", "assistant"]
@@ -28,6 +29,7 @@ _ROLES: dict[str, Role] = {
 MAX_STOP_STRINGS = 4  # OpenAI's limit
 MAX_SEED = 2**63  # seeds are 0 <= seed < 2**63 (a signed 64-bit integer's range, non-negative)
 MAX_TOP_K = 2**31 - 1
+MAX_IMAGES = 4  # pictures in one request (each costs the vision encoder hundreds of tokens)
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,15 @@ class WireRequest:
     repetition_penalty: float | None  # vLLM extension
     seed_given: bool  # "seed" present, even as null (which clears a default seed)
     seed: int | None
+    # The pictures of each message (image_url parts, decoded from data: URLs), in order.
+    images: tuple[tuple[bytes, ...], ...] = ()
 
 
-def parse_request(body: bytes, *, default_max_tokens: int, max_tokens_limit: int) -> WireRequest:
-    """The checked request, or :class:`~glasses.openai_wire.errors.ApiError` (400)."""
+def parse_request(
+    body: bytes, *, default_max_tokens: int, max_tokens_limit: int, max_image_bytes: int = 0
+) -> WireRequest:
+    """The checked request, or :class:`~glasses.openai_wire.errors.ApiError` (400).
+    ``max_image_bytes``: the largest picture taken (0: pictures are refused)."""
     data = parse_json(body)
     if not isinstance(data, dict):
         raise bad("the request body must be a JSON object")
@@ -69,8 +76,11 @@ def parse_request(body: bytes, *, default_max_tokens: int, max_tokens_limit: int
     seed = integer(data, "seed", 0, MAX_SEED - 1) if "seed" in data else None
     stop = _stops(data.get("stop"))
     enable_thinking = typed(kwargs, "enable_thinking", bool, False)
+    messages = _messages(data.get("messages"), max_image_bytes)
+    if sum(len(images) for _, _, images in messages) > MAX_IMAGES:
+        raise bad(f"at most {MAX_IMAGES} pictures in one request", "messages")
     return WireRequest(
-        messages=_messages(data.get("messages")),
+        messages=tuple((role, text) for role, text, _ in messages),
         max_tokens=max_tokens,
         stop=stop,
         stream=stream,
@@ -82,6 +92,7 @@ def parse_request(body: bytes, *, default_max_tokens: int, max_tokens_limit: int
         repetition_penalty=penalty,
         seed_given="seed" in data,
         seed=seed,
+        images=tuple(images for _, _, images in messages),
     )
 
 
@@ -113,7 +124,7 @@ def _stops(value: Any) -> tuple[str, ...]:
     return tuple(s for s in stops if s)
 
 
-def _messages(value: Any) -> tuple[tuple[Role, str], ...]:
+def _messages(value: Any, max_image_bytes: int) -> list[tuple[Role, str, tuple[bytes, ...]]]:
     if not isinstance(value, list) or not value:
         raise bad("messages must be a non-empty list", "messages")
     messages = []
@@ -124,26 +135,35 @@ def _messages(value: Any) -> tuple[tuple[Role, str], ...]:
         role = _ROLES.get(str(item.get("role")))
         if role is None:
             raise bad(f"{param}.role must be one of {', '.join(_ROLES)}", f"{param}.role")
-        messages.append((role, _content(item.get("content"), f"{param}.content")))
+        text, images = _content(item.get("content"), f"{param}.content", max_image_bytes)
+        if images and role != "user":
+            raise bad(f"{param}: only user messages may carry pictures", param)
+        messages.append((role, text, images))
     if messages[-1][0] != "user":
         raise bad("the last message must come from the user", "messages")
-    return tuple(messages)
+    return messages
 
 
-def _content(value: Any, param: str) -> str:
-    """A string, or a list of text parts (images and audio are not understood)."""
+def _content(value: Any, param: str, max_image_bytes: int) -> tuple[str, tuple[bytes, ...]]:
+    """A string, or a list of text and image_url parts (audio is not understood)."""
     if isinstance(value, str):
-        return value
+        return value, ()
     if isinstance(value, list):
-        texts = []
+        texts, images = [], []
         for part in value:
-            if not (isinstance(part, dict) and part.get("type") == "text"):
-                raise bad(f"{param}: only text parts are supported", param)
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "image_url" and isinstance(part, dict):
+                if max_image_bytes <= 0:
+                    raise bad(f"{param}: this model reads no pictures; send text only", param)
+                images.append(image_bytes(part, param, max_image_bytes))
+                continue
+            if kind != "text" or not isinstance(part, dict):
+                raise bad(f"{param}: only text and image_url parts are supported", param)
             text = part.get("text")
             if not isinstance(text, str):
                 raise bad(f"{param}: a text part needs a string text", param)
             texts.append(text)
-        return "".join(texts)
+        return "".join(texts), tuple(images)
     raise bad(f"{param} must be a string or a list of text parts", param)
 
 
@@ -152,6 +172,8 @@ class Message(Protocol):
     def role(self) -> str: ...
     @property
     def content(self) -> str: ...
+    @property
+    def images(self) -> tuple[Any, ...]: ...  # encoded pictures (bytes)
 
 
 class Sampling(Protocol):
@@ -187,7 +209,10 @@ def request_body(
     ``chat_template_kwargs.enable_thinking`` (vLLM, SGLang and glasses serve understand them)."""
     body: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "messages": [
+            {"role": m.role, "content": message_content(m.content, _encoded(m.images))}
+            for m in messages
+        ],
         "stream": True,
         "max_tokens": options.max_new_tokens,
     }
@@ -208,3 +233,10 @@ def request_body(
         # Qwen3 on vLLM thinks by default; the local engine does not unless asked.
         body["chat_template_kwargs"] = {"enable_thinking": options.enable_thinking}
     return body
+
+
+def _encoded(images: tuple[Any, ...]) -> tuple[bytes, ...]:
+    """Pictures as sent: encoded bytes only (a path or an array must be encoded first)."""
+    if not all(isinstance(image, bytes | bytearray) for image in images):
+        raise TypeError("pictures for a remote model must be encoded bytes (JPEG, PNG ...)")
+    return tuple(bytes(image) for image in images)

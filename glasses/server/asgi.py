@@ -23,6 +23,7 @@ from glasses.llm.chat_template import ChatMessage
 from glasses.llm.errors import ContextOverflowError
 from glasses.llm.generator import CancelToken, GenerationOptions
 from glasses.llm.sampling import SamplingConfig
+from glasses.llm.vision.preprocess import ImageError
 from glasses.openai_wire.errors import ApiError
 from glasses.openai_wire.response import Completion, model_list
 from glasses.openai_wire.sse import DONE, encode_event
@@ -243,7 +244,8 @@ class ChatApp:
 
     async def _chat(self, exchange: _Exchange) -> None:
         body = await self._read_body(exchange)
-        request = parse_chat_request(body, self.engine.default_sampling, self.config)
+        images = bool(getattr(self.engine, "accepts_images", False))
+        request = parse_chat_request(body, self.engine.default_sampling, self.config, images=images)
         call = _Call()
         self._calls.add(call)
         if self._closed:
@@ -259,6 +261,8 @@ class ChatApp:
                 raise ApiError(
                     400, str(exc), param="messages", code="context_length_exceeded"
                 ) from exc
+            except ImageError as exc:  # a picture that does not decode, or too small
+                raise ApiError(400, str(exc), param="messages") from exc
             except Exception as exc:
                 log.warning("the prompt could not be prepared: %s", exc)
                 raise ApiError(500, f"generation failed: {exc}", kind="server_error") from exc

@@ -27,6 +27,10 @@ class ServerConfig:
     queue_timeout_s: float = 60.0
     # Larger request bodies get 413 (a long chat history is a few tens of kB).
     max_body_bytes: int = 1 << 20
+    # Largest picture (decoded bytes of a data: URL) and most pixels it may have; the body
+    # limit bounds the bytes too (base64 is 4/3 of them).
+    max_image_bytes: int = 768 * 1024
+    max_image_pixels: int = 4096 * 4096
     # max_tokens when the request gives none, and the most a request may ask for.
     default_max_tokens: int = 256
     max_tokens_limit: int = 4096
