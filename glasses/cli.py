@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "glasses.commands.demo",
     "glasses.commands.llm",
     "glasses.commands.read",
+    "glasses.commands.look",
     "glasses.commands.listen",
     "glasses.commands.devices",
     "glasses.commands.run",
