@@ -3,6 +3,8 @@ effects and screens out (no devices, models or clocks; a fixed-width fake layout
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import pytest
 
 from glasses.display.views import LlmSource, Mode, PageView, TextView
@@ -66,17 +68,26 @@ def text_of(c: Controller) -> str:
     return "\n".join(body.lines) if isinstance(body, PageView) else str(getattr(body, "text", ""))
 
 
+T = TypeVar("T")
+
+
+def one(kind: type[T], effects: list[Message]) -> T:
+    """The one effect, of type ``kind``."""
+    assert len(effects) == 1 and isinstance(effects[0], kind), effects
+    return effects[0]
+
+
 def user_turn(request: LlmRequest) -> tuple[str, tuple[object, ...]]:
     return request.messages[-1].content, request.messages[-1].images
 
 
 def test_look_jumps_to_read_captures_and_asks_about_the_picture() -> None:
     c = make()
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=10.0))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=10.0)))
     assert c.mode is Mode.READ
     assert isinstance(capture, CaptureRequest) and capture.purpose == "look"
     assert text_of(c) == LOOKING
-    (request,) = run(c, StillImage(capture.request_id, JPEG, 640, 480, at_s=10.5))
+    request = one(LlmRequest, run(c, StillImage(capture.request_id, JPEG, 640, 480, at_s=10.5)))
     assert isinstance(request, LlmRequest)
     assert user_turn(request) == (PROMPT, (JPEG,))  # the image travels as JPEG bytes
     assert text_of(c) == LOOKING  # until the first words
@@ -93,8 +104,8 @@ def test_look_jumps_to_read_captures_and_asks_about_the_picture() -> None:
 
 def test_a_new_look_cancels_the_answer_under_way() -> None:
     c = make()
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=1.0))
-    (request,) = run(c, StillImage(capture.request_id, JPEG))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=1.0)))
+    request = one(LlmRequest, run(c, StillImage(capture.request_id, JPEG)))
     run(c, LlmDelta(request.request_id, "A cup"))
     effects = run(c, UserInput(Intent.LOOK, at_s=5.0))
     assert isinstance(effects[0], CancelLlm) and effects[0].request_id == request.request_id
@@ -107,11 +118,13 @@ def test_a_new_look_cancels_the_answer_under_way() -> None:
 
 def test_a_question_spoken_right_after_the_press_is_asked_about_the_picture() -> None:
     c = make()
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=10.0))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=10.0)))
     run(c, SpeechActivity(True, at_s=10.8), PartialTranscript("how much", "", "en"))
     assert text_of(c) == f"{LOOKING}\nhow much"
     assert run(c, StillImage(capture.request_id, JPEG)) == []  # held for the question
-    (request,) = run(c, FinalTranscript("How much is it?", "en", 1.0, speech_end_at_s=12.0))
+    request = one(
+        LlmRequest, run(c, FinalTranscript("How much is it?", "en", 1.0, speech_end_at_s=12.0))
+    )
     assert isinstance(request, LlmRequest)
     question, images = user_turn(request)
     assert "How much is it?" in question and images == (JPEG,)
@@ -119,25 +132,26 @@ def test_a_question_spoken_right_after_the_press_is_asked_about_the_picture() ->
 
 def test_a_question_after_the_answer_began_asks_again_with_the_same_picture() -> None:
     c = make()
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=10.0))
-    (first,) = run(c, StillImage(capture.request_id, JPEG))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=10.0)))
+    first = one(LlmRequest, run(c, StillImage(capture.request_id, JPEG)))
     assert isinstance(first, LlmRequest)
     cancel, again = run(c, FinalTranscript("What brand?", "en", 0.8, speech_end_at_s=11.5))
+    assert isinstance(again, LlmRequest)
     assert cancel == CancelLlm(first.request_id)
     assert isinstance(again, LlmRequest) and user_turn(again)[1] == (JPEG,)
     assert "What brand?" in user_turn(again)[0]
     # Speech that began long after the press is not a question about the picture.
     c2 = make()
-    (capture,) = run(c2, UserInput(Intent.LOOK, at_s=10.0))
+    capture = one(CaptureRequest, run(c2, UserInput(Intent.LOOK, at_s=10.0)))
     run(c2, StillImage(capture.request_id, JPEG))
     assert run(c2, FinalTranscript("unrelated", "en", 1.0, speech_end_at_s=30.0)) == []
 
 
 def test_without_a_vision_model_look_reads_the_text_and_says_so() -> None:
     c = make(vision=False)
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=1.0))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=1.0)))
     assert isinstance(capture, CaptureRequest) and capture.purpose == "read"
-    (request,) = run(c, OcrText(capture.request_id, "Oolong tea 250 g"))
+    request = one(LlmRequest, run(c, OcrText(capture.request_id, "Oolong tea 250 g")))
     assert isinstance(request, LlmRequest)
     content, images = user_turn(request)
     assert images == () and "Oolong tea 250 g" in content and PROMPT in content
@@ -147,11 +161,11 @@ def test_without_a_vision_model_look_reads_the_text_and_says_so() -> None:
 
 def test_look_failures_are_shown() -> None:
     c = make()
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=1.0))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=1.0)))
     run(c, StillImage(capture.request_id, b"", error="the camera delivered no frame"))
     assert text_of(c) == "could not look: the camera delivered no frame"
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=2.0))
-    (request,) = run(c, StillImage(capture.request_id, JPEG))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=2.0)))
+    request = one(LlmRequest, run(c, StillImage(capture.request_id, JPEG)))
     run(c, LlmDone(request.request_id, "", error="model gone"))
     assert "(no answer: model gone)" in text_of(c)
     no_camera = make(camera=False)
@@ -161,8 +175,8 @@ def test_look_failures_are_shown() -> None:
 
 def test_a_read_press_puts_the_read_page_in_front_again() -> None:
     c = make()
-    (capture,) = run(c, UserInput(Intent.LOOK, at_s=1.0))
-    (request,) = run(c, StillImage(capture.request_id, JPEG))
+    capture = one(CaptureRequest, run(c, UserInput(Intent.LOOK, at_s=1.0)))
+    request = one(LlmRequest, run(c, StillImage(capture.request_id, JPEG)))
     effects = run(c, UserInput(Intent.ACTION, at_s=2.0))
     assert effects[0] == CancelLlm(request.request_id)
     assert isinstance(effects[1], CaptureRequest) and effects[1].purpose == "read"

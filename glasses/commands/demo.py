@@ -2,8 +2,8 @@
 
 It starts ``glasses-sim display`` (the real protocol over a real pty) and runs the daemon
 against it with stand-in devices: a microphone fed with speech synthesised now (espeak-ng;
-without it, a voice-like buzz), a camera looking at a sign drawn now with Pillow, and button
-presses sent to the simulator, which reports them over the link like real glasses. A PNG of
+without it, a voice-like buzz), a camera looking at a sign drawn now with Pillow (then at a
+product, for LOOK: "what is this?"), and button presses and swipes sent to the simulator, which reports them over the link like real glasses. A PNG of
 the screen is saved after each step; watch it live on the simulator's page. Missing models are
 named with the command that fetches them, and the demo shows what works without them. With
 ``--hold`` it stays up: the live page's buttons drive the daemon.
@@ -12,6 +12,7 @@ named with the command that fetches them, and the demo shows what works without 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -62,6 +63,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hold", action="store_true", help="stay up after the walk until Ctrl-C")
     p.add_argument("--llm-model", metavar="DIR", help="language model folder or name")
     p.add_argument("--asr-model", metavar="DIR", help="speech model folder or name")
+    p.add_argument(
+        "--vlm-model",
+        metavar="DIR",
+        help="vision-language model folder or name for LOOK (without one, LOOK reads text)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -96,12 +102,14 @@ def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
     from glasses.runtime.daemon_thread import DaemonThread
     from glasses.runtime.feeds import LoopingImageReader, PushAudioSource
     from glasses.runtime.parts import Parts, add_backend, add_camera, add_recognizer, add_vad
+    from glasses.runtime.vision_backend import add_vision
     from glasses.settings import load_settings
     from glasses.sources.camera import ThreadedCamera
 
     overrides = [f"display.url={sim.url}", "camera.idle_close_s=5"]
     overrides += [f"llm.model={args.llm_model}"] if args.llm_model else []
     overrides += [f"asr.model_dir={args.asr_model}"] if args.asr_model else []
+    overrides += [f"look.model={args.vlm_model}"] if args.vlm_model else []
     settings = load_settings(overrides=overrides)
     audio = PushAudioSource(realtime=args.step_s > 0)
     parts = Parts(audio=lambda: audio)
@@ -109,8 +117,9 @@ def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
     if parts.audio is not None:
         add_recognizer(settings, parts)
     add_backend(settings, parts)
-    sign = media.sign_image()
-    add_camera(settings, parts, lambda: ThreadedCamera(LoopingImageReader(sign, 15.0)))
+    view = LoopingImageReader(media.sign_image(), 15.0)  # the walk turns it to a product
+    add_camera(settings, parts, lambda: ThreadedCamera(view))
+    add_vision(settings, parts)
     if not media.have_espeak():
         parts.notes.append("espeak-ng not found, speech is a synthetic buzz: apt install espeak-ng")
     for label, folder in _models_in_use(parts):
@@ -119,7 +128,7 @@ def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
         print(f"  note: {note}", flush=True)
     runner = DaemonThread(Daemon(settings, parts)).start(STEP_TIMEOUT_S)
     try:
-        _Walk(runner, sim, audio, out, args.step_s).run()
+        _Walk(runner, sim, audio, out, args.step_s, view).run()
         if args.hold:
             print("holding: use the buttons on the live page; Ctrl-C to stop", flush=True)
             while True:
@@ -136,15 +145,21 @@ def _models_in_use(parts: Any) -> list[tuple[str, Path]]:
     # The local engine (a remote-first router keeps it as its fallback).
     backend = getattr(parts.backend, "local", parts.backend)
     llm = getattr(getattr(getattr(backend, "engine", None), "folder", None), "root", None)
-    found = [("speech model", asr), ("language model", llm)]
+    vision = getattr(backend, "vision", None)  # a PictureRouter's picture side
+    vision = getattr(vision, "local", vision)
+    vlm = getattr(getattr(getattr(vision, "engine", None), "folder", None), "root", None)
+    found = [("speech model", asr), ("language model", llm), ("vision model", vlm)]
     return [(label, Path(folder)) for label, folder in found if folder is not None]
 
 
 class _Walk:
     """The scripted tour. Every step acts, waits for its effect, then snapshots the screen."""
 
-    def __init__(self, runner: Any, sim: Any, audio: Any, out: Path, step_s: float) -> None:
+    def __init__(
+        self, runner: Any, sim: Any, audio: Any, out: Path, step_s: float, view: Any
+    ) -> None:
         self.runner, self.sim, self.audio, self.out, self.step_s = runner, sim, audio, out, step_s
+        self.view = view  # what the stand-in camera sees
         self.d = runner.daemon
 
     def run(self) -> None:
@@ -164,6 +179,7 @@ class _Walk:
         self.snap("read-1")
         self.press("press")
         self.snap("read-2")
+        self.look()
         self.press("double", Mode.ASSIST)
         self.snap("assist-1")
         ctx = self.d.controller.ctx
@@ -186,6 +202,35 @@ class _Walk:
             flush=True,
         )
 
+    def look(self) -> None:
+        """LOOK (swipe up) at a product; the answer's pages are snapshots."""
+        from glasses.display.views import Mode
+        from glasses.runtime import media
+
+        sign, self.view.image = self.view.image, media.product_image()
+        look = self.d.controller.modes[Mode.READ].look
+        started = time.perf_counter()
+        self.event({"kind": "swipe", "direction": "up"}, "swipe up")
+        self.runner.wait_until(
+            lambda d: look.capture_id is None and (look.page is not None or bool(look.note)),
+            STEP_TIMEOUT_S,
+            "the look's answer",
+        )
+        first_s = time.perf_counter() - started
+        self.settle()
+        print(
+            f"  look: first words {first_s:.2f} s after the swipe, whole answer "
+            f"{time.perf_counter() - started:.2f} s",
+            flush=True,
+        )
+        print(f"  look answer: {json.dumps(self.runner.call(lambda: look.answer))}", flush=True)
+        pages = self.runner.call(lambda: look.page.page_count if look.page else 1)
+        for page in range(pages):
+            self.snap(f"look-page-{page + 1}")
+            if page + 1 < pages:
+                self.event({"kind": "swipe", "direction": "forward"}, "swipe forward")
+        self.view.image = sign
+
     def settle(self) -> None:
         self.runner.wait_idle(STEP_TIMEOUT_S)
         display = self.d.stages["display"]
@@ -203,11 +248,15 @@ class _Walk:
 
     def press(self, action: str, mode: Any = None) -> None:
         """A button event from the simulated glasses; waits until the daemon handled it."""
-        before = self.runner.call(lambda: self.d.controller.inputs)
-        self.sim.post("/api/event", {"kind": "button", "action": action})
-        self.runner.wait_until(lambda d: d.controller.inputs > before, STEP_TIMEOUT_S, action)
+        self.event({"kind": "button", "action": action}, action)
         if mode is not None:
             self.runner.wait_until(lambda d: d.controller.mode is mode, STEP_TIMEOUT_S, "mode")
+
+    def event(self, body: dict[str, Any], what: str) -> None:
+        """An input event from the simulated glasses; waits until the daemon handled it."""
+        before = self.runner.call(lambda: self.d.controller.inputs)
+        self.sim.post("/api/event", body)
+        self.runner.wait_until(lambda d: d.controller.inputs > before, STEP_TIMEOUT_S, what)
 
     def say(self, text: str, language: str, partial: str | None = None) -> None:
         from glasses.runtime import media

@@ -52,6 +52,7 @@ class Look:
         self.spoken = False  # the question came from the wearer, not the setting
         self.hearing = ""  # the wearer is asking (partial text; "…" before any)
         self.generation: Generation | None = None
+        self.answer = ""  # the model's whole last answer, as it came
         self.page: PageView | None = None
         self.note = ""
 
@@ -155,7 +156,7 @@ class Look:
             return
         text = self.ctx.screen_text(g.text)
         if g.done:
-            self.generation = None
+            self.generation, self.answer = None, g.text
             if g.error:
                 text = f"{text}\n(no answer: {g.error})".strip()
         if not text:

@@ -1,6 +1,6 @@
 """Demo media made at run time, so the repository holds no audio or images: speech from
 espeak-ng (else a voice-like buzz the VAD takes for speech, for a second or so) and a sign
-drawn with Pillow in the display's CJK font."""
+drawn with Pillow in the display's CJK font, and a product for LOOK."""
 
 from __future__ import annotations
 
@@ -79,5 +79,34 @@ def sign_image(rows: tuple[str, ...] = SIGN_ROWS, width_px: int = 960) -> Image:
     pen = ImageDraw.Draw(image)
     for i, row in enumerate(rows):
         pen.text((50, 50 + 110 * i), row, font=font, fill=(20, 30, 60))
+    rgb = np.asarray(image, dtype=np.uint8)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def product_image(width_px: int = 640, height_px: int = 480) -> Image:
+    """A product on a shelf for LOOK ("what is this?"): a tea tin with its label and a price
+    tag, drawn with Pillow, as a BGR array (what a camera gives)."""
+    from PIL import Image as PilImage
+    from PIL import ImageDraw
+
+    from glasses.display.fonts import find_font, load_font
+
+    image = PilImage.new("RGB", (width_px, height_px), (214, 200, 178))  # a wooden shelf
+    pen = ImageDraw.Draw(image)
+    w, h = width_px, height_px
+    pen.rectangle((0, int(h * 0.82), w, h), fill=(150, 110, 70))  # the shelf's edge
+    tin = (int(w * 0.3), int(h * 0.12), int(w * 0.7), int(h * 0.82))
+    pen.rounded_rectangle(tin, radius=18, fill=(24, 96, 64), outline=(10, 40, 25), width=4)
+    pen.ellipse((int(w * 0.3), int(h * 0.06), int(w * 0.7), int(h * 0.18)), fill=(190, 160, 60))
+    label = (int(w * 0.32), int(h * 0.34), int(w * 0.68), int(h * 0.6))
+    pen.rectangle(label, fill=(245, 238, 215))
+    big, small = load_font(find_font(), h // 12), load_font(find_font(), h // 22)
+    pen.text((label[0] + 14, label[1] + 10), "乌龙茶", font=big, fill=(120, 30, 20))
+    pen.text(
+        (label[0] + 14, label[1] + 14 + h // 11), "Oolong Tea 250 g", font=small, fill=(20, 30, 60)
+    )
+    tag = (int(w * 0.74), int(h * 0.66), int(w * 0.95), int(h * 0.8))
+    pen.rectangle(tag, fill=(250, 220, 40), outline=(60, 50, 0), width=2)
+    pen.text((tag[0] + 10, tag[1] + 8), "¥68", font=small, fill=(0, 0, 0))
     rgb = np.asarray(image, dtype=np.uint8)
     return np.ascontiguousarray(rgb[:, :, ::-1])

@@ -1,0 +1,58 @@
+"""LOOK end to end on the simulator: ``glasses demo`` swipes up at a drawn product with the tiny
+Qwen2-VL as the vision model; the answer the daemon shows is the model's own greedy answer about
+that very picture, and the glasses' screen changes from the read page to it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def expected_answer(vlm_folder: Path) -> str:
+    """What the daemon's settings ask of the model about the demo's product (greedy)."""
+    from glasses.llm import GenerationOptions, SamplingConfig
+    from glasses.llm.vision import VisionConfig, VisionLlmEngine
+    from glasses.modes.base import ModeOptions
+    from glasses.modes.prompts import look_messages
+    from glasses.runtime.media import product_image
+    from glasses.settings import Settings
+    from glasses.sources.jpeg import encode_jpeg
+
+    s = Settings()
+    jpeg = encode_jpeg(product_image(), s.look.max_side_px).data
+    engine = VisionLlmEngine.load(vlm_folder, vision=VisionConfig(max_pixels=s.look.max_pixels))
+    options = GenerationOptions(s.llm.max_new_tokens, SamplingConfig(greedy=True))
+    prompt = ModeOptions().look_prompt
+    return str(engine.generate(look_messages(prompt, jpeg, s.look.max_chars), options).text)
+
+
+def test_look_shows_the_models_answer_on_the_glasses(
+    llm_zoo: dict[str, Any], vlm_folder: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("rapidocr_onnxruntime")
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0"]
+    argv += ["--out", str(out), "--profile", "128x64x1", "--vlm-model", str(vlm_folder)]
+    argv += ["--llm-model", str(llm_zoo["optimum-qwen2-fp32"].path)]
+    result = subprocess.run(
+        argv, capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"vision model: {vlm_folder}" in result.stdout
+    line = next(x for x in result.stdout.splitlines() if "look answer:" in x)
+    shown = json.loads(line.split("look answer:", 1)[1])
+    assert shown and shown == expected_answer(vlm_folder)
+    assert "look: first words" in result.stdout
+    read, look = (np.asarray(Image.open(out / f"{n}.png")) for n in ("read-2", "look-page-1"))
+    assert not np.array_equal(read, look)  # the answer replaced the read page on the glasses
