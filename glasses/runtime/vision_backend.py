@@ -23,7 +23,8 @@ def add_vision(settings: Settings, parts: Parts) -> None:
     backend = parts.backend
     if vision is None:
         if backend is not None and not accepts_images(backend) and parts.camera is not None:
-            parts.notes.append(f"no vision model, LOOK reads text instead: {VLM_HINT}")
+            # Not a "no ..." note: the text model still answers LOOK, from the text read.
+            parts.notes.append(f"LOOK reads the picture's text (no vision model): {VLM_HINT}")
         return
     if backend is None:
         parts.backend = vision
