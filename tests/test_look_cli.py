@@ -54,7 +54,7 @@ def test_look_errors_say_what_to_do(
 ) -> None:
     missing = glasses(str(tmp_path / "nope.jpg"), "--model", str(vlm_folder))
     assert missing.returncode != 0 and "no image at" in missing.stderr
-    text_only = getattr(llm_zoo["optimum-qwen2-fp32"], "path")
+    text_only = llm_zoo["optimum-qwen2-fp32"].path
     red = picture(tmp_path / "red.jpg", (200, 20, 20))
     refused = glasses(str(red), "--model", str(text_only))
     assert refused.returncode != 0

@@ -160,8 +160,8 @@ def _local_backend(settings: Settings, parts: Parts) -> ChatBackend | None:
     try:
         from glasses.llm import EngineConfig, SessionConfig
         from glasses.llm.backend import LocalBackend
-        from glasses.llm.vision import VisionConfig, load_engine
         from glasses.llm.config import spinning_allowed
+        from glasses.llm.vision import VisionConfig, load_engine
         from glasses.models.manifest import pulled_variant
         from glasses.models.store import resolve_model_dir
 
