@@ -5,16 +5,20 @@ now, and a Jetson's power mode, read from sysfs under ``root`` (a fake tree in t
   Jetson alike). A zone that cannot be read (some Jetson zones are disabled and answer EINVAL)
   or reads outside -40..150 °C is left out; so are zones of a type in :data:`IGNORED_ZONES`.
 * throttling: ``sys/devices/platform/soc/soc:firmware/get_throttled`` on a Raspberry Pi, a hex
-  bit field (the same as ``vcgencmd get_throttled``); only the bits saying "now" count here.
+  bit field; only the bits saying "now" count here. Older Pi kernels lack that file: then
+  ``vcgencmd get_throttled`` (``throttled=0x50005``) gives the same field, if it is on PATH.
 * Jetson power mode: ``var/lib/nvpmodel/status`` (``pmode:0002 ...``), written by nvpmodel;
   shown in the status, never changed.
 
-Reading a few sysfs files takes microseconds, so this runs on the event loop.
+Reading a few sysfs files takes microseconds, but ``vcgencmd`` is a process: the power stage
+reads the board on a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Final
 
@@ -34,12 +38,14 @@ THROTTLE_BITS: Final = {
 }
 IGNORED_ZONES: Final = frozenset({"PMIC-Die"})  # Jetson: a fixed 100 °C, not a measurement
 PLAUSIBLE_C: Final = (-40.0, 150.0)
+VCGENCMD_TIMEOUT_S: Final = 2.0  # it answers in milliseconds; a stuck firmware must not hang us
 
 
 class BoardReader:
     def __init__(self, root: Path = Path("/")) -> None:
         self.root = root
         self._warned: set[str] = set()
+        self._vcgencmd: str | None = None  # its path, once looked for ("": not on PATH)
 
     def read(self) -> BoardHeat:
         return BoardHeat(self.hottest_c(), self.throttled())
@@ -61,17 +67,50 @@ class BoardReader:
 
     def throttled(self) -> tuple[str, ...]:
         """What a Pi's firmware says is limiting it now (empty elsewhere)."""
-        raw = _text(self.root / PI_THROTTLED)
+        path = self.root / PI_THROTTLED
+        source, raw = (PI_THROTTLED, _text(path)) if path.exists() else self._ask_vcgencmd()
         if not raw:
             return ()
         try:
             bits = int(raw, 16)
         except ValueError:
-            if PI_THROTTLED not in self._warned:  # once: it will not change by itself
-                self._warned.add(PI_THROTTLED)
-                log.warning("cannot read %s: %r is not a hex number", PI_THROTTLED, raw)
+            self._warn(source, f"cannot read {source}: {raw!r} is not a hex number")
             return ()
         return tuple(name for bit, name in THROTTLE_BITS.items() if bits >> bit & 1)
+
+    def _ask_vcgencmd(self) -> tuple[str, str]:
+        """``("vcgencmd get_throttled", "0x50005")``; "" where there is no vcgencmd or it fails."""
+        name = "vcgencmd get_throttled"
+        if self._vcgencmd is None:
+            self._vcgencmd = shutil.which("vcgencmd") or ""
+        if not self._vcgencmd:
+            return name, ""
+        try:
+            done = subprocess.run(
+                [self._vcgencmd, "get_throttled"],
+                capture_output=True,
+                text=True,
+                timeout=VCGENCMD_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            self._warn(name, f"{name} failed: {exc}")
+            return name, ""
+        out = done.stdout.strip()
+        if done.returncode != 0 or not out.startswith("throttled="):
+            said = (done.stderr or done.stdout).strip()[:200]
+            self._warn(
+                name,
+                f"{name} exited {done.returncode} ({said!r}): throttling not watched "
+                "(is this user in the video group?)",
+            )
+            return name, ""
+        return name, out.removeprefix("throttled=")
+
+    def _warn(self, source: str, text: str) -> None:
+        if source not in self._warned:  # once: it will not change by itself
+            self._warned.add(source)
+            log.warning("%s", text)
 
     def power_mode(self) -> str:
         """A Jetson's nvpmodel mode (``"0"``), or "" where there is none."""

@@ -157,7 +157,7 @@ class PowerStage(Stage[PowerInput]):
         """Tick the stage at the policy's deadlines and read the board every ``board_poll_s``;
         sleeps in between (a deadline that moves wakes it to look again)."""
         poll_s = self.settings.board_poll_s
-        await self.inbox.put(Tick(self._read_board(poll_s)))  # the first tick: apply settings
+        await self.inbox.put(Tick(await self._read_board(poll_s)))  # the first: apply settings
         while True:
             self._moved.clear()
             due = min(self.policy.next_due_s() or float("inf"), self._next_board_s)
@@ -166,12 +166,12 @@ class PowerStage(Stage[PowerInput]):
                 await asyncio.wait_for(self._moved.wait(), timeout_s)
                 continue  # something happened: the deadline may have moved
             self._moved.clear()
-            await self.inbox.put(Tick(self._read_board(poll_s)))
+            await self.inbox.put(Tick(await self._read_board(poll_s)))
             await self._moved.wait()  # handled: the policy's deadline has moved on
 
-    def _read_board(self, poll_s: float) -> pe.BoardHeat | None:
+    async def _read_board(self, poll_s: float) -> pe.BoardHeat | None:
         now = self.clock()
         if self.board is None or now < self._next_board_s:
             return None
         self._next_board_s = now + poll_s
-        return self.board.read()  # a few sysfs files: microseconds, fine on the loop
+        return await asyncio.to_thread(self.board.read)  # may run vcgencmd: off the loop
