@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from runtime_support import Outbox
 
 from firmware_bridge.protocol.geometry import DisplayGeometry
 from firmware_bridge.stats import LinkState
@@ -34,7 +35,6 @@ from glasses.pipeline.messages import (
     LlmDelta,
     LlmDone,
     LlmRequest,
-    Message,
     OcrText,
     PeripheralState,
     ScreenUpdate,
@@ -52,39 +52,10 @@ from glasses.sources.camera import ThreadedCamera
 pytestmark = pytest.mark.fast
 
 T = TypeVar("T")
-WAIT_S = 10.0
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, 30.0))
-
-
-class Outbox:
-    """What stages sent, with a wait for a condition on it (no sleeping)."""
-
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-        self._cond = asyncio.Condition()
-
-    async def send(self, msg: Message) -> None:
-        async with self._cond:
-            self.sent.append(msg)
-            self._cond.notify_all()
-
-    async def until(self, predicate: Callable[[list[Message]], bool]) -> None:
-        async with self._cond:
-            await asyncio.wait_for(self._cond.wait_for(lambda: predicate(self.sent)), WAIT_S)
-
-    async def poll(self, predicate: Callable[[], bool]) -> None:
-        """For state that sends nothing (a stage going idle): checked between loop turns."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT_S
-        while not predicate():
-            assert loop.time() < deadline, "timed out"
-            await asyncio.sleep(0.002)
-
-    def of(self, kind: type[T]) -> list[T]:
-        return [m for m in self.sent if isinstance(m, kind)]
 
 
 # -- generation ---------------------------------------------------------------------------

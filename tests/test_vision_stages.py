@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from runtime_support import WAIT_S, Outbox
 
 from glasses.perception.ocr import OcrResult
 from glasses.perception.text_layout import TextLine
@@ -22,23 +22,6 @@ from glasses.sources.camera_backends import open_camera
 from glasses.sources.frame_select import SharpFrameSelector
 
 pytestmark = pytest.mark.fast
-
-WAIT_S = 30.0  # a bound for a hung test, not a timing assertion
-
-
-class Outbox:
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-        self._cond = asyncio.Condition()
-
-    async def send(self, msg: Message) -> None:
-        async with self._cond:
-            self.sent.append(msg)
-            self._cond.notify_all()
-
-    async def until(self, predicate: Callable[[list[Message]], bool]) -> None:
-        async with self._cond:
-            await asyncio.wait_for(self._cond.wait_for(lambda: predicate(self.sent)), WAIT_S)
 
 
 def still_folder(tmp_path: Path, frames: int) -> Path:
