@@ -13,15 +13,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from process_support import wait_for
+from runtime_support import FakeDaemon, ask
 
 from glasses.display.views import Mode
 from glasses.errors import GlassesError
-from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
+from glasses.pipeline.messages import Intent, SetMode, UserInput
 from glasses.runtime.control_socket import (
     ControlServer,
     DaemonControls,
@@ -34,29 +34,6 @@ pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0
-
-
-class FakeDaemon:
-    """Records what is routed; switches at once, like a controller with nothing queued."""
-
-    def __init__(self, enabled: tuple[Mode, ...]) -> None:
-        self.state = "running"
-        self.controller = SimpleNamespace(order=enabled, mode=enabled[0], inputs=0)
-        self.routed: list[Message] = []
-
-    async def route(self, msg: Message) -> None:
-        self.routed.append(msg)
-        c = self.controller
-        if isinstance(msg, SetMode):
-            c.mode = msg.mode
-        elif isinstance(msg, UserInput):
-            c.inputs += 1
-            c.mode = c.order[(c.order.index(c.mode) + 1) % len(c.order)]
-
-
-def ask(daemon: FakeDaemon, line: bytes) -> dict[str, Any]:
-    server = ControlServer(Path("/nonexistent"), DaemonControls(daemon, lambda: 7.0))
-    return asyncio.run(server.handle(line))
 
 
 def test_requests_become_the_buttons_messages() -> None:

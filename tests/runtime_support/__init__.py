@@ -1,13 +1,17 @@
 """Helpers of the tests of the daemon's wiring (glasses/runtime): what stages sent, waited on
-without sleeping."""
+without sleeping, and a stand-in daemon behind the ``glasses mode`` control socket."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TypeVar
 
-from glasses.pipeline.messages import Message
+from glasses.display.views import Mode
+from glasses.pipeline.messages import Intent, Message, SetMode, UserInput
+from glasses.runtime.control_socket import ControlServer, DaemonControls
 
 T = TypeVar("T")
 WAIT_S = 30.0  # a bound for a hung test, not a timing assertion
@@ -39,3 +43,35 @@ class Outbox:
 
     def of(self, kind: type[T]) -> list[T]:
         return [m for m in self.sent if isinstance(m, kind)]
+
+
+class FakeDaemon:
+    """Records what is routed and switches at once, like a controller with nothing queued: a
+    LOOK lands in Read, any other input goes to the next enabled mode."""
+
+    def __init__(self, enabled: tuple[Mode, ...]) -> None:
+        self.state = "running"
+        self.controller = SimpleNamespace(order=enabled, mode=enabled[0], inputs=0)
+        self.routed: list[Message] = []
+
+    async def route(self, msg: Message) -> None:
+        self.routed.append(msg)
+        c = self.controller
+        if isinstance(msg, SetMode):
+            c.mode = msg.mode
+        elif isinstance(msg, UserInput):
+            c.inputs += 1
+            if msg.intent is Intent.LOOK:
+                c.mode = Mode.READ
+            else:
+                c.mode = c.order[(c.order.index(c.mode) + 1) % len(c.order)]
+
+
+ASK_NOW_S = 7.0  # the control server's clock in ask(): the time stamped on routed inputs
+
+
+def ask(daemon: FakeDaemon, line: bytes) -> dict[str, Any]:
+    """The control server's reply to one request ``line``, without a socket."""
+    server = ControlServer(Path("/nonexistent"), DaemonControls(daemon, lambda: ASK_NOW_S))
+    reply: dict[str, Any] = asyncio.run(server.handle(line))
+    return reply
