@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from modes_support import FakeLayout
 
-from glasses.display.views import CaptionView, Mode, PageView
+from glasses.display.views import CaptionView, Mode
 from glasses.modes.base import ModeContext, ModeOptions
 from glasses.modes.clauses import ClausePolicy
 from glasses.modes.translate import TranslateMode
@@ -23,20 +24,9 @@ from glasses.pipeline.messages import (
 pytestmark = pytest.mark.fast
 
 
-class Layout:
-    def page_view(self, text: str) -> PageView:
-        return PageView.from_text(text, lambda s: 10.0 * len(s), 200, 3)
-
-    def clean(self, text: str) -> str:
-        return text
-
-    def fits_line(self, text: str) -> bool:
-        return len(text) <= 20
-
-
 def mode(**policy: Any) -> TranslateMode:
     options = ModeOptions(languages=("zh", "en"), clauses=ClausePolicy(**policy))
-    m = TranslateMode(ModeContext(Layout(), options))
+    m = TranslateMode(ModeContext(FakeLayout(200), options))
     assert m.mode is Mode.TRANSLATE
     return m
 

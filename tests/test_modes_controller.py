@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from modes_support import FakeLayout, effects
 
 from glasses.display.views import CaptionView, LinkState, LlmSource, Mode, PageView, TextView
 from glasses.modes.base import ModeContext, ModeOptions
@@ -23,7 +24,6 @@ from glasses.pipeline.messages import (
     LlmDelta,
     LlmDone,
     LlmRequest,
-    Message,
     OcrText,
     PartialTranscript,
     PeripheralState,
@@ -38,19 +38,6 @@ pytestmark = pytest.mark.fast
 ALL = (Mode.CAPTIONS, Mode.TRANSLATE, Mode.READ, Mode.ASSIST)
 
 
-class FakeLayout:
-    """10 px per character, 200 px lines, 3 lines a page; "☃" is a glyph the font lacks."""
-
-    def page_view(self, text: str) -> PageView:
-        return PageView.from_text(text, lambda s: 10.0 * len(s), 200, 3)
-
-    def clean(self, text: str) -> str:
-        return text.replace("☃", "")
-
-    def fits_line(self, text: str) -> bool:
-        return 10.0 * len(text) <= 200
-
-
 def make(
     start: Mode = Mode.CAPTIONS,
     *,
@@ -60,15 +47,8 @@ def make(
     enabled: Sequence[Mode] = ALL,
     options: ModeOptions | None = None,
 ) -> Controller:
-    ctx = ModeContext(FakeLayout(), options, has_asr=asr, has_llm=llm, has_camera=camera)
+    ctx = ModeContext(FakeLayout(missing="☃"), options, has_asr=asr, has_llm=llm, has_camera=camera)
     return Controller(ctx, enabled, start, LlmSource.LOCAL if llm else LlmSource.NONE)
-
-
-def effects(c: Controller, *msgs: Message) -> list[Message]:
-    out: list[Message] = []
-    for msg in msgs:
-        out += [e for e in c.handle(msg) if not isinstance(e, ScreenUpdate)]
-    return out
 
 
 def body(c: Controller) -> object:

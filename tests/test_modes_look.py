@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TypeVar
 
 import pytest
+from modes_support import FakeLayout
+from modes_support import effects as run
 
 from glasses.display.views import LlmSource, Mode, PageView, TextView
 from glasses.modes.base import ModeContext, ModeOptions
@@ -22,7 +24,6 @@ from glasses.pipeline.messages import (
     Message,
     OcrText,
     PartialTranscript,
-    ScreenUpdate,
     SpeechActivity,
     StillImage,
     UserInput,
@@ -34,32 +35,12 @@ JPEG = b"\xff\xd8 a picture \xff\xd9"
 PROMPT = "What is this? Answer in one short sentence."
 
 
-class FakeLayout:
-    """10 px per character, 300 px lines, 3 lines a page."""
-
-    def page_view(self, text: str) -> PageView:
-        return PageView.from_text(text, lambda s: 10.0 * len(s), 300, 3)
-
-    def clean(self, text: str) -> str:
-        return text
-
-    def fits_line(self, text: str) -> bool:
-        return 10.0 * len(text) <= 300
-
-
 def make(*, vision: bool = True, llm: bool = True, camera: bool = True) -> Controller:
     ctx = ModeContext(
-        FakeLayout(), ModeOptions(), has_llm=llm, has_camera=camera, has_vision=vision
+        FakeLayout(300), ModeOptions(), has_llm=llm, has_camera=camera, has_vision=vision
     )
     modes = (Mode.CAPTIONS, Mode.READ, Mode.ASSIST)
     return Controller(ctx, modes, Mode.CAPTIONS, LlmSource.LOCAL)
-
-
-def run(c: Controller, *msgs: Message) -> list[Message]:
-    out: list[Message] = []
-    for msg in msgs:
-        out += [e for e in c.handle(msg) if not isinstance(e, ScreenUpdate)]
-    return out
 
 
 def text_of(c: Controller) -> str:

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from modes_support import FakeLayout
 from serve_support import KEY, chat_servers
 from translate_support import TableEngine, request_text, translate
 
-from glasses.display.views import PageView
 from glasses.llm import GenerationOptions, SamplingConfig
 from glasses.llm.backend import LocalBackend
 from glasses.llm.remote import RemoteBackend, RemoteConfig
@@ -51,26 +51,13 @@ FIRST = ("Good morning everyone,", "welcome to the city museum,", "we will walk 
 SECOND = ("Please stay with the group,", "the rooms are very busy,", "the boat leaves at two.")
 
 
-class Layout:
-    """Every character drawable, a line of 40 (the modes' text metrics)."""
-
-    def page_view(self, text: str) -> PageView:
-        return PageView.from_text(text, lambda s: 10.0 * len(s), 400, 3)
-
-    def clean(self, text: str) -> str:
-        return text
-
-    def fits_line(self, text: str) -> bool:
-        return len(text) <= 40
-
-
 class Rig:
     """Translate mode wired to a GenerateStage the way the daemon's control stage wires it:
     requests into the stage's inbox, cancellations straight to it, its output back to the mode."""
 
     def __init__(self, backend: Any) -> None:
         options = ModeOptions(languages=("zh", "en"), max_new_tokens=MAX_TOKENS)
-        self.mode = TranslateMode(ModeContext(Layout(), options))
+        self.mode = TranslateMode(ModeContext(FakeLayout(400), options))
         self.inbox: Channel[LlmRequest] = Channel("llm", 1, Overflow.KEEP_NEWEST)
         self.stage = GenerateStage(self.inbox, self._back, backend, GREEDY, metrics=Metrics())
         self.done: list[LlmDone] = []
