@@ -169,11 +169,12 @@ class PowerSettings:
     sleep_after_s: float = _s(120.0, "Worn with nothing happening this long, the display sleeps (still listening: speech, a button or a swipe wakes it at once); 0: never. Taken off (the glasses' wear sensor), it sleeps at once and listening stops.", minimum=0.0, maximum=36000.0)
     brightness: int = _s(255, "Display brightness in use (0 dimmest, panel still on .. 255).", minimum=0, maximum=255)
     dim_brightness: int = _s(48, "Display brightness once dimmed.", minimum=0, maximum=255)
-    low_battery_percent: int = _s(20, "Below this charge of the glasses (not charging) the daemon saves power: no partial transcripts, and `SAVING` on the status line. Ends 5 points higher.", minimum=0, maximum=100)
+    low_battery_percent: int = _s(20, "Below this charge of the glasses (not charging) the daemon saves power: fewer partial transcripts (`power.saving_partial_interval_s`), no tentative re-translation (committed clauses are still translated), and `SAVING` on the status line. Ends 5 points higher.", minimum=0, maximum=100)
     critical_battery_percent: int = _s(5, "At or below this charge (not charging) the glasses show a warning and the daemon stops cleanly 5 s later; 0: never.", minimum=0, maximum=100)
     board_hot_c: float = _s(75.0, "The computer's hottest thermal zone at or above this saves power too (so does throttling it reports: a Pi's under-voltage or capped clock); ends 5 °C lower.", minimum=30.0, maximum=120.0)
     glasses_hot_c: float = _s(45.0, "The glasses' own temperature (EVENT TEMPERATURE) at or above this saves power; ends 5 °C lower.", minimum=20.0, maximum=100.0)
     board_poll_s: float = _s(10.0, "How often the computer's thermal zones and throttling flags are read; 0: never.", minimum=0.0, maximum=600.0)
+    saving_partial_interval_s: float = _s(1.0, "While saving power, a partial transcript at most this often (seconds of audio; otherwise every 0.2 s); 0: none while saving.", minimum=0.0, maximum=60.0)
 # fmt: on
 
 

@@ -123,3 +123,34 @@ def test_clearing_cancels_the_running_clause_and_forgets_the_queue() -> None:
     assert m.handle(UserInput(Intent.ACTION)) == [CancelLlm(a.request_id)]
     assert requests(m.handle(LlmDone(a.request_id, "", cancelled=True))) == []
     assert m.body() != CaptionView(final=("一",))
+
+
+def test_saving_power_drops_the_re_translations_but_still_translates_clauses() -> None:
+    from glasses.display.views import LlmSource
+    from glasses.modes.controller import Controller
+    from glasses.pipeline.messages import PowerNotice
+
+    options = ModeOptions(languages=("zh", "en"), clauses=ClausePolicy(lookahead_words=1))
+    ctx = ModeContext(FakeLayout(200), options)
+    c = Controller(ctx, [Mode.TRANSLATE], Mode.TRANSLATE, LlmSource.LOCAL)
+    m = c.current
+    assert isinstance(m, TranslateMode) and m.clauses is not None
+    (t1,) = requests(c.handle(partial("Next stop West", "Next")))  # a tentative request
+    m.handle(LlmDone(t1.request_id, "下一"))
+    assert m.clauses.tentative == "下一"
+    # The power stage says saving (a low battery): the controller tells the modes.
+    c.handle(PowerNotice(("SAVING",), saving=True))
+    assert ctx.saving and c.status.alerts == ("SAVING",)
+    effects = c.handle(partial("Next stop, West Lake", "Next stop, West"))
+    (clause,) = requests(effects)  # the settled clause, and no re-translation of the tail
+    assert data_lines(clause) == ["Next stop,"]
+    assert m.clauses.scheduler.waiting_tentative is None
+    view = m.body()  # the dim tentative tail is gone: the words as heard instead
+    assert isinstance(view, CaptionView) and view.partial == "Next stop, West Lake"
+    m.handle(LlmDone(clause.request_id, "下一站，"))
+    assert requests(c.handle(partial("Next stop, West Lake is", "Next stop, West Lake"))) == []
+    # Saving ends: re-translations come back.
+    c.handle(PowerNotice())
+    assert not ctx.saving
+    (t2,) = requests(c.handle(partial("Next stop, West Lake is near", "Next stop, West Lake")))
+    assert data_lines(t2)[-1] == "West Lake is"

@@ -245,7 +245,7 @@ def test_the_power_stage_carries_out_the_policy() -> None:
         await rig.feed(SpeechActivity(True), 41.0)
         assert rig.panel.calls[-1] == "brightness 200"
         await rig.feed(Battery(15, False), 42.0)
-        assert rig.listen.saving and rig.sent[-1] == PowerNotice(("SAVING",))
+        assert rig.listen.saving and rig.sent[-1] == PowerNotice(("SAVING",), saving=True)
         await rig.feed(Battery(3, False), 43.0)
         assert not rig.gate.is_open and "shutting down" in rig.sent[-1].notice
         await rig.feed(Tick(), 48.0)

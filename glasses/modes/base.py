@@ -80,6 +80,7 @@ class ModeContext:
         self.has_camera = has_camera
         self.has_vision = has_vision  # the model can look at pictures (else LOOK reads text)
         self.last_read_text = ""
+        self.saving = False  # the power stage saves power: modes skip tentative work
         self._next_id = 0
 
     def new_request_id(self) -> int:

@@ -5,7 +5,8 @@ clause is translated at once, with the earlier clauses of the utterance as conte
 that shares its prefix with the previous one (``clause_prompts``), and its translation becomes
 final caption text on the utterance's line. The final transcript only translates what is left.
 Between commits the uncommitted tail (plus a few unsettled words) is re-translated; the words
-the last translations agree on (``agreement``) are drawn settled, the rest dim. Which request
+the last translations agree on (``agreement``) are drawn settled, the rest dim; not while the
+power stage saves power (``ctx.saving``), when the tail is shown as heard. Which request
 runs is up to ``ClauseScheduler``. Pure: messages in, effects and a view out.
 """
 
@@ -79,7 +80,10 @@ class ClauseTranslator:
             effects += self._commit(pending[:cut].strip(), last=False)
             self.committed = stable[: start + cut]
             pending = pending[cut:]
-        if self.policy.tentative:
+        if self.ctx.saving:  # saving power: committed clauses only, no re-translations
+            self.scheduler.forget_tentative()
+            self._drop_tentative()
+        elif self.policy.tentative:
             unsettled = text[len(stable) :] if stable else text[aligned_end(self.committed, text) :]
             tail = join_text(pending, head_words(unsettled, self.policy.lookahead_words))
             if tail and tail != self.proposed:

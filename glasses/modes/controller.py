@@ -134,6 +134,7 @@ class Controller:
             return self._peripheral(msg)
         if isinstance(msg, PowerNotice):
             self.power = msg
+            self.ctx.saving = msg.saving
             self.notices.pop("power", None)
             if msg.notice:
                 self.notices["power"] = msg.notice

@@ -208,10 +208,12 @@ class GlassesTemperature:
 @dataclass(frozen=True)
 class PowerNotice:
     """What the power state shows the wearer: status-line ``alerts`` (``SAVING``) and a
-    ``notice`` line above the text (a critical battery); empty: nothing."""
+    ``notice`` line above the text (a critical battery); empty: nothing. ``saving``: the modes
+    drop tentative work (clause translation's re-translations of the uncommitted tail)."""
 
     alerts: tuple[str, ...] = ()
     notice: str = ""
+    saving: bool = False
 
 
 @dataclass(frozen=True)

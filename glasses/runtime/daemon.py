@@ -212,8 +212,14 @@ class Daemon:
         gate, listen = ListenGate(), None
         if listening and parts.audio is not None:
             speech = speech_pipeline(settings, parts)
-            partials = settings.asr.partials
-            listen = ListenStage(ch["audio"], self.route, speech, partials=partials, **kw)
+            listen = ListenStage(
+                ch["audio"],
+                self.route,
+                speech,
+                partials=settings.asr.partials,
+                saving_partial_interval_s=settings.power.saving_partial_interval_s,
+                **kw,
+            )
             stages.append(listen)
             coroutines.append(run_microphone(parts.audio, self.route, gate=gate))
         if reading and parts.camera is not None and parts.ocr is not None:

@@ -4,8 +4,10 @@ VAD, segmenter and recogniser (``glasses.perception.speech.SpeechPipeline``) run
 thread, in order, so the same audio gives the same events. The audio inbox is lossless: audio
 is never dropped, inside an utterance or out. Partial transcripts are the only optional work;
 while audio queues up behind a slow recogniser they are skipped (finals never are), so the
-stage catches up instead of falling ever further behind the speaker. They are skipped too
-while the power stage saves power (``saving``: a low battery, heat).
+stage catches up instead of falling ever further behind the speaker. While the power stage
+saves power (``saving``: a low battery, heat) they come at most once per
+``power.saving_partial_interval_s`` of audio (:class:`PartialPacer`; 0: none): fewer re-decodes,
+while clause translation still gets the settled text it commits.
 """
 
 from __future__ import annotations
@@ -27,8 +29,32 @@ from glasses.pipeline.messages import (
 )
 from glasses.pipeline.stage import Send, Stage
 from glasses.pipeline.worker import Worker
+from glasses.sources.audio import SAMPLE_RATE_HZ
 
 BEHIND_CHUNKS: Final = 4  # queued chunks (~0.1-0.4 s of audio) that mean "behind"
+
+
+class PartialPacer:
+    """Spaces partial transcripts while saving: the next may come ``interval_s`` of audio after
+    the last one (0: none at all). Time is the stream's sample count, so it is plain data."""
+
+    def __init__(self, interval_s: float, sample_rate_hz: int) -> None:
+        self.interval_samples = round(interval_s * sample_rate_hz) if interval_s > 0 else None
+        self.last_sample: int | None = None  # where the last partial came out
+
+    def allows(self, end_sample: int) -> bool:
+        """May a partial come out of the chunk ending at ``end_sample``?"""
+        if self.interval_samples is None:
+            return False
+        last = self.last_sample
+        return last is None or end_sample - last >= self.interval_samples
+
+    def emitted(self, end_sample: int) -> None:
+        self.last_sample = end_sample
+
+    def reset(self) -> None:
+        """A new stream: sample counts start again."""
+        self.last_sample = None
 
 
 class ListenStage(Stage[AudioIn | AudioEnded]):
@@ -39,12 +65,14 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
         pipeline: SpeechPipeline,
         *,
         partials: bool = True,
+        saving_partial_interval_s: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__("listen", inbox, send, **kwargs)
         self.pipeline = pipeline
         self.partials = partials
-        self.saving = False  # set by the power stage: partials are the first work dropped
+        self.saving = False  # set by the power stage: partials are the first work cut down
+        self.pacer = PartialPacer(saving_partial_interval_s, SAMPLE_RATE_HZ)
         self.worker = Worker("listen")
         self._stream: int | None = None
         self.heard_samples = 0  # end of the last chunk processed, in samples of its stream
@@ -61,11 +89,16 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
                 if self._stream is not None:
                     events = await self.worker.call(self.pipeline.flush)
                 self.pipeline.reset()
+                self.pacer.reset()
                 self._stream = msg.stream
+            end = msg.chunk.end_sample
             behind = self.inbox.qsize() >= BEHIND_CHUNKS
-            self.pipeline.partials = self.partials and not self.saving and not behind
+            paced = not self.saving or self.pacer.allows(end)
+            self.pipeline.partials = self.partials and paced and not behind
             events += await self.worker.call(self.pipeline.feed, msg.chunk)
-            self.heard_samples = msg.chunk.end_sample
+            if any(isinstance(e, Transcript) and not e.is_final for e in events):
+                self.pacer.emitted(end)
+            self.heard_samples = end
         for out in self._messages(events, started):
             yield out
 

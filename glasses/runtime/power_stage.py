@@ -7,7 +7,8 @@ Its actions go to the parts that own the devices:
 
 * display SLEEP / WAKE / brightness: :meth:`DisplayStage.set_panel`;
 * listening: the :class:`ListenGate` the microphone task obeys; the camera is closed too;
-* saving: the listen stage stops partial transcripts;
+* saving: the listen stage spaces partial transcripts (``power.saving_partial_interval_s``),
+  and the modes skip tentative work (the :class:`PowerNotice` says ``saving``);
 * what the wearer sees (``SAVING``, a critical battery): a :class:`PowerNotice` to the control
   stage, which puts it on the status line;
 * shutdown: the daemon's ``shutdown`` callback, which stops it cleanly.
@@ -139,7 +140,7 @@ class PowerStage(Stage[PowerInput]):
             if self.listen is not None:
                 self.listen.saving = bool(action.reasons)
         elif isinstance(action, pe.Tell):
-            return PowerNotice(action.alerts, action.notice)
+            return PowerNotice(action.alerts, action.notice, saving=bool(self.policy.saving))
         elif isinstance(action, pe.Shutdown):
             log.warning("shutting down: %s", action.reason)
             self.shutdown(action.reason)
