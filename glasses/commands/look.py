@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from glasses.commands.llm import finite_float, int_in, model_folder_of
+from glasses.commands.picture_source import add_picture_source, camera_still
 from glasses.errors import GlassesError
 
 DEFAULT_MODEL = "qwen2-vl-2b-instruct-int4"
@@ -25,13 +26,8 @@ def register(subparsers: Any) -> None:
         "three-graph layout) and print its answer as it streams.  With --camera, waits for "
         "a still, sharp frame first, as the glasses' LOOK does.",
     )
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("image", nargs="?", metavar="IMAGE", help="image file (JPEG, PNG, ...)")
-    what.add_argument(
-        "--camera",
-        metavar="N",
-        help="camera index (see glasses devices), picamera2[:N], nvargus[:N], or a video file, "
-        "image folder",
+    add_picture_source(
+        parser, "image file (JPEG, PNG, ...)", timeout_type=finite_float(0.0, above=True)
     )
     parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="the question about it")
     parser.add_argument(
@@ -50,13 +46,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-new-tokens", type=int_in(1, 4096), default=64, metavar="N")
     parser.add_argument(
         "--threads", type=int_in(0, 256), default=0, metavar="N", help="intra-op threads (0 = auto)"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=finite_float(0.0, above=True),
-        default=5.0,
-        metavar="S",
-        help="with --camera: wait at most S seconds for a still frame (default 5)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the answer, picture and timings as JSON"
@@ -87,15 +76,9 @@ def _file_bytes(image: str) -> bytes:
 
 
 def _camera_jpeg(args: argparse.Namespace) -> bytes:
-    from glasses.sources.camera_backends import open_camera
     from glasses.sources.jpeg import encode_jpeg
-    from glasses.sources.still import wait_for_still_frame
 
-    with open_camera(args.camera) as camera:
-        still = wait_for_still_frame(camera, timeout_s=args.timeout)
-    if still is None:
-        raise GlassesError(f"camera {args.camera} delivered no frame within {args.timeout:g} s")
-    return encode_jpeg(still.frame.image).data
+    return encode_jpeg(camera_still(args.camera, args.timeout).frame.image).data
 
 
 def _load(args: argparse.Namespace) -> Any:

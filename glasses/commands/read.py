@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from glasses.commands.picture_source import add_picture_source, camera_still
 from glasses.errors import GlassesError
 
 
@@ -18,27 +19,13 @@ def register(subparsers: Any) -> None:
         "order, one row per line.  With --camera, waits for a still, sharp frame first; with "
         "--camera and --watch, keeps reading and prints each line the first time it is seen.",
     )
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("image", nargs="?", metavar="IMAGE", help="image file (PNG, JPEG, ...)")
-    what.add_argument(
-        "--camera",
-        metavar="N",
-        help="camera index (see glasses devices), picamera2[:N], nvargus[:N], or a video file, "
-        "image folder",
-    )
+    add_picture_source(parser, "image file (PNG, JPEG, ...)")
     parser.add_argument("--json", action="store_true", help="print lines with boxes and confidence")
     parser.add_argument(
         "--max-side", type=int, default=1280, metavar="PX", help="shrink larger images to PX"
     )
     parser.add_argument(
         "--min-confidence", type=float, default=0.5, metavar="P", help="drop weaker lines"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=5.0,
-        metavar="S",
-        help="with --camera: wait at most S seconds for a still frame (default 5)",
     )
     parser.add_argument(
         "--watch",
@@ -93,13 +80,7 @@ def _file_image(path: str) -> Any:
 
 
 def _camera_image(args: argparse.Namespace) -> Any:
-    from glasses.sources.camera_backends import open_camera
-    from glasses.sources.still import wait_for_still_frame
-
-    with open_camera(args.camera, fps=args.fps) as camera:
-        still = wait_for_still_frame(camera, timeout_s=args.timeout)
-    if still is None:
-        raise GlassesError(f"camera {args.camera} delivered no frame within {args.timeout:g} s")
+    still = camera_still(args.camera, args.timeout, fps=args.fps)
     if not still.chosen:
         print(
             f"glasses: no still frame within {args.timeout:g} s; reading the sharpest of "
