@@ -131,8 +131,10 @@ def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, A
         }
         for name, t in totals.items()
     }
-    log("ASR decodes against the model's generation")
-    contended = contention(recognizer, engine, utterances([5.0], 1)[0][1].audio, args.repeats)
+    model = args.contention_model or llm_dir
+    log(f"ASR decodes against the model's generation ({model}), with and without spinning")
+    audio = utterances([5.0], 1)[0][1].audio
+    contended = contention(recognizer, model, audio, args.repeats, args.rounds)
     setup = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d"), "lengths": args.lengths, "per_length": args.per_length,
@@ -161,6 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=15, help="ASR decodes per contention case")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of the contention cases"
+    )
+    parser.add_argument(
+        "--contention-model",
+        type=Path,
+        help="LLM folder for the contention cases (e.g. bench_llm.py's Qwen2.5-0.5B-shaped int4 "
+        "model in /tmp/glasses-bench-llm); default: the tiny one",
+    )
+    parser.add_argument(
         "--models", type=Path, default=Path(tempfile.gettempdir()) / "glasses-bench-translate"
     )
     parser.add_argument("--json", type=Path, help="write the report here")
@@ -184,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     report = measure(args, lambda m: print(m, file=sys.stderr, flush=True))
     lengths = " ".join(f"{x:g}" for x in args.lengths)
     command = f"nice python scripts/bench_translate.py --lengths {lengths} --per-length {args.per_length} --repeats {args.repeats}"
+    command += f" --rounds {args.rounds}"
+    if args.contention_model:
+        command += f" --contention-model {args.contention_model}"
     command += "".join(f" --clause {item}" for item in args.clause)
     section = markdown(report, command)
     print(section)

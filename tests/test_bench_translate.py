@@ -30,7 +30,7 @@ def test_quick_run_reports_lag_erasure_cost_and_contention(tmp_path: Path) -> No
         "# Benchmarks\n\n<!-- bench_translate:start -->\nold\n<!-- bench_translate:end -->\n"
     )
     command = [sys.executable, str(SCRIPT), "--lengths", "3", "--per-length", "1"]
-    command += ["--repeats", "2", "--models", str(tmp_path / "models")]
+    command += ["--repeats", "2", "--rounds", "1", "--models", str(tmp_path / "models")]
     command += ["--json", str(out), "--write", str(doc)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -46,9 +46,16 @@ def test_quick_run_reports_lag_erasure_cost_and_contention(tmp_path: Path) -> No
             assert cost[key] > 0
     assert report["cost"]["utterance"]["erasure_drawn"] == 0.0
     assert report["cost"]["clause"]["prefill_tokens"]["clause"] > 0
-    assert set(report["contention"]) == {"alone_ms", "with_llm_ms", "with_llm_nice10_ms"}
+    contention = report["contention"]
+    assert contention["rounds"] == 1
+    for mode in ("spinning", "no_spinning"):  # both of llm.spinning's ways, side by side
+        cases = contention[mode]
+        assert set(cases) == {"asr_alone_ms", "asr_with_llm_ms", "llm_alone", "llm_with_asr"}
+        assert cases["asr_with_llm_ms"]["n"] >= 2 and cases["llm_with_asr"]["n"] >= 1
+        assert all(case["median"] > 0 for case in cases.values())
     assert all(isinstance(goal["met"], bool) for goal in report["goals"].values())
 
     text = doc.read_text(encoding="utf-8")
     assert "old" not in text and text.count("<!-- bench_translate:start -->") == 1
-    assert "time as data" in text and "--lengths 3" in text
+    assert "time as data" in text and "--lengths 3" in text and "--rounds 1" in text
+    assert "`llm.spinning = on`" in text

@@ -70,18 +70,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
         f"| erasure, settled text | {u['erasure_settled']:.3f} | {c['erasure_settled']:.3f} |",
         f"| erasure, all drawn text (with the dim tentative part) | {u['erasure_drawn']:.3f} | {c['erasure_drawn']:.3f} |",
         "",
-        "ASR partials against translation on the CPU (real threads and clock: a 5 s decode of the "
-        "tiny SenseVoice, 2 threads, while the tiny Qwen generates without pause on another thread), ms:",
-        "",
-        "| ASR decode | median | p90 |",
-        "| --- | --- | --- |",
+        *contention_table(con),
     ]
-    for key, name in (
-        ("alone_ms", "alone"),
-        ("with_llm_ms", "while the model generates"),
-        ("with_llm_nice10_ms", "while the model generates at nice 10"),
-    ):
-        out.append(f"| {name} | {con[key]['median']:.1f} | {con[key]['p90']:.1f} |")
     out += ["", "| goal (issue 14) | measured | |", "| --- | --- | --- |"]
     g = report["goals"]
     ratio = g["lag_10s"]["ratio"]
@@ -95,6 +85,32 @@ def markdown(report: dict[str, Any], command: str) -> str:
     )
     out += ["", MARK_END]
     return "\n".join(out)
+
+
+def contention_table(con: dict[str, Any]) -> list[str]:
+    """ASR decodes and the model's decode speed, with and without spinning threads."""
+    model = Path(con["model"]).name
+    out = [
+        "ASR partials against translation on the CPU, real threads and clock: a 5 s decode of "
+        f"the tiny SenseVoice (2 threads) alone and while the model (`{model}`, one intra-op "
+        "thread per core) generates without pause on another thread; the model's decode speed "
+        "alone and while ASR decodes back to back. Spinning and not spinning interleaved over "
+        f"{con['rounds']} rounds; medians (p90 of the decodes):",
+        "",
+        "| the model's threads | ASR decode alone, ms | ASR decode while the model generates, ms | model decode alone, tokens/s | model decode while ASR decodes, tokens/s |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for mode, name in (
+        ("spinning", "spin between operators (`llm.spinning = on`, the only way before)"),
+        ("no_spinning", "do not spin (`off`; `auto` while ASR runs on the CPU)"),
+    ):
+        m = con[mode]
+        alone, shared = m["asr_alone_ms"], m["asr_with_llm_ms"]
+        out.append(
+            f"| {name} | {alone['median']:.1f} ({alone['p90']:.1f}) | {shared['median']:.1f} ({shared['p90']:.1f}) "
+            f"| {m['llm_alone']['median']:.1f} | {m['llm_with_asr']['median']:.1f} |"
+        )
+    return out
 
 
 def write_section(doc: Path, section: str) -> None:
