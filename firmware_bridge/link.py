@@ -182,6 +182,14 @@ class DisplayLink:
         """Reboot the device; the link reconnects and resends the screen."""
         self._request(lambda s: s.command(Reset()))
 
+    def set_keepalive(self, keepalive_s: float | None) -> None:
+        """PING after this long without hearing from the device (None: ``config.keepalive_s``);
+        loss is declared after three times as long. Longer while the panel sleeps: fewer
+        wake-ups on both ends, and a lost link matters less when nothing is shown."""
+        with self._cond:
+            self._session.set_keepalive(keepalive_s)
+        self._wake()  # a shorter interval must start counting now
+
     def _request(self, action: Callable[[LinkSession], object]) -> None:
         with self._cond:
             if self._session.state is LinkState.CLOSED:

@@ -66,6 +66,7 @@ class LinkSession:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
+        self.keepalive_s, self.link_timeout_s = config.keepalive_s, config.link_timeout_s
         # Read once more after building a screen update (the compositor takes milliseconds),
         # so the Arq times the frames from when they are written. None: pure, time as given.
         self._clock = clock
@@ -86,6 +87,15 @@ class LinkSession:
         self._commands = CommandQueue(config.max_commands)
         self._queued_no = 0  # sequenced messages given to the Arq this session
         self._frame_size: FrameSizeGovernor | None = None  # kept across sessions: same wire
+
+    def set_keepalive(self, keepalive_s: float | None) -> None:
+        """PING after ``keepalive_s`` of silence (None: the configured interval); the link-lost
+        timeout keeps its ratio to it (3 missed keepalives, protocol §8.5)."""
+        c = self.config
+        self.keepalive_s = c.keepalive_s if keepalive_s is None else keepalive_s
+        if self.keepalive_s <= 0:
+            raise ValueError(f"keepalive_s must be positive, got {keepalive_s}")
+        self.link_timeout_s = self.keepalive_s * c.link_timeout_s / c.keepalive_s
 
     # -- port events ---------------------------------------------------------------------
 
@@ -142,7 +152,7 @@ class LinkSession:
             return float("inf")
         if self.state is not LinkState.CONNECTED:
             return self.handshake.due_s
-        wake = self.traffic.deadline_s(self.config.keepalive_s, self.config.link_timeout_s)
+        wake = self.traffic.deadline_s(self.keepalive_s, self.link_timeout_s)
         if self.arq.unacked:
             wake = min(wake, now_s + self.arq.rto_s / 4)  # the Arq's timer is private
         return wake
@@ -170,12 +180,12 @@ class LinkSession:
 
     def _poll_connected(self, now_s: float) -> None:
         silent_s = now_s - self.traffic.last_rx_s
-        if silent_s >= self.config.link_timeout_s:
+        if silent_s >= self.link_timeout_s:
             log.warning("display link lost: nothing heard for %.1f s", silent_s)
             self._restart(now_s, flush=False)
             self._outbox.append(self.handshake.hello_bytes(now_s))
             return
-        ping = self.traffic.keepalive(now_s, self.config.keepalive_s)
+        ping = self.traffic.keepalive(now_s, self.keepalive_s)
         if ping is not None:
             self._outbox.append(self.arq.encode_unsequenced(ping))
         arq = self.arq

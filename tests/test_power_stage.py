@@ -179,6 +179,9 @@ class FakePanel:
     def set_brightness(self, level: int) -> None:
         self.calls.append(f"brightness {level}")
 
+    def set_keepalive(self, keepalive_s: float | None) -> None:
+        self.calls.append(f"keepalive {keepalive_s}")
+
 
 class FakeListen:
     saving = False
@@ -229,7 +232,7 @@ def test_the_power_stage_carries_out_the_policy() -> None:
         await rig.feed(Tick(), 0.0)
         assert rig.panel.calls == ["brightness 200"]
         await rig.feed(Worn(False), 1.0)
-        assert rig.panel.calls[-1] == "sleep" and not rig.gate.is_open
+        assert rig.panel.calls[-2:] == ["sleep", "keepalive 2.5"] and not rig.gate.is_open
         # Asleep, a new screen is held back (nothing goes over the link)...
         await rig.display.inbox.put(ScreenUpdate(Screen(TextView("later"))))
         async for _ in rig.display.process(await rig.display.inbox.get()):
@@ -237,7 +240,7 @@ def test_the_power_stage_carries_out_the_policy() -> None:
         assert "show" not in rig.panel.calls and rig.display.held is not None
         # ...and follows the WAKE when they are put on again.
         await rig.feed(Worn(True), 2.0)
-        assert rig.panel.calls[-1] == "wake" and rig.gate.is_open
+        assert rig.panel.calls[-2:] == ["wake", "keepalive None"] and rig.gate.is_open
         assert rig.display.inbox.qsize() == 1 and rig.display.held is None
         await rig.feed(UserInput(Intent.ACTION), 10.0)
         await rig.feed(Tick(), 40.0)

@@ -30,6 +30,9 @@ from glasses.pipeline.worker import Worker
 log = logging.getLogger(__name__)
 
 PRESENT_WAIT_S: Final = 0.5  # then look for a newer screen, and wait again
+# The link's PING interval while the panel sleeps (awake: the link's own, 1 s). Under the
+# simulator's 3 s "host attached" window; a lost link is noticed in 7.5 s, unseen anyway.
+ASLEEP_KEEPALIVE_S: Final = 2.5
 
 
 class ScreenSink(Protocol):
@@ -51,6 +54,8 @@ class PanelSwitch(Protocol):
     def wake(self) -> None: ...
 
     def set_brightness(self, level: int) -> None: ...
+
+    def set_keepalive(self, keepalive_s: float | None) -> None: ...
 
 
 class RendererLayout:
@@ -142,7 +147,7 @@ class DisplayStage(Stage[ScreenUpdate]):
     def set_panel(self, awake: bool | None = None, brightness: int | None = None) -> None:
         """Panel on or off and its brightness (the power stage's). Asleep, new screens are held,
         not sent: the panel keeps the last one, shown again at once on WAKE, and the newest
-        held screen follows it."""
+        held screen follows it. Asleep, the link PINGs less often (``ASLEEP_KEEPALIVE_S``)."""
         if self.panel is None:
             return
         try:
@@ -151,8 +156,10 @@ class DisplayStage(Stage[ScreenUpdate]):
             if awake is not None and awake != self.awake:
                 if awake:
                     self.panel.wake()
+                    self.panel.set_keepalive(None)
                 else:
                     self.panel.sleep()
+                    self.panel.set_keepalive(ASLEEP_KEEPALIVE_S)
         except (LinkError, QueueFullError) as exc:  # closing down, or a stuck link: no matter
             log.warning("display: cannot switch the panel: %s", exc)
             return

@@ -4,7 +4,8 @@
   exponential backoff and open it again. A source that simply ends (a file played out) ends
   the task: that is the end of the stream, not a failure.
 * the display: ``DisplayLink`` reconnects by itself; this task turns its device events into
-  messages (buttons, swipes, battery) and its state changes into :class:`PeripheralState`.
+  messages (buttons, swipes, battery) and its state changes into :class:`PeripheralState`. The
+  link's I/O thread wakes it (:class:`LinkSignal`): no polling, so a quiet link costs nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +31,36 @@ from glasses.sources.audio import AudioSource
 
 log = logging.getLogger(__name__)
 
-EVENT_POLL_S: Final = 0.2  # also how soon a link state change reaches the status bar
 AUDIO_HANDOVER_CHUNKS: Final = 8
+
+
+class LinkSignal:
+    """Wakes the display-events task from the link's I/O thread: pass :meth:`notify` as the
+    ``DisplayLink``'s ``on_event`` and ``on_state``. Before :meth:`attach` it does nothing (the
+    task reads the link's state and queued events when it starts)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event = asyncio.Event()
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def notify(self, _what: object = None) -> None:
+        """Called on the link's thread: something arrived or the state changed."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._event.set)
+        except RuntimeError:  # the loop has closed: the daemon is stopping
+            self._loop = None
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def wait(self) -> None:
+        await self._event.wait()
 
 
 async def run_microphone(
@@ -88,24 +117,25 @@ async def run_microphone(
         worker.close()
 
 
-async def run_display_events(link: DisplayLink, send: Send, clock: Clock) -> None:
-    """Device events and link state changes as messages, until cancelled."""
-    worker = Worker("display-events")
+async def run_display_events(
+    link: DisplayLink, signal: LinkSignal, send: Send, clock: Clock
+) -> None:
+    """Device events and link state changes as messages, until cancelled; sleeps until
+    ``signal`` (notified by ``link``) says something changed."""
+    signal.attach(asyncio.get_running_loop())
     seen: LinkState | None = None
-    try:
-        while True:
-            state = link.state
-            if state is not seen:
-                seen = state
-                if state is LinkState.CLOSED:  # closed by a fatal error: say which
-                    try:
-                        link.wait_connected(0)
-                    except LinkError as exc:
-                        raise GlassesError(f"the display link stopped: {exc}") from exc
-                await send(PeripheralState("display", state is LinkState.CONNECTED, state.value))
-            event = await worker.call(link.get_event, EVENT_POLL_S)
-            if event is None:
-                continue
+    while True:
+        signal.clear()  # before looking: a notify from now on wakes the wait below
+        state = link.state
+        if state is not seen:
+            seen = state
+            if state is LinkState.CLOSED:  # closed by a fatal error: say which
+                try:
+                    link.wait_connected(0)
+                except LinkError as exc:
+                    raise GlassesError(f"the display link stopped: {exc}") from exc
+            await send(PeripheralState("display", state is LinkState.CONNECTED, state.value))
+        while (event := link.get_event(0)) is not None:  # queued already: takes the lock only
             msg = event.message
             if isinstance(msg, Event):
                 translated = device_message(msg, clock())
@@ -115,5 +145,4 @@ async def run_display_events(link: DisplayLink, send: Send, clock: Clock) -> Non
                 log.info("display says: %s", msg.text)
             elif isinstance(msg, Error):
                 log.warning("display reports an error: %s", msg)
-    finally:
-        worker.close()
+        await signal.wait()

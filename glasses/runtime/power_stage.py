@@ -97,6 +97,7 @@ class PowerStage(Stage[PowerInput]):
         capture: CaptureStage | None = None,
         board: BoardReader | None = None,
         shutdown: Callable[[str], None] = lambda reason: None,
+        changed: Callable[[], None] = lambda: None,
         **kwargs: Any,
     ) -> None:
         super().__init__("power", inbox, send, **kwargs)
@@ -105,6 +106,7 @@ class PowerStage(Stage[PowerInput]):
         self.display, self.gate, self.listen, self.capture = display, gate, listen, capture
         self.board = board
         self.shutdown = shutdown
+        self.changed = changed  # the power state or saving changed (the status file is rewritten)
         self.power_mode = board.power_mode() if board is not None else ""
         self._moved = asyncio.Event()  # the policy has handled a message: its deadline moved
         polled = board is not None and settings.board_poll_s > 0
@@ -113,9 +115,12 @@ class PowerStage(Stage[PowerInput]):
     async def process(self, msg: PowerInput) -> AsyncGenerator[Message, None]:
         now = self.clock()
         event = power_event(msg)
+        was = (self.policy.state, self.policy.saving)
         actions = self.policy.on_event(event, now) if event is not None else []
         actions += self.policy.tick(now)
         self._moved.set()
+        if (self.policy.state, self.policy.saving) != was:
+            self.changed()
         for action in actions:
             notice = await self._carry_out(action)
             if notice is not None:
