@@ -203,6 +203,7 @@ class Rig:
             clock=clock,
         )
         self.gate, self.listen, self.reasons = ListenGate(), FakeListen(), list[str]()
+        self.changes: list[str] = []  # power states the status file was told about
         inbox: Channel[PowerInput] = Channel("power", 64, Overflow.BLOCK)
         self.stage = PowerStage(
             inbox,
@@ -212,6 +213,7 @@ class Rig:
             gate=self.gate,
             listen=self.listen,
             shutdown=self.reasons.append,
+            changed=lambda: self.changes.append(self.stage.policy.state.value),
             clock=clock,
         )
 
@@ -233,6 +235,7 @@ def test_the_power_stage_carries_out_the_policy() -> None:
         assert rig.panel.calls == ["brightness 200"]
         await rig.feed(Worn(False), 1.0)
         assert rig.panel.calls[-2:] == ["sleep", "keepalive 2.5"] and not rig.gate.is_open
+        assert rig.changes == ["off_head"]  # the status file is rewritten at once
         # Asleep, a new screen is held back (nothing goes over the link)...
         await rig.display.inbox.put(ScreenUpdate(Screen(TextView("later"))))
         async for _ in rig.display.process(await rig.display.inbox.get()):
