@@ -3,18 +3,16 @@ in for the real ones: every mode is walked through on the simulator and leaves i
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from process_support import run_demo
 
 pytestmark = pytest.mark.model
 
-ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = (
     "welcome",
     *(f"caption-{i}" for i in range(1, 8)),
@@ -38,13 +36,8 @@ def test_demo_walks_every_mode_with_models(llm_zoo: dict[str, Any], tmp_path: Pa
 
     asr = build_tiny_sensevoice(tmp_path / "sensevoice", language="zh")
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0"]
-    argv += ["--out", str(out), "--profile", "128x64x1", "--asr-model", str(asr)]
-    argv += ["--llm-model", str(llm_zoo["optimum-qwen2-fp32"].path)]
-    result = subprocess.run(
-        argv, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    llm = llm_zoo["optimum-qwen2-fp32"].path
+    result = run_demo(out, "--asr-model", str(asr), "--llm-model", str(llm), timeout_s=120)
     for name in SNAPSHOTS:
         assert (out / f"{name}.png").is_file(), f"{name}.png missing\n{result.stdout}"
     assert "note: no" not in result.stdout  # both models were found and used

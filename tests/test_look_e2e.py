@@ -5,18 +5,15 @@ that very picture, and the glasses' screen changes from the read page to it."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from process_support import run_demo
 
 pytestmark = pytest.mark.model
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def expected_answer(vlm_folder: Path) -> str:
@@ -42,13 +39,8 @@ def test_look_shows_the_models_answer_on_the_glasses(
 ) -> None:
     pytest.importorskip("rapidocr_onnxruntime")
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0"]
-    argv += ["--out", str(out), "--profile", "128x64x1", "--vlm-model", str(vlm_folder)]
-    argv += ["--llm-model", str(llm_zoo["optimum-qwen2-fp32"].path)]
-    result = subprocess.run(
-        argv, capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    llm = llm_zoo["optimum-qwen2-fp32"].path
+    result = run_demo(out, "--vlm-model", str(vlm_folder), "--llm-model", str(llm), timeout_s=300)
     assert f"vision model: {vlm_folder}" in result.stdout
     line = next(x for x in result.stdout.splitlines() if "look answer:" in x)
     shown = json.loads(line.split("look answer:", 1)[1])

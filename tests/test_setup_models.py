@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from process_support import run_demo
 
 from glasses.models.registry import REGISTRY, default_specs
 from glasses.modes.base import ASR_HINT, LLM_HINT
@@ -195,12 +196,7 @@ def test_defaults_are_pulled_from_the_hub_and_the_demo_uses_them(
     pytest.importorskip("sherpa_onnx")
     pytest.importorskip("rapidocr_onnxruntime")
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "glasses.cli", "demo", "--step-s", "0", "--web-port", "0"]
-    argv += ["--out", str(out), "--profile", "128x64x1"]
-    demo = subprocess.run(
-        argv, capture_output=True, text=True, timeout=180, cwd=ROOT, env=env, check=False
-    )
-    assert demo.returncode == 0, demo.stdout + demo.stderr
+    demo = run_demo(out, timeout_s=180, env=env)
     assert f"speech model: {store / 'sensevoice'}" in demo.stdout, demo.stdout
     assert f"language model: {store / 'qwen3-0.6b-int4'}" in demo.stdout, demo.stdout
     assert "note: no" not in demo.stdout, demo.stdout
