@@ -123,17 +123,24 @@ def write_folder(model: Any, folder: Path, tokenizer_json: Path) -> Path:
     from .vl_export import export_three_graphs
 
     export_three_graphs(model, folder)
+    generation = {
+        "bos_token_id": ENDOFTEXT_ID,
+        "eos_token_id": [IM_END_ID, ENDOFTEXT_ID],
+        "pad_token_id": ENDOFTEXT_ID,
+        "do_sample": True,
+        "temperature": 0.01,
+        "top_k": 1,
+        "top_p": 0.001,
+    }
+    return write_side_files(folder, tokenizer_json, generation)
+
+
+def write_side_files(folder: Path, tokenizer_json: Path, generation: dict[str, Any]) -> Path:
+    """The folder's JSON files beside its graphs (config, ``generation`` config, preprocessor,
+    tokenizer config) and the tokenizer copied from ``tokenizer_json``."""
     files: dict[str, Any] = {
         "config.json": config_json(),
-        "generation_config.json": {
-            "bos_token_id": ENDOFTEXT_ID,
-            "eos_token_id": [IM_END_ID, ENDOFTEXT_ID],
-            "pad_token_id": ENDOFTEXT_ID,
-            "do_sample": True,
-            "temperature": 0.01,
-            "top_k": 1,
-            "top_p": 0.001,
-        },
+        "generation_config.json": generation,
         "preprocessor_config.json": PREPROCESSOR,
         "tokenizer_config.json": tokenizer_config(),
     }

@@ -9,8 +9,6 @@ a Gather.  Numerics against transformers are the torch tier's job (test_llm_visi
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,7 @@ from onnx import helper
 from .graph_helper import FLOAT, INT64, GraphHelper
 from .optimum_export import OPSET, build_optimum_model
 from .tiny_qwen import TinyQwenConfig, qwen2_config, random_weights
-from .tiny_qwen2_vl import PREPROCESSOR, config_json, tokenizer_config
+from .tiny_qwen2_vl import write_side_files
 
 PATCH = 3 * 2 * 14 * 14  # C * T * P * P
 
@@ -91,13 +89,5 @@ def build_vl_folder(folder: Path, tokenizer_json: Path, seed: int = 5) -> Path:
     onnx.save_model(
         _vision_encoder(cfg.hidden_size, seed), str(folder / "onnx" / "vision_encoder.onnx")
     )
-    files = {
-        "config.json": config_json(),
-        "generation_config.json": {"eos_token_id": [151645, 151643], "do_sample": False},
-        "preprocessor_config.json": PREPROCESSOR,
-        "tokenizer_config.json": tokenizer_config(),
-    }
-    for name, data in files.items():
-        (folder / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    shutil.copyfile(tokenizer_json, folder / "tokenizer.json")
-    return folder
+    generation = {"eos_token_id": [151645, 151643], "do_sample": False}
+    return write_side_files(folder, tokenizer_json, generation)
