@@ -32,6 +32,12 @@ class ChatBackend(Protocol):
     ) -> Iterator[str]: ...
 
 
+def accepts_images(backend: object) -> bool:
+    """Whether ``backend`` (a :class:`ChatBackend`, or an engine) takes chats with pictures:
+    those that do say so with a true ``accepts_images``."""
+    return bool(getattr(backend, "accepts_images", False))
+
+
 class LocalBackend:
     """The on-device engine as a :class:`ChatBackend`."""
 
@@ -49,7 +55,7 @@ class LocalBackend:
     @property
     def accepts_images(self) -> bool:
         """A vision-language engine (``glasses.llm.vision``) looks at pictures too."""
-        return bool(getattr(self.engine, "accepts_images", False))
+        return accepts_images(self.engine)
 
     def stream_chat(
         self,

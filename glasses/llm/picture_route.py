@@ -11,14 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from glasses.llm.backend import ChatBackend
+from glasses.llm.backend import ChatBackend, accepts_images
 from glasses.llm.chat_template import ChatMessage
 from glasses.llm.generator import CancelToken, GenerationOptions
-
-
-def accepts_images(backend: object) -> bool:
-    """Whether ``backend`` (a :class:`ChatBackend`, or an engine) takes chats with pictures."""
-    return bool(getattr(backend, "accepts_images", False))
 
 
 class PictureRouter:
@@ -48,3 +43,6 @@ class PictureRouter:
     ) -> Iterator[str]:
         self._last = self.vision if any(m.images for m in messages) else self.text
         return self._last.stream_chat(messages, options, cancel)
+
+
+__all__ = ["PictureRouter", "accepts_images"]

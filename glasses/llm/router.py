@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from firmware_bridge.backoff import Backoff
-from glasses.llm.backend import ChatBackend
+from glasses.llm.backend import ChatBackend, accepts_images
 from glasses.llm.chat_template import ChatMessage
 from glasses.llm.generator import CancelToken, GenerationOptions
 from glasses.llm.remote import RemoteRequestError
@@ -144,7 +144,7 @@ class FallbackBackend:
     @property
     def accepts_images(self) -> bool:
         """Either side takes pictures (the other refuses them with a clear error)."""
-        return any(getattr(b, "accepts_images", False) for b in (self.remote, self.local))
+        return accepts_images(self.remote) or accepts_images(self.local)
 
     @property
     def source(self) -> str:

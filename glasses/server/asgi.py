@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from glasses.llm.backend import accepts_images
 from glasses.llm.chat_template import ChatMessage
 from glasses.llm.errors import ContextOverflowError
 from glasses.llm.generator import CancelToken, GenerationOptions
@@ -244,7 +245,7 @@ class ChatApp:
 
     async def _chat(self, exchange: _Exchange) -> None:
         body = await self._read_body(exchange)
-        images = bool(getattr(self.engine, "accepts_images", False))
+        images = accepts_images(self.engine)
         request = parse_chat_request(body, self.engine.default_sampling, self.config, images=images)
         call = _Call()
         self._calls.add(call)
