@@ -21,7 +21,6 @@ from glasses.modes.base import (
     cancel,
 )
 from glasses.modes.prompts import assistant_messages, message_recipient
-from glasses.modes.text import shorten
 from glasses.pipeline.messages import (
     AskText,
     FinalTranscript,
@@ -123,14 +122,11 @@ class AssistantMode(ModeLogic):
         g = self.generation
         if g is None:
             return
-        text = self.ctx.screen_text(g.text)
+        text = self.ctx.answer_text(g, self.ctx.options.answer_max_chars)
         if g.done:
             self.generation = None
-            if g.error:
-                text = f"{text}\n(no answer: {g.error})".strip()
         if not text:
             return
-        text = shorten(text, self.ctx.options.answer_max_chars)
         if self.recipient is not None:
             text = f"To {self.recipient}: {text}"
         index = self.page.page_index if self.page is not None else 0

@@ -15,7 +15,7 @@ from glasses.display.charclass import command
 from glasses.display.views import BodyView, Mode, PageButton, PageView
 from glasses.llm.chat_template import ChatMessage
 from glasses.modes.clauses import ClausePolicy
-from glasses.modes.text import plain_text
+from glasses.modes.text import plain_text, shorten
 from glasses.pipeline.messages import CancelLlm, Intent, LlmDelta, LlmDone, LlmRequest, Message
 
 ASR_HINT: Final = "glasses models pull sensevoice"
@@ -111,6 +111,14 @@ class ModeContext:
     def screen_text(self, text: str) -> str:
         """Model or sensor text as it may be shown: plain, and drawable by the font."""
         return self.layout.clean(plain_text(text))
+
+    def answer_text(self, g: Generation, max_chars: int) -> str:
+        """A streamed answer as it may be shown so far: its screen text, the error it ended
+        with said after it, cut to ``max_chars``; "" while there is nothing to show."""
+        text = self.screen_text(g.text)
+        if g.done and g.error:
+            text = f"{text}\n(no answer: {g.error})".strip()
+        return shorten(text, max_chars) if text else ""
 
 
 @dataclass

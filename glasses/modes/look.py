@@ -20,7 +20,6 @@ from typing import Final
 from glasses.display.views import BodyView, PageView, TextView
 from glasses.modes.base import Generation, ModeContext, absorb, cancel
 from glasses.modes.prompts import look_messages, look_text_messages
-from glasses.modes.text import shorten
 from glasses.pipeline.messages import (
     CaptureRequest,
     FinalTranscript,
@@ -154,14 +153,11 @@ class Look:
         g = self.generation
         if g is None:
             return
-        text = self.ctx.screen_text(g.text)
+        text = self.ctx.answer_text(g, self.ctx.options.look_max_chars)
         if g.done:
             self.generation, self.answer = None, g.text
-            if g.error:
-                text = f"{text}\n(no answer: {g.error})".strip()
         if not text:
             return
-        text = shorten(text, self.ctx.options.look_max_chars)
         if not self.image:  # the fallback says what it did
             text = f"({NO_VISION})\n{text}"
         index = self.page.page_index if self.page is not None else 0
