@@ -22,21 +22,11 @@ static void port_write(void *ctx, const uint8_t *data, size_t len)
     (void)len;
 }
 
-static uint32_t port_millis(void *ctx)
-{
-    (void)ctx;
-    return board_millis();
-}
-
 static void port_flush(void *ctx, const uint8_t *rect, size_t stride, uint16_t x_px,
                        uint16_t y_px, uint16_t width_px, uint16_t height_px)
 {
-    size_t row, row_bytes = width_px / GL_PPB;
     (void)ctx;
-    for (row = 0; row < height_px; row++) { /* the copy a panel without DMA costs */
-        memcpy(panel + (y_px + row) * GL_STRIDE + x_px / GL_PPB, rect + row * stride,
-               row_bytes);
-    }
+    board_panel_copy(panel, rect, stride, x_px, y_px, width_px, height_px);
 }
 
 static void port_panel(void *ctx, int on, uint8_t brightness)
@@ -66,7 +56,7 @@ static void put_uint(uint64_t value)
 
 int main(void)
 {
-    static const gl_port_t port = {NULL, port_write, port_millis, port_flush, port_panel, NULL,
+    static const gl_port_t port = {NULL, port_write, board_port_millis, port_flush, port_panel, NULL,
                                    NULL};
     const uint8_t *p = __stream_start;
     uint32_t i, count;

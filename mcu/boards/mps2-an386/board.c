@@ -1,5 +1,8 @@
-/* Clock, UARTs and reset of the mps2-an386 board. */
+/* Clock, UARTs, reset and the panel copy of the mps2-an386 board. */
+#include <string.h>
+
 #include "board.h"
+#include "gl_config.h"
 
 #define RESET_MAGIC 0x474C5253u /* "GLRS": the note below was written since power-on */
 
@@ -106,4 +109,20 @@ uint32_t board_boots(void)
 void board_set_reset_cause(uint8_t cause)
 {
     reset_note.cause = cause;
+}
+
+uint32_t board_port_millis(void *ctx)
+{
+    (void)ctx;
+    return board_millis();
+}
+
+void board_panel_copy(uint8_t *panel, const uint8_t *rect, size_t stride, uint16_t x_px,
+                      uint16_t y_px, uint16_t width_px, uint16_t height_px)
+{
+    size_t row, row_bytes = width_px / GL_PPB;
+    uint8_t *to = panel + (size_t)y_px * GL_STRIDE + x_px / GL_PPB;
+    for (row = 0; row < height_px; row++) {
+        memcpy(to + row * GL_STRIDE, rect + row * stride, row_bytes);
+    }
 }

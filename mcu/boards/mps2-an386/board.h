@@ -51,4 +51,11 @@ uint8_t board_take_reset_cause(void);
 uint32_t board_boots(void); /* boots since power-on, counted by board_take_reset_cause */
 void board_set_reset_cause(uint8_t cause);
 
+/* gl_port_t pieces the firmware and the benchmark share (the benchmark so times the same). */
+uint32_t board_port_millis(void *ctx);
+/* A flushed rectangle copied row by row into `panel` (a frame buffer of GL_STRIDE-byte rows),
+ * the copy a panel without DMA costs. */
+void board_panel_copy(uint8_t *panel, const uint8_t *rect, size_t stride, uint16_t x_px,
+                      uint16_t y_px, uint16_t width_px, uint16_t height_px);
+
 #endif /* BOARD_H */

@@ -3,7 +3,6 @@
  * UART0's receive interrupt fills a ring that the main loop hands to gl_rx(); the panel is a
  * buffer in its own memory region (.panel) that PRESENT flushes into, read by the launcher
  * through qemu's monitor; UART1 is the debug channel (debug.c) that injects inputs. */
-#include <string.h>
 
 #include "board.h"
 #include "debug.h"
@@ -49,21 +48,11 @@ static void port_write(void *ctx, const uint8_t *data, size_t len)
     board_uart_write(UART0, data, len);
 }
 
-static uint32_t port_millis(void *ctx)
-{
-    (void)ctx;
-    return board_millis();
-}
-
 static void port_flush(void *ctx, const uint8_t *rect, size_t stride, uint16_t x_px,
                        uint16_t y_px, uint16_t width_px, uint16_t height_px)
 {
-    size_t row, row_bytes = width_px / GL_PPB;
-    uint8_t *to = panel_mem + (size_t)y_px * GL_STRIDE + x_px / GL_PPB;
     (void)ctx;
-    for (row = 0; row < height_px; row++) {
-        memcpy(to + row * GL_STRIDE, rect + row * stride, row_bytes);
-    }
+    board_panel_copy(panel_mem, rect, stride, x_px, y_px, width_px, height_px);
     board_panel.flushes++;
 }
 
@@ -83,7 +72,7 @@ static void port_reset(void *ctx)
 
 int main(void)
 {
-    static const gl_port_t port = {NULL, port_write, port_millis, port_flush, port_panel,
+    static const gl_port_t port = {NULL, port_write, board_port_millis, port_flush, port_panel,
                                    port_reset, NULL};
     uint8_t chunk[64];
     uint8_t cause = board_take_reset_cause();
