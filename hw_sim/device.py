@@ -58,6 +58,8 @@ class DisplayDevice(DeviceOutput):
     session_id: int | None
     sleeping: bool  # panel off (SLEEP), content kept
     brightness: int  # last SET_BRIGHTNESS, 0..255
+    woke_s: float | None  # when the last WAKE was carried out (for wake-up timing)
+    presented_s: float | None  # when the last PRESENT was carried out
     _reboot_at_s: float | None
 
     def __init__(
@@ -86,6 +88,7 @@ class DisplayDevice(DeviceOutput):
         self._tx = TxFifo(tx_limit_bytes)
         self.powered = True
         self.screen_version = 0  # bumped whenever the front buffer (what is shown) changes
+        self.woke_s = self.presented_s = None
         self._boot(now_s, ResetCause.POWER_ON)  # sets the session and panel state below
 
     # -- wire side -----------------------------------------------------------------------
@@ -258,6 +261,7 @@ class DisplayDevice(DeviceOutput):
                     self.stats.presents += 1
                     self.stats.last_frame_id = frame_id
                     self.screen_version += 1
+                    self.presented_s = now_s
                 case Copy():
                     self.fb.copy(msg)
                 case Clear(level=level):
@@ -266,6 +270,7 @@ class DisplayDevice(DeviceOutput):
                     self.brightness = level
                 case Sleep() | Wake():
                     self.sleeping = isinstance(msg, Sleep)
+                    self.woke_s = now_s if isinstance(msg, Wake) else self.woke_s
                 case Reset():
                     self._reboot_at_s = now_s + self.reboot_delay_s  # the ACK goes out first
                 case Ack() | Nak():

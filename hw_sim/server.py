@@ -275,6 +275,10 @@ class Simulator:
             "session_id": dev.session_id,
             "sleeping": dev.sleeping,
             "brightness": dev.brightness,
+            # On the simulator's clock (time.monotonic: comparable between processes), for
+            # timing wake-ups from outside (scripts/bench_power.py).
+            "last_wake_clock_s": None if dev.woke_s is None else self._t0 + dev.woke_s,
+            "last_present_clock_s": None if dev.presented_s is None else self._t0 + dev.presented_s,
             "powered": dev.powered,
             "plugged": self.port.plugged,
             "connected": self.port.connected,

@@ -136,6 +136,9 @@ def test_taking_the_glasses_off_sleeps_the_panel_and_stops_listening(
         assert shown(sim, renderer, first)  # the last screen, back at once
         runner.wait_until(lambda d: len(mic.opened) == 2, WAIT_S, "the microphone reopened")
         runner.wait_until(lambda d: listen.handled > handled + 2, WAIT_S, "listening again")
+        woke = runner.call(daemon.snapshot)["wake_up"]  # what scripts/bench_power.py times
+        assert woke["put_on_at_s"] <= woke["microphone_opened_at_s"] <= woke["first_chunk_at_s"]
+        assert sim.state()["last_wake_clock_s"] >= woke["put_on_at_s"]  # one clock: monotonic
         mic.opened[-1].push(np.concatenate([phrase("West Lake"), silence(1.0)]))
         second = Screen(CaptionView(("next stop", "west lake")), status)
         sim.wait_state(lambda s: shown(sim, renderer, second), WAIT_S, "captions again")

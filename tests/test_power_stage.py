@@ -235,6 +235,7 @@ def test_the_power_stage_carries_out_the_policy() -> None:
         assert rig.panel.calls == ["brightness 200"]
         await rig.feed(Worn(False), 1.0)
         assert rig.panel.calls[-2:] == ["sleep", "keepalive 2.5"] and not rig.gate.is_open
+        assert rig.stage.put_on_s is None  # taking them off is no putting on
         assert rig.changes == ["off_head"]  # the status file is rewritten at once
         # Asleep, a new screen is held back (nothing goes over the link)...
         await rig.display.inbox.put(ScreenUpdate(Screen(TextView("later"))))
@@ -245,6 +246,7 @@ def test_the_power_stage_carries_out_the_policy() -> None:
         await rig.feed(Worn(True), 2.0)
         assert rig.panel.calls[-2:] == ["wake", "keepalive None"] and rig.gate.is_open
         assert rig.display.inbox.qsize() == 1 and rig.display.held is None
+        assert rig.stage.put_on_s == 2.0  # when, for timing the wake-up
         await rig.feed(UserInput(Intent.ACTION), 10.0)
         await rig.feed(Tick(), 40.0)
         assert rig.panel.calls[-1] == "brightness 48"  # dimmed
@@ -298,14 +300,19 @@ def test_the_microphone_closes_while_the_gate_is_shut_and_reopens_after() -> Non
             while not check():
                 await asyncio.sleep(0)  # other tasks and worker threads run meanwhile
 
-        task = asyncio.ensure_future(run_microphone(lambda: WaitingSource(opened), send, gate=gate))
+        ticks = iter(range(1, 100))
+        clock = lambda: float(next(ticks))  # noqa: E731
+        mic = run_microphone(lambda: WaitingSource(opened), send, gate=gate, clock=clock)
+        task = asyncio.ensure_future(mic)
         await until(lambda: sum(isinstance(m, AudioIn) for m in sent) == 2)
+        assert gate.source_opened_s == 1.0
         gate.set(False)
         await until(lambda: any(isinstance(m, AudioEnded) for m in sent))
         assert opened[0].closed.is_set() and len(opened) == 1
         gate.set(True)
         await until(lambda: sum(isinstance(m, AudioIn) for m in sent) == 4)
         assert len(opened) == 2 and {m.stream for m in sent if isinstance(m, AudioIn)} == {1, 2}
+        assert gate.source_opened_s == 2.0  # the reopening, for timing the wake-up
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

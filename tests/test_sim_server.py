@@ -165,3 +165,24 @@ def test_latency_and_slow_device_delay_the_answer(bench_factory: Callable[..., B
     bench.sim.set_faults(FaultSettings())
     assert bench.sim.device.processing_s == 0
     assert bench.sim.state_dict(bench.now)["faults"] == FaultSettings().as_dict()
+
+
+def test_the_state_says_when_the_panel_last_woke_and_presented(
+    bench_factory: Callable[..., Bench],
+) -> None:
+    bench = bench_factory()
+    state = bench.sim.state_dict(bench.now)
+    assert state["last_wake_clock_s"] is None and state["last_present_clock_s"] is None
+    bench.hello()
+    bench.host.send(m.Sleep())
+    bench.run(lambda: bench.host.arq.idle)
+    asleep = bench.sim.state_dict(bench.now)
+    assert asleep["sleeping"] and asleep["last_wake_clock_s"] is None  # SLEEP is not a wake
+    bench.host.send(m.Present(4))
+    bench.host.send(m.Wake())
+    sent_at = bench.t  # the fake clock, which the timestamps are on
+    bench.run(lambda: bench.host.arq.idle)
+    state = bench.sim.state_dict(bench.now)
+    assert not state["sleeping"]
+    for key in ("last_wake_clock_s", "last_present_clock_s"):
+        assert sent_at <= state[key] <= bench.t, key  # type: ignore[operator]

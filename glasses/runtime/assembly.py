@@ -118,7 +118,7 @@ def assemble(settings: Settings, parts: Parts, info: DeviceInfo, w: Wiring) -> A
             **kw,
         )
         stages.append(listen)
-        tasks.append(run_microphone(parts.audio, send, gate=gate))
+        tasks.append(run_microphone(parts.audio, send, gate=gate, clock=w.clock))
     capture = None
     if reading and parts.camera is not None and parts.ocr is not None:
         camera = settings.camera

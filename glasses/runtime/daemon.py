@@ -45,6 +45,7 @@ from glasses.power.policy import PowerState
 from glasses.runtime.assembly import Wiring, assemble
 from glasses.runtime.display_stage import WireProbe
 from glasses.runtime.generate_stage import GenerateStage
+from glasses.runtime.listen_stage import ListenStage
 from glasses.runtime.parts import Parts
 from glasses.runtime.peripherals import LinkSignal
 from glasses.runtime.power_stage import POWER_INPUTS, PowerStage
@@ -235,10 +236,22 @@ class Daemon:
             "channels": {name: ch.stats().as_dict() for name, ch in self.channels.items()},
             "stages": {name: st.handled for name, st in self.stages.items()},
             "power": self.power.status() if self.power is not None else None,
+            "wake_up": self._wake_up(),
             "stop_reason": self.stop_reason,
             "metrics": self.metrics.snapshot(),
             "process": process_usage(),
         }
+
+    def _wake_up(self) -> dict[str, float | None]:
+        """When the glasses were last put on, the microphone last opened and the first chunk of
+        its stream handled, on the daemon's clock (scripts/bench_power.py times wake-ups)."""
+        listen, power = self.stages.get("listen"), self.power
+        times = {
+            "put_on_at_s": power.put_on_s if power else None,
+            "microphone_opened_at_s": power.gate.source_opened_s if power and power.gate else None,
+            "first_chunk_at_s": listen.stream_first_s if isinstance(listen, ListenStage) else None,
+        }
+        return {k: None if v is None else round(v, 4) for k, v in times.items()}
 
     def _away(self) -> bool:
         return self.power is not None and self.power.policy.state in AWAY

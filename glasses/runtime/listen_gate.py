@@ -17,6 +17,7 @@ class ListenGate:
         self._open = asyncio.Event()
         self._open.set()
         self._on_close: list[Callable[[], None]] = []
+        self.source_opened_s: float | None = None  # set by the microphone task: wake-up timing
 
     @property
     def is_open(self) -> bool:

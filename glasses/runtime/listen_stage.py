@@ -76,6 +76,7 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
         self.worker = Worker("listen")
         self._stream: int | None = None
         self.heard_samples = 0  # end of the last chunk processed, in samples of its stream
+        self.stream_first_s: float | None = None  # the first chunk of the stream handled (timing)
 
     async def process(self, msg: AudioIn | AudioEnded) -> AsyncGenerator[Message, None]:
         started = self.clock()
@@ -85,7 +86,8 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
                 events = await self.worker.call(self.pipeline.flush)
                 self._stream = None
         else:
-            if msg.stream != self._stream:  # a new stream (device reopened): start afresh
+            first = msg.stream != self._stream
+            if first:  # a new stream (device reopened): start afresh
                 if self._stream is not None:
                     events = await self.worker.call(self.pipeline.flush)
                 self.pipeline.reset()
@@ -99,6 +101,8 @@ class ListenStage(Stage[AudioIn | AudioEnded]):
             if any(isinstance(e, Transcript) and not e.is_final for e in events):
                 self.pacer.emitted(end)
             self.heard_samples = end
+            if first:
+                self.stream_first_s = self.clock()
         for out in self._messages(events, started):
             yield out
 

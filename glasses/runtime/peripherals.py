@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -70,10 +71,12 @@ async def run_microphone(
     gate: ListenGate | None = None,
     backoff_min_s: float = 0.5,
     backoff_max_s: float = 8.0,
+    clock: Clock = time.monotonic,
 ) -> None:
     """Stream audio from ``open_source()`` until cancelled, reopening it when it fails.
 
-    While ``gate`` is closed the source is closed too (see :mod:`glasses.runtime.listen_gate`).
+    While ``gate`` is closed the source is closed too (see :mod:`glasses.runtime.listen_gate`);
+    ``gate.source_opened_s`` says when the source was last opened (on ``clock``).
     """
     worker = Worker("microphone")
     backoff, stream = Backoff(backoff_min_s, backoff_max_s), 0
@@ -90,6 +93,7 @@ async def run_microphone(
                 await asyncio.sleep(backoff.next_delay_s())
                 continue
             stream += 1
+            gate.source_opened_s = clock()
             await send(PeripheralState("microphone", True))
             unwatch = gate.watch(source.close)  # closing it ends the iteration below
             try:

@@ -108,6 +108,7 @@ class PowerStage(Stage[PowerInput]):
         self.shutdown = shutdown
         self.changed = changed  # the power state or saving changed (the status file is rewritten)
         self.power_mode = board.power_mode() if board is not None else ""
+        self.put_on_s: float | None = None  # the last EVENT WORN 1 handled (wake-up timing)
         self._moved = asyncio.Event()  # the policy has handled a message: its deadline moved
         polled = board is not None and settings.board_poll_s > 0
         self._next_board_s = self.clock() if polled else float("inf")
@@ -116,6 +117,8 @@ class PowerStage(Stage[PowerInput]):
         now = self.clock()
         event = power_event(msg)
         was = (self.policy.state, self.policy.saving)
+        if isinstance(event, pe.WornChange) and event.worn and not self.policy.worn:
+            self.put_on_s = now
         actions = self.policy.on_event(event, now) if event is not None else []
         actions += self.policy.tick(now)
         self._moved.set()
