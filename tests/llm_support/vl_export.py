@@ -132,68 +132,87 @@ class Decoder(nn.Module):
         return (self.lm_head(self.lm.norm(x)), *presents)
 
 
-def export_three_graphs(model: Any, out: Path) -> None:
-    """``out/onnx/{vision_encoder,embed_tokens,decoder_model_merged}.onnx``."""
+GRAPHS = ("vision_encoder", "embed_tokens", "decoder_model_merged")
+
+
+def export_three_graphs(
+    model: Any, out: Path, graphs: tuple[str, ...] = GRAPHS, external_data: bool = False
+) -> None:
+    """``out/onnx/{vision_encoder,embed_tokens,decoder_model_merged}.onnx`` (those of
+    ``graphs``).  ``external_data``: weights beside the graph, one file per tensor (needed past
+    2 GB; export each graph to its own ``out`` then, as tensor file names may collide)."""
     (out / "onnx").mkdir(parents=True, exist_ok=True)
     vision = model.config.vision_config
-    text = model.config.text_config
     patch_len = vision.in_channels * vision.temporal_patch_size * vision.patch_size**2
     grid = torch.tensor([[1, 4, 6]], dtype=torch.int64)
-    common: dict[str, Any] = {"dynamo": False, "opset_version": OPSET, "external_data": False}
+    common: dict[str, Any] = {
+        "dynamo": False,
+        "opset_version": OPSET,
+        "external_data": external_data,
+    }
     with torch.no_grad(), warnings.catch_warnings():
         # The TorchScript exporter (the one that needs no onnxscript) warns that it is legacy.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        torch.onnx.export(
-            VisionEncoder(model).eval(),
-            (torch.randn(24, patch_len), grid),
-            str(out / "onnx" / "vision_encoder.onnx"),
-            input_names=["pixel_values", "grid_thw"],
-            output_names=["image_features"],
-            dynamic_axes={"pixel_values": {0: "num_patches"}, "image_features": {0: "num_tokens"}},
-            **common,
-        )
-        torch.onnx.export(
-            EmbedTokens(model).eval(),
-            (torch.tensor([[1, 2, 3]], dtype=torch.int64),),
-            str(out / "onnx" / "embed_tokens.onnx"),
-            input_names=["input_ids"],
-            output_names=["inputs_embeds"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "seq"},
-                "inputs_embeds": {0: "batch", 1: "seq"},
-            },
-            **common,
-        )
-        layers, kv, hd = (
-            text.num_hidden_layers,
-            text.num_key_value_heads,
-            text.hidden_size // text.num_attention_heads,
-        )
-        past = [torch.randn(1, kv, 3, hd) for _ in range(2 * layers)]
-        past_names = [
-            f"past_key_values.{i}.{kind}" for i in range(layers) for kind in ("key", "value")
-        ]
-        present_names = [f"present.{i}.{kind}" for i in range(layers) for kind in ("key", "value")]
-        dynamic = {
-            "inputs_embeds": {0: "batch", 1: "seq"},
-            "attention_mask": {0: "batch", 1: "total"},
-            "position_ids": {1: "batch", 2: "seq"},
-            "logits": {0: "batch", 1: "seq"},
-            **{n: {0: "batch", 2: "past"} for n in past_names},
-            **{n: {0: "batch", 2: "total"} for n in present_names},
-        }
-        torch.onnx.export(
-            Decoder(model).eval(),
-            (
-                torch.randn(1, 5, text.hidden_size),
-                torch.ones(1, 8, dtype=torch.int64),
-                torch.arange(3, 8).view(1, 1, 5).expand(3, 1, 5).contiguous(),
-                *past,
-            ),
-            str(out / "onnx" / "decoder_model_merged.onnx"),
-            input_names=["inputs_embeds", "attention_mask", "position_ids", *past_names],
-            output_names=["logits", *present_names],
-            dynamic_axes=dynamic,
-            **common,
-        )
+        if "vision_encoder" in graphs:
+            torch.onnx.export(
+                VisionEncoder(model).eval(),
+                (torch.randn(24, patch_len), grid),
+                str(out / "onnx" / "vision_encoder.onnx"),
+                input_names=["pixel_values", "grid_thw"],
+                output_names=["image_features"],
+                dynamic_axes={
+                    "pixel_values": {0: "num_patches"},
+                    "image_features": {0: "num_tokens"},
+                },
+                **common,
+            )
+        if "embed_tokens" in graphs:
+            torch.onnx.export(
+                EmbedTokens(model).eval(),
+                (torch.tensor([[1, 2, 3]], dtype=torch.int64),),
+                str(out / "onnx" / "embed_tokens.onnx"),
+                input_names=["input_ids"],
+                output_names=["inputs_embeds"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "seq"},
+                    "inputs_embeds": {0: "batch", 1: "seq"},
+                },
+                **common,
+            )
+        if "decoder_model_merged" in graphs:
+            _export_decoder(model, out / "onnx" / "decoder_model_merged.onnx", common)
+
+
+def _export_decoder(model: Any, path: Path, common: dict[str, Any]) -> None:
+    text = model.config.text_config
+    layers, kv, hd = (
+        text.num_hidden_layers,
+        text.num_key_value_heads,
+        text.hidden_size // text.num_attention_heads,
+    )
+    past = [torch.randn(1, kv, 3, hd) for _ in range(2 * layers)]
+    past_names = [f"past_key_values.{i}.{kind}" for i in range(layers) for kind in ("key", "value")]
+    present_names = [f"present.{i}.{kind}" for i in range(layers) for kind in ("key", "value")]
+    dynamic = {
+        "inputs_embeds": {0: "batch", 1: "seq"},
+        "attention_mask": {0: "batch", 1: "total"},
+        "position_ids": {1: "batch", 2: "seq"},
+        "logits": {0: "batch", 1: "seq"},
+        **{n: {0: "batch", 2: "past"} for n in past_names},
+        **{n: {0: "batch", 2: "total"} for n in present_names},
+    }
+    torch.onnx.export(
+        Decoder(model).eval(),
+        (
+            torch.randn(1, 5, text.hidden_size),
+            torch.ones(1, 8, dtype=torch.int64),
+            torch.arange(3, 8).view(1, 1, 5).expand(3, 1, 5).contiguous(),
+            *past,
+        ),
+        str(path),
+        input_names=["inputs_embeds", "attention_mask", "position_ids", *past_names],
+        output_names=["logits", *present_names],
+        dynamic_axes=dynamic,
+        **common,
+    )
