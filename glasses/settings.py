@@ -137,7 +137,7 @@ class ReadSettings:
 class LookSettings:
     prompt: str = _s("What is this? Answer in one short sentence.", "What LOOK (swipe up, `glasses mode look`) asks about the camera's picture; a question spoken right after the swipe is asked instead.", nonempty=True)
     model: str = _s("", "Vision-language model folder or pulled name for LOOK (Qwen2-VL in onnx-community's layout: `glasses models pull qwen2-vl-2b-instruct-int4`); empty: `llm.model` when it is one. Without one, LOOK reads the picture's text (OCR) and asks the text model, and says so.")
-    max_pixels: int = _s(200704, "Pixel budget of a picture (the model sees at most this many; 448 x 448 = 200704 gives 256 picture tokens): fewer pixels answer sooner on a Pi (docs/benchmarks.md).", minimum=3136, maximum=12845056)
+    max_pixels: int = _s(50176, "Pixel budget of a picture (the model sees at most this many; 224 x 224 = 50176 gives 64 picture tokens): fewer pixels answer sooner; a Qwen2-VL-2B on a Pi 5 is estimated at about 4 s to the first word at 224 x 224 and 15 s at 448 x 448 (docs/benchmarks.md).", minimum=3136, maximum=12845056)
     max_side_px: int = _s(1024, "The camera's still is scaled so its longer side is at most this before it is JPEG-encoded for the model.", minimum=56, maximum=4096)
     max_chars: int = _s(200, "Answers are asked for, and cut to, this many characters.", minimum=20, maximum=4000)
     question_window_s: float = _s(3.0, "Speech starting this soon after LOOK is the wearer's question about the picture.", minimum=0.0, maximum=30.0)
