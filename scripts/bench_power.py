@@ -8,15 +8,17 @@ Starts ``glasses-sim display --pty`` and ``glasses run`` as two processes (the p
 phases, ``--phase-s`` seconds each: worn and talking (captions of a speech file), worn and
 silent (the file goes quiet; the display dims after ``power.dim_after_s`` and sleeps after
 ``power.sleep_after_s``), reading signs (Read mode, a press every 12 s), taken off (the
-simulator's wear sensor says so). The first ``--settle-s`` of each phase is left out.
+simulator's wear sensor says so). The first ``--settle-s`` of each phase is left out. Then
+``--put-on`` times taken off and put on again, each put-on timed (``scripts/wake_timing.py``).
 
 For each phase: the daemon's CPU seconds per minute (all threads: ``/proc/PID/stat``), its
 wake-ups per second (voluntary and involuntary context switches summed over
 ``/proc/PID/task/*/status``), the share of the time the panel was awake (the simulator's
 ``sleeping``, sampled every 0.25 s) and the bytes sent to the glasses (``bytes_tx`` of the
 link, from the status file). Goals: taken off under 0.5 % of one core with the panel asleep;
-worn and silent under 2 % of one core. Exit status 1 when a goal is missed, 2 when the run
-could not start.
+worn and silent under 2 % of one core; put on again, the panel awake with the last screen
+within 300 ms and listening again within 500 ms. Exit status 1 when a goal is missed, 2 when
+the run could not start.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ for _path in (ROOT, ROOT / "scripts"):
         sys.path.insert(0, str(_path))
 
 import soak  # noqa: E402
+import wake_timing  # noqa: E402
 
 PHASES: Final = ("talking", "silent", "reading", "taken_off")
 READ_EVERY_S: Final = 12.0
@@ -187,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle-s", type=float, default=10.0, help="left out of each phase (10)")
     p.add_argument("--profile", default="640x400x4", help="simulated display (640x400x4)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting")
+    p.add_argument("--put-on", type=int, default=10, help="put-ons timed at the end (10)")
     p.add_argument("--start-timeout-s", type=float, default=120.0)
     p.add_argument("--out", type=Path, help="write the results here as JSON")
     args = p.parse_args(argv)
@@ -200,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             phases = {name: day.phase(name) for name in PHASES}
+            put_on = wake_timing.put_on(day, args.put_on) if args.put_on > 0 else None
         finally:
             day.stop()
     goals = {
@@ -207,10 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, limit in GOALS.items()
     }
     goals["taken_off"]["ok"] &= phases["taken_off"]["display_on_share"] == 0.0
+    if put_on is not None:
+        goals |= {f"put_on_{name}": goal for name, goal in put_on.pop("goals").items()}
     result = {
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "cpus": os.cpu_count(),
         "phases": phases,
+        "put_on": put_on,
         "goals": goals,
     }
     text = json.dumps(result, indent=1, ensure_ascii=False)

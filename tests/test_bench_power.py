@@ -1,5 +1,6 @@
 """Smoke test of scripts/bench_power.py: a day in miniature, seconds per state, checking what it
-measures and reports (the panel asleep while taken off; never how fast or how much)."""
+measures and reports (the panel asleep while taken off, the last screen back and listening again
+once put on; never how fast or how much)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ pytestmark = [
 
 def test_a_short_day_reports_every_state(tmp_path: Path) -> None:
     out = tmp_path / "power.json"
-    command = [sys.executable, str(SCRIPT), "--phase-s", "8", "--settle-s", "3", "--out", str(out)]
+    command = [sys.executable, str(SCRIPT), "--phase-s", "8", "--settle-s", "3", "--put-on", "2"]
+    command += ["--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-3000:]  # 1: a goal missed
 
@@ -39,4 +41,14 @@ def test_a_short_day_reports_every_state(tmp_path: Path) -> None:
     assert off["power"]["state"] == "off_head" and off["power"]["listening"] is False
     assert off["display_on_share"] == 0.0
     assert phases["reading"]["power"]["state"] == "worn"  # the presses keep it awake
-    assert set(report["goals"]) == {"taken_off", "silent"}
+    put_on = report["put_on"]
+    assert put_on["repeats"] == 2 and len(put_on["runs"]) == 2
+    screens = put_on["screens"]  # the screen kept, or one held back while asleep after it
+    assert sum(screens.values()) == 2 and "changed" not in screens, screens
+    for run in put_on["runs"]:  # in order: the WORN reached the daemon, the microphone, a chunk
+        assert 0 < run["post_to_power_stage_ms"] < run["listening_ms"], run
+        assert run["power_stage_to_microphone_open_ms"] >= 0, run
+        assert run["microphone_open_to_first_chunk_ms"] > 0 and run["panel_awake_ms"] > 0, run
+    assert set(put_on["summary_ms"]) >= {"panel_awake_ms", "listening_ms"}
+    put_on_goals = {"put_on_panel_awake_ms", "put_on_listening_ms"}
+    assert set(report["goals"]) == {"taken_off", "silent"} | put_on_goals
