@@ -10,5 +10,6 @@ payloads by their length, so a scan of an 800 MB model is instant and copies not
 * :mod:`.protobuf` - the wire format: fields by offset, varints, encoding a few fields;
 * :mod:`.fields` - the field numbers of ``onnx.proto`` that glasses reads (one copy);
 * :mod:`.scan` - operators, opsets and external data of a model, checked before loading;
-* :mod:`.metadata` - ``metadata_props`` and graph input/output names.
+* :mod:`.metadata` - ``metadata_props`` and graph input/output names;
+* :mod:`.gather_table` - where a one-``Gather`` lookup graph keeps its table (to memory-map).
 """

@@ -38,7 +38,7 @@ TYPE_TENSOR: Final = 1
 TENSOR_TYPE_SHAPE: Final = 2
 SHAPE_DIM: Final = 1
 DIM_VALUE: Final = 1
-# TensorProto, its DataLocation EXTERNAL and its DataType INT64
+# TensorProto, its DataLocation EXTERNAL and its DataTypes INT64, FLOAT, FLOAT16
 TENSOR_DIMS: Final = 1
 TENSOR_DATA_TYPE: Final = 2
 TENSOR_NAME: Final = 8
@@ -47,3 +47,5 @@ TENSOR_EXTERNAL_DATA: Final = 13
 TENSOR_DATA_LOCATION: Final = 14
 DATA_LOCATION_EXTERNAL: Final = 1
 TENSOR_INT64: Final = 7
+TENSOR_FLOAT: Final = 1
+TENSOR_FLOAT16: Final = 10

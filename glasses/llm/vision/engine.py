@@ -36,7 +36,8 @@ from glasses.llm.heap import release_free_heap
 from glasses.llm.sampling import Sampler, SamplingConfig
 from glasses.llm.session import create_session, onnxruntime
 from glasses.llm.tokenizer import Tokenizer
-from glasses.llm.vision.graphs import check_embed_tokens, check_vision_encoder, read_decoder_io
+from glasses.llm.vision.embedding import open_embedding
+from glasses.llm.vision.graphs import check_vision_encoder, read_decoder_io
 from glasses.llm.vision.mrope import Grid, MropeIndex, split_virtual, virtual_id
 from glasses.llm.vision.preprocess import PreparedImage, prepare_image
 from glasses.llm.vision.runner import VisionDecoderRunner
@@ -101,10 +102,11 @@ class VisionLlmEngine(LlmEngine):
         release_free_heap()
         summary = scan_onnx(folder.decoder_path)
         self._session = self._create_session(text, config)
-        self._embed_session = create_session(folder.embed_tokens_path, config.session)
+        self._embedding = open_embedding(
+            folder.embed_tokens_path, config.session, folder.hidden_size
+        )
         self._vision_session = create_session(folder.vision_encoder_path, config.session)
         release_free_heap()
-        check_embed_tokens(self._embed_session, folder.embed_tokens_path.name)
         check_vision_encoder(self._vision_session, folder.vision_encoder_path.name)
         io = read_decoder_io(self._session, folder)
         if self.tokenizer.vocab_size > io.logits_size:
@@ -132,7 +134,7 @@ class VisionLlmEngine(LlmEngine):
             self._session,
             io,
             onnxruntime(),
-            embed_session=self._embed_session,
+            embedding=self._embedding,
             hidden_size=folder.hidden_size,
             features=self._features,
             positions=MropeIndex(self._grid),

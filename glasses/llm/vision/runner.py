@@ -1,6 +1,7 @@
 """The decoder pass of a vision-language model: the text runner with embeddings for inputs.
 
-Token ids become ``inputs_embeds`` here: real ids through the ``embed_tokens`` graph, image
+Token ids become ``inputs_embeds`` here: real ids as rows of the ``embed_tokens`` table
+(:mod:`glasses.llm.vision.embedding`), image
 tokens (virtual ids, see :mod:`glasses.llm.vision.mrope`) as rows of their image's features.
 Positions are the M-RoPE ones of the whole sequence the cache holds plus the new tokens.
 Everything else (KV cache, IO binding, logits buffer) is :class:`DecoderRunner`'s.
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 from glasses.llm.graph_io import GraphIO
 from glasses.llm.runner import DecoderRunner
+from glasses.llm.vision.embedding import TokenEmbedding
 from glasses.llm.vision.mrope import ROWS, MropeIndex
 
 # image_no, run options -> that image's features [tokens, hidden] (encoded when first needed)
@@ -29,14 +31,14 @@ class VisionDecoderRunner(DecoderRunner):
         io: GraphIO,
         ort: Any,
         *,
-        embed_session: Any,
+        embedding: TokenEmbedding,
         hidden_size: int,
         features: FeatureSource,
         positions: MropeIndex,
         cached_ids: Callable[[], Sequence[int]],
     ) -> None:
         super().__init__(session, io, ort)
-        self._embed = embed_session
+        self._embedding = embedding
         self._hidden = hidden_size
         self._features = features
         self._positions = positions
@@ -48,10 +50,7 @@ class VisionDecoderRunner(DecoderRunner):
         out = np.empty((len(ids), self._hidden), dtype=np.float32)
         text = ids >= 0
         if text.any():
-            (embeds,) = self._embed.run(
-                ["inputs_embeds"], {"input_ids": ids[text][None, :]}, run_options
-            )
-            out[text] = embeds[0]
+            out[text] = self._embedding.lookup(ids[text], run_options)
         where = np.flatnonzero(~text)
         numbers, rows = np.divmod(-ids[where] - 1, ROWS)
         for image_no in np.unique(numbers):
