@@ -24,7 +24,7 @@ for t in "${targets[@]}"; do
   new=mcu/build/fuzz-new/$t
   mkdir -p "$new"
   echo "fuzz_mcu: $t for $seconds s" >&2
-  mcu/build/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  mcu/build/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=0 -malloc_limit_mb=64 \
     -artifact_prefix=mcu/build/fuzz-crashes/"$t"- -print_final_stats=1 "$new" "$corpus"
   # Keep the corpus small: only inputs that add coverage, old and new together.
   merged=mcu/build/fuzz-new/$t.merged

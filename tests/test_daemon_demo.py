@@ -44,4 +44,5 @@ def test_demo_walks_every_mode_with_models(llm_zoo: dict[str, Any], tmp_path: Pa
     # Speech changed the captions; the capture changed the read screen.
     assert not np.array_equal(pixels(out / "caption-1.png"), pixels(out / "caption-7.png"))
     assert not np.array_equal(pixels(out / "read-1.png"), pixels(out / "read-2.png"))
-    assert "done:" in result.stdout and "0 retransmits" in result.stdout
+    # A clean pty: nothing corrupted or lost (a retransmit after a slow moment is no fault).
+    assert "done:" in result.stdout and "0 CRC errors, 0 NAKs" in result.stdout

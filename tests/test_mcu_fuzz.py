@@ -53,7 +53,11 @@ def test_fuzz_target_finds_nothing(fuzzers: tuple[Path, bool], target: str, tmp_
     assert any(corpus.iterdir()), f"empty seed corpus {corpus}: run python mcu/fuzz/make_seeds.py"
     args = [str(folder / target), "-seed=1", f"-max_total_time={SECONDS_PER_TARGET}"]
     if guided:  # new inputs go to a scratch folder: the repository's corpus is only read
-        args += ["-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1", str(tmp_path)]
+        # No RSS limit: libFuzzer reads its peak RSS from getrusage, which Linux carries over
+        # from the process that started it (pytest, gigabytes after the model tests), so any
+        # limit trips at once. The library allocates nothing; a malloc limit catches a leak.
+        args += ["-timeout=10", "-rss_limit_mb=0", "-malloc_limit_mb=64"]
+        args += ["-print_final_stats=1", str(tmp_path)]
     result = subprocess.run(
         [*args, str(corpus)],
         capture_output=True,
@@ -70,4 +74,4 @@ def test_fuzz_target_finds_nothing(fuzzers: tuple[Path, bool], target: str, tmp_
 def test_corpus_stays_small() -> None:
     files = [p for p in (MCU / "fuzz" / "corpus").rglob("*") if p.is_file()]
     assert {p.parent.name for p in files} == set(TARGETS)
-    assert sum(p.stat().st_size for p in files) < 300 * 1024
+    assert sum(p.stat().st_size for p in files) < 512 * 1024  # merged by scripts/fuzz_mcu.sh

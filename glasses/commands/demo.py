@@ -198,7 +198,8 @@ class _Walk:
         stats = self.d.link.stats
         print(
             f"done: {stats.presents_acked} screens, {stats.bytes_tx} bytes sent, "
-            f"{stats.retransmits} retransmits; PNG snapshots in {self.out}/",
+            f"{stats.retransmits} retransmits, {stats.crc_errors} CRC errors, {stats.naks} NAKs; "
+            f"PNG snapshots in {self.out}/",
             flush=True,
         )
 
