@@ -40,6 +40,7 @@ from glasses.llm.vision.embedding import open_embedding
 from glasses.llm.vision.graphs import check_vision_encoder, read_decoder_io
 from glasses.llm.vision.mrope import Grid, MropeIndex, split_virtual, virtual_id
 from glasses.llm.vision.preprocess import PreparedImage, prepare_image
+from glasses.llm.vision.run_options import encode_options
 from glasses.llm.vision.runner import VisionDecoderRunner
 from glasses.models.llm_folder import read_json
 from glasses.models.vlm_folder import VisionModelFolder, open_vision_folder
@@ -56,6 +57,9 @@ class VisionConfig:
     # tokens (one per 28 x 28 pixels), so a Pi answers sooner; None keeps the model's own.
     max_pixels: int | None = None
     cached_images: int = 4  # encoded pictures kept for follow-up questions
+    # Hand the encoder's arena back after each picture (vision/run_options.py): the peak then
+    # is the largest encode alone, not its buffers kept under every later prefill.
+    shrink_encoder_arena: bool = True
 
 
 class _VisionSampler(Sampler):
@@ -139,6 +143,7 @@ class VisionLlmEngine(LlmEngine):
             features=self._features,
             positions=MropeIndex(self._grid),
             cached_ids=lambda: self._state.ids,
+            shrink_encoder_arena=self.vision.shrink_encoder_arena,
         )
         self._kv = self._runner.new_cache(self.info.context_tokens)
         self._state = KvState(self._kv, reuse=config.prefix_cache)
@@ -242,7 +247,9 @@ class VisionLlmEngine(LlmEngine):
             raise LlmError("a picture of the prompt is no longer held: render the prompt again")
         grid = np.asarray([image.grid_thw], dtype=np.int64)
         (features,) = self._vision_session.run(
-            ["image_features"], {"pixel_values": image.pixel_values, "grid_thw": grid}, run_options
+            ["image_features"],
+            {"pixel_values": image.pixel_values, "grid_thw": grid},
+            encode_options(run_options),
         )
         expected = (image.num_tokens, self.vision_folder.hidden_size)
         if features.shape != expected:

@@ -19,6 +19,7 @@ from glasses.llm.graph_io import GraphIO
 from glasses.llm.runner import DecoderRunner
 from glasses.llm.vision.embedding import TokenEmbedding
 from glasses.llm.vision.mrope import ROWS, MropeIndex
+from glasses.llm.vision.run_options import generation_run_options
 
 # image_no, run options -> that image's features [tokens, hidden] (encoded when first needed)
 FeatureSource = Callable[[int, Any], npt.NDArray[np.float32]]
@@ -36,6 +37,7 @@ class VisionDecoderRunner(DecoderRunner):
         features: FeatureSource,
         positions: MropeIndex,
         cached_ids: Callable[[], Sequence[int]],
+        shrink_encoder_arena: bool = True,
     ) -> None:
         super().__init__(session, io, ort)
         self._embedding = embedding
@@ -43,6 +45,11 @@ class VisionDecoderRunner(DecoderRunner):
         self._features = features
         self._positions = positions
         self._cached_ids = cached_ids  # the tokens the KV cache holds (positions [0, length))
+        self._shrink = shrink_encoder_arena
+
+    def new_run_options(self) -> Any:
+        """The generation's options, the vision encoder's beside them (run_options.py)."""
+        return generation_run_options(self._ort, shrink_encoder_arena=self._shrink)
 
     def embed(self, token_ids: Sequence[int], run_options: Any) -> npt.NDArray[np.float32]:
         """``[1, n, hidden]`` embeddings of real and virtual ids."""
