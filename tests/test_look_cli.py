@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,23 @@ def test_look_errors_say_what_to_do(
     (tmp_path / "not.jpg").write_text("not a picture")
     broken = glasses(str(tmp_path / "not.jpg"), "--model", str(vlm_folder))
     assert broken.returncode != 0 and "cannot be decoded" in broken.stderr
+
+
+def test_the_pixel_budget_defaults_to_the_look_setting(vlm_folder: Path, tmp_path: Path) -> None:
+    from glasses.settings import LookSettings
+
+    roomy = shutil.copytree(vlm_folder, tmp_path / "roomy")  # the tiny's own cap is 20 tokens
+    config = json.loads((roomy / "preprocessor_config.json").read_text(encoding="utf-8"))
+    config["max_pixels"] = 28 * 28 * 400
+    (roomy / "preprocessor_config.json").write_text(json.dumps(config), encoding="utf-8")
+    big = tmp_path / "big.jpg"
+    Image.new("RGB", (640, 480), (90, 140, 30)).save(big, "JPEG")
+    budget = LookSettings().max_pixels
+    results = [
+        glasses(str(big), "--model", str(roomy), "--max-new-tokens", "1", "--json", *extra)
+        for extra in ((), ("--max-pixels", str(4 * budget)))
+    ]
+    assert all(r.returncode == 0 for r in results), results[0].stderr
+    default, wider = (json.loads(r.stdout)["picture_tokens"] for r in results)
+    assert 32 <= default <= budget // (28 * 28) < wider
+    assert f"default {budget}, the look.max_pixels" in " ".join(glasses("--help").stdout.split())

@@ -12,6 +12,7 @@ from typing import Any
 from glasses.commands.llm import finite_float, int_in, model_folder_of
 from glasses.commands.picture_source import add_picture_source, camera_still
 from glasses.errors import GlassesError
+from glasses.settings import LookSettings
 
 DEFAULT_MODEL = "qwen2-vl-2b-instruct-int4"
 DEFAULT_PROMPT = "What is this? Answer in one short sentence."
@@ -36,12 +37,14 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help=f"vision-language model folder or pulled name (default {DEFAULT_MODEL})",
     )
+    budget = LookSettings().max_pixels  # LOOK's own default, so the two cannot drift apart
     parser.add_argument(
         "--max-pixels",
         type=int_in(3136),
-        default=448 * 448,
+        default=budget,
         metavar="N",
-        help="pixel budget of the picture (default 200704 = 448x448: 256 picture tokens)",
+        help=f"pixel budget of the picture (default {budget}, the look.max_pixels setting's "
+        f"default: at most {budget // (28 * 28)} picture tokens)",
     )
     parser.add_argument("--max-new-tokens", type=int_in(1, 4096), default=64, metavar="N")
     parser.add_argument(
