@@ -24,7 +24,8 @@ is gone by then), ``--rounds`` times interleaved, the best of each figure kept. 
 picture size (224x224, 448x448, 640x480, each its own size, no pixel budget): image encode time,
 prefill tokens/s (the prompt's pass, encode excluded), picture prepare time and time to first
 token after the button press (prepare + encode + prefill + first token, on "What is this?"); at
-448x448, decode tokens/s; peak RSS.  From glasses' figures: the pixel budget at which a Pi 5
+448x448, decode tokens/s; peak RSS (with ``--peak-per-size`` also in a child per size that
+sees only that size's pictures: the peak a pixel budget of that size allows).  From glasses' figures: the pixel budget at which a Pi 5
 would answer within ``--pi5-target-s`` (an estimate: scripts/vlm_bench/report.py says how).
 """
 
@@ -117,6 +118,20 @@ def best_of(runs: list[WorkerResult]) -> dict[str, Any]:
     return best
 
 
+def peak_per_size(model: Path, plan: Plan) -> dict[str, int]:
+    """glasses' peak RSS (bytes) in a child that sees only pictures of one size (and decodes
+    after one), for each size: the peak a pixel budget of that size would allow."""
+    peaks: dict[str, int] = {}
+    for size in plan.sizes:
+        log(f"peak RSS with {size_key(size)} as the largest picture")
+        alone = Plan(**{**asdict(plan), "sizes": (size,), "decode_size": size, "reps": 1})
+        line = child(
+            "--worker", "glasses", "--model", str(model), "--plan", json.dumps(asdict(alone))
+        )
+        peaks[size_key(size)] = WorkerResult(**json.loads(line.strip().splitlines()[-1])).peak_rss
+    return peaks
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="2-layer model, small pictures")
@@ -131,6 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--int4-embeddings",
         action="store_true",
         help="glasses runs a copy whose token embedding is int4 too (the q4 files keep it float32)",
+    )
+    parser.add_argument(
+        "--keep-encoder-arena",
+        action="store_true",
+        help="glasses keeps the vision encoder's arena after a picture (as before issue #15)",
+    )
+    parser.add_argument(
+        "--peak-per-size",
+        action="store_true",
+        help="also glasses' peak RSS with each size as the largest picture (a child per size)",
     )
     parser.add_argument("--step", choices=("export", "quantize", "embed"), help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -155,7 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     plan = TINY_PLAN if args.tiny else Plan()
-    plan = Plan(**{**asdict(plan), "threads": args.threads, "reps": args.reps})
+    plan = Plan(
+        **{
+            **asdict(plan),
+            "threads": args.threads,
+            "reps": args.reps,
+            "shrink_encoder_arena": not args.keep_encoder_arena,
+        }
+    )
     base = ensure_model(args.cache, args.tiny)
     models = {"glasses": base / "q4", "transformers": base / "hf"}
     if args.int4_embeddings:
@@ -174,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             runs[name].append(WorkerResult(**json.loads(line.strip().splitlines()[-1])))
     engines = {name: best_of(results) for name, results in runs.items()}
+    peaks = peak_per_size(models["glasses"], plan) if args.peak_per_size else {}
     budget = report.pi5_budget(engines["glasses"]["sizes"], plan.threads, args.pi5_target_s)
     result: dict[str, Any] = {
         "command": shlex.join(
@@ -196,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rounds": args.rounds,
         "engines": engines,
         "pi5_budget": budget,
-        "goals": report.goals(engines, budget, size_key(plan.decode_size)),
+        "goals": report.goals(engines, budget, size_key(plan.decode_size), peaks),
+        "peak_rss_by_size": peaks,
     }
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -23,7 +23,10 @@ pytest.importorskip("onnxruntime.quantization.matmul_nbits_quantizer")
 def test_tiny_run_reports_every_size_and_goal(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--tiny", "--cache", str(tmp_path), "--json", str(out)],
+        [
+            *(sys.executable, str(SCRIPT), "--tiny", "--peak-per-size"),
+            *("--cache", str(tmp_path), "--json", str(out)),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -50,7 +53,18 @@ def test_tiny_run_reports_every_size_and_goal(tmp_path: Path) -> None:
             peer["picture_tokens"],
             peer["prompt_tokens"],
         )
-    assert [g["goal"].split(" ")[0] for g in report["goals"]] == ["TTFT", "peak", "a"]
+    assert [g["goal"].split(" ")[0] for g in report["goals"]] == [
+        "TTFT",
+        "peak",
+        *["peak"] * 3,
+        "a",
+    ]
+    # A child per size, each peak its own (the tiny model's differ by noise alone).
+    peaks = report["peak_rss_by_size"]
+    assert set(peaks) == sizes and all(isinstance(p, int) and p > 0 for p in peaks.values())
+    assert [g["goal"] for g in report["goals"][2:5]] == [
+        f"peak RSS under 2.5 GB, pictures up to {key}" for key in peaks
+    ]
     assert report["pi5_budget"]["factor"] > 0
     # The int4 graphs are cached for the next run; the float32 intermediates are gone.
     model = Path(report["model"]["path"])
@@ -63,4 +77,5 @@ def test_tiny_run_reports_every_size_and_goal(tmp_path: Path) -> None:
     # The markdown tables, as pasted into docs/benchmarks.md.
     assert "| metric | glasses (int4) | transformers (float32) |" in done.stdout
     assert "| goal | measured | met |" in done.stdout
+    assert "| largest picture (glasses alone) | peak RSS (MiB) | (GB) |" in done.stdout
     assert "Pi 5 estimate" in done.stdout

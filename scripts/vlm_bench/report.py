@@ -64,12 +64,18 @@ def pi5_budget(sizes: dict[str, dict[str, float]], threads: int, target_s: float
     }
 
 
-def goals(engines: dict[str, Any], budget: dict[str, Any], ttft_size: str) -> list[dict[str, Any]]:
-    """Each goal of the issue: TTFT at ``ttft_size`` against the peer, peak RSS, Pi 5 budget."""
+def goals(
+    engines: dict[str, Any],
+    budget: dict[str, Any],
+    ttft_size: str,
+    peaks: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Each goal of the issue: TTFT at ``ttft_size`` against the peer, peak RSS (over all sizes
+    in one process, and with each size as the largest picture), Pi 5 budget."""
     ours = engines["glasses"]
     out: list[dict[str, Any]] = [
         {
-            "goal": "peak RSS under 2.5 GB",
+            "goal": "peak RSS under 2.5 GB, all sizes in one process",
             "value": ours["peak_rss"] / 1e9,
             "unit": "GB",
             "met": ours["peak_rss"] < RSS_GOAL_BYTES,
@@ -82,6 +88,16 @@ def goals(engines: dict[str, Any], budget: dict[str, Any], ttft_size: str) -> li
             "met": budget["pixels"] > 0,
         },
     ]
+    for key, peak in (peaks or {}).items():
+        out.insert(
+            -1,
+            {
+                "goal": f"peak RSS under 2.5 GB, pictures up to {key}",
+                "value": peak / 1e9,
+                "unit": "GB",
+                "met": peak < RSS_GOAL_BYTES,
+            },
+        )
     if "transformers" in engines:
         ttft = ours["sizes"][ttft_size]["ttft_s"]
         peer = engines["transformers"]["sizes"][ttft_size]["ttft_s"]
@@ -139,7 +155,13 @@ def markdown(report: dict[str, Any]) -> str:
     row(decode, [engines[n]["decode_tokens_per_s"] for n in names], 2)
     row("peak RSS (MiB)", [engines[n]["peak_rss"] / 2**20 for n in names], 0)
     row("RSS after loading (MiB)", [engines[n]["rss_after_load"] / 2**20 for n in names], 0)
+
     row("load (s)", [engines[n]["load_s"] for n in names], 1)
+    peaks = report.get("peak_rss_by_size") or {}
+    if peaks:  # a child per size: the peak a pixel budget of that size allows
+        lines += ["", "| largest picture (glasses alone) | peak RSS (MiB) | (GB) |"]
+        lines.append("| --- | ---: | ---: |")
+        lines += [f"| {k} | {v / 2**20:,.0f} | {v / 1e9:.2f} |" for k, v in peaks.items()]
     lines += ["", "| goal | measured | met |", "| --- | ---: | --- |"]
     for goal in report["goals"]:
         value = goal["value"]

@@ -27,6 +27,7 @@ class Plan:
     decode_tokens: int = 32
     threads: int = 2
     reps: int = 1
+    shrink_encoder_arena: bool = True  # VisionConfig's default; False: the arena is kept
 
 
 @dataclass
@@ -111,7 +112,8 @@ def run_glasses(model: Path, plan: Plan) -> WorkerResult:
     out = WorkerResult("glasses", importlib.metadata.version("glasses-runtime"))
     started = time.perf_counter()
     config = EngineConfig(session=SessionConfig(intra_op_threads=plan.threads), variant="q4")
-    engine = VisionLlmEngine.load(model, config, VisionConfig(cached_images=1))
+    vision = VisionConfig(cached_images=1, shrink_encoder_arena=plan.shrink_encoder_arena)
+    engine = VisionLlmEngine.load(model, config, vision)
     out.load_s, out.rss_after_load = time.perf_counter() - started, _status_bytes("VmRSS")
     timed = _TimedSession(engine._vision_session)
     engine._vision_session = timed
