@@ -246,13 +246,12 @@ def test_dense_draw_misses_a_small_nucleus_and_says_so() -> None:
     uniform = (np.random.default_rng(8).random(VOCAB) * 0.5).astype(np.float32)
     rng = np.random.default_rng(0)
     dense = DenseDraw(VOCAB)
-    misses = sum(
-        dense.draw(uniform, float(uniform.max()), 1.0, 0.001, rng) is None for _ in range(20)
-    )
+    dense.weigh(uniform, float(uniform.max()), 1.0)
+    misses = sum(dense.draw(0.001, rng) is None for _ in range(20))
     assert misses >= 15  # acceptance is about 0.001 per draw
     assert dense.nucleus_candidates(uniform, 0.5) is None  # ~76,000 tokens: not among 1024
     peaked = realistic_logits(6, peak=16.0)
-    dense.draw(peaked, float(peaked.max()), 1.0, 0.001, rng)
+    dense.weigh(peaked, float(peaked.max()), 1.0)
     ids = dense.nucleus_candidates(peaked, 0.05)
     assert ids is not None
     assert set(exact_distribution(SamplingConfig(top_p=0.05), peaked)) <= set(ids.tolist())

@@ -14,9 +14,9 @@ the tokens strictly better than it is below ``top_p`` of the whole (ties of equa
 in together, where a stable sort would split them by id), and a draw from the whole
 distribution that lands in the nucleus is a draw from the renormalised nucleus.  The test is
 one compare and one dot product; the nucleus holds at least ``top_p`` of the mass, so a draw
-is kept with probability ``top_p`` or more.  After ``MAX_DRAWS`` misses (a small ``top_p``)
-the nucleus is usually among the best ``NUCLEUS_CANDIDATES`` tokens, which the caller cuts
-exactly; when it is not, the caller uses the exact band search over everything.
+is kept with probability ``top_p`` or more.  For a small ``top_p`` (or after ``MAX_DRAWS``
+misses) the nucleus is usually among the best ``NUCLEUS_CANDIDATES`` tokens, which the caller
+cuts exactly; when it is not, the caller uses the exact band search over everything.
 
 Top-k by a threshold: the k-th largest of ``G >= k`` column maxima is at most the k-th
 largest logit (k columns each hold a logit at least that high), so the logits at or above it
@@ -32,6 +32,9 @@ import numpy.typing as npt
 
 COLUMNS: Final = 512
 MAX_DRAWS: Final = 4
+# A draw lands in the nucleus with probability top_p or more: at or below this, the best
+# candidates are tried first (a small nucleus is usually among them).
+SMALL_TOP_P: Final = 0.5
 NUCLEUS_CANDIDATES: Final = 1024
 # Below e^-80 a weight is nothing next to the best token's 1, and float32 would go subnormal
 # (a slow path in exp on some CPUs) around e^-87.
@@ -57,16 +60,9 @@ class DenseDraw:
         # np.maximum against an array is several times faster than against a scalar (numpy 2).
         self._floor = np.full(size, FLOOR_NATS, np.float32)
 
-    def draw(
-        self,
-        scores: npt.NDArray[np.float32],
-        best: float,
-        temperature: float,
-        top_p: float,
-        rng: np.random.Generator,
-    ) -> int | None:
-        """One token drawn from ``softmax(scores / temperature)``, cut to its ``top_p``
-        nucleus; None when ``MAX_DRAWS`` draws all fell outside the nucleus."""
+    def weigh(self, scores: npt.NDArray[np.float32], best: float, temperature: float) -> None:
+        """The weights ``exp((scores - best) / temperature)`` and their column masses, which
+        ``draw`` and ``nucleus_candidates`` use (``total``: the whole mass)."""
         weights = self._weights[: self.size]
         np.subtract(scores, np.float32(best), out=weights)
         weights *= np.float32(1.0 / temperature)
@@ -74,23 +70,28 @@ class DenseDraw:
         np.exp(weights, out=weights)
         # Column sums in float32 (whole-row vector adds; a relative error of a few 1e-5 in a
         # column's mass at worst), cumulated in float64.
-        column_mass = np.cumsum(self._view.sum(axis=0), dtype=np.float64)
-        total = self.total = float(column_mass[-1])
+        self._column_mass = np.cumsum(self._view.sum(axis=0), dtype=np.float64)
+        self.total = float(self._column_mass[-1])
+
+    def draw(self, top_p: float, rng: np.random.Generator) -> int | None:
+        """One token drawn from the weighed softmax, cut to its ``top_p`` nucleus; None when
+        ``MAX_DRAWS`` draws all fell outside the nucleus."""
+        weights = self._weights[: self.size]
         for _ in range(MAX_DRAWS):
-            token = self._inverse_cdf(column_mass, rng.random() * total)
+            token = self._inverse_cdf(self._column_mass, rng.random() * self.total)
             if top_p >= 1.0:
                 return token
             np.greater(weights, weights[token], out=self._above, casting="unsafe")
-            if float(np.dot(weights, self._above)) < top_p * total:
+            if float(np.dot(weights, self._above)) < top_p * self.total:
                 return token
         return None
 
     def nucleus_candidates(
         self, scores: npt.NDArray[np.float32], top_p: float
     ) -> npt.NDArray[np.intp] | None:
-        """After ``draw`` missed: the ids of the best ``NUCLEUS_CANDIDATES`` (or a few more
-        at equal logits) if they hold ``top_p`` of the mass, so that the nucleus is among
-        them; None when it is larger."""
+        """The ids of the best ``NUCLEUS_CANDIDATES`` (or a few more at equal logits) if they
+        hold ``top_p`` of the weighed mass, so that the nucleus is among them; None when it is
+        larger."""
         threshold = top_k_threshold(scores, NUCLEUS_CANDIDATES)
         if threshold is None:
             return None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from glasses.llm.dense_sampling import DenseDraw, top_k_threshold
+from glasses.llm.dense_sampling import SMALL_TOP_P, DenseDraw, top_k_threshold
 
 
 @dataclass(frozen=True)
@@ -82,19 +82,32 @@ class Sampler:
         cfg = self.config
         if not cfg.top_k and not self._peaked(scores, best):
             # Dense without a top-k cut: a draw in a few passes (``dense_sampling``); for a
-            # small top-p that rejects every draw, the exact nucleus from the best
+            # small top-p, or one that rejects every draw, the exact nucleus from the best
             # candidates, or from the band search over everything.
             if self._dense is None or self._dense.size != len(scores):
                 self._dense = DenseDraw(len(scores))
-            token = self._dense.draw(scores, best, cfg.temperature, cfg.top_p, self._rng)
+            dense = self._dense
+            dense.weigh(scores, best, cfg.temperature)
+            small = cfg.top_p <= SMALL_TOP_P
+            token = self._from_candidates(dense, scores, best) if small else None
+            if token is None:
+                token = dense.draw(cfg.top_p, self._rng)
+            if token is None and not small:
+                token = self._from_candidates(dense, scores, best)
             if token is not None:
                 return token
-            ids = self._dense.nucleus_candidates(scores, cfg.top_p)
-            if ids is not None:
-                weights = np.exp((scores[ids].astype(np.float64) - best) / cfg.temperature)
-                ids, weights = self._nucleus(ids, weights, self._dense.total)
-                return self._choose(ids, weights / weights.sum())
         return self._choose(*self._distribution(scores, best))
+
+    def _from_candidates(
+        self, dense: DenseDraw, scores: npt.NDArray[np.float32], best: float
+    ) -> int | None:
+        """A draw from the exact nucleus when the dense draw's best candidates hold it."""
+        ids = dense.nucleus_candidates(scores, self.config.top_p)
+        if ids is None:
+            return None
+        weights = np.exp((scores[ids].astype(np.float64) - best) / self.config.temperature)
+        ids, weights = self._nucleus(ids, weights, dense.total)
+        return self._choose(ids, weights / weights.sum())
 
     def _choose(self, ids: npt.NDArray[np.intp], probs: npt.NDArray[np.float64]) -> int:
         if len(ids) == 1:
