@@ -192,3 +192,15 @@ def test_no_speech_gives_no_segments(pipeline_segments, kind: str) -> None:
         "hum": (0.2 * np.sin(2 * np.pi * 50 * t)).astype(np.float32),
     }[kind]
     assert pipeline_segments(audio) == []
+
+
+def test_pause_s_is_the_silence_at_the_end_of_the_open_utterance() -> None:
+    # Translate mode takes a pause inside an utterance as the end of a clause (issue #14).
+    segmenter = Segmenter(CONFIG)
+    pauses = []
+    for window in windows([0.0] * 2 + [0.9] * 4 + [0.0] * 3 + [0.9] * 2 + [0.0] * 6):
+        segmenter.push(window)
+        pauses.append(round(segmenter.pause_s * 16_000 / W, 6))
+    # Silence before speech and after the utterance ended is no pause; inside it, it grows
+    # window by window and is gone when the voice comes back.
+    assert pauses == [0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 1, 2, 3, 0, 0, 0]
