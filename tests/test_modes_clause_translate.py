@@ -154,3 +154,27 @@ def test_saving_power_drops_the_re_translations_but_still_translates_clauses() -
     assert not ctx.saving
     (t2,) = requests(c.handle(partial("Next stop, West Lake is near", "Next stop, West Lake")))
     assert data_lines(t2)[-1] == "West Lake is"
+
+
+def test_the_translate_settings_make_the_clause_policy() -> None:
+    from glasses.runtime.parts import clause_policy
+    from glasses.settings import load_settings
+
+    # The documented defaults (README's configuration table) are the policy's own.
+    assert clause_policy(load_settings()) == ClausePolicy()
+    overrides = [
+        "translate.commit=utterance",
+        "translate.clause_pause_s=0.6",
+        "translate.clause_max_words=7",
+        "translate.tentative=false",
+        "translate.agreement=3",
+        "translate.lookahead_words=0",
+    ]
+    assert clause_policy(load_settings(overrides=overrides)) == ClausePolicy(
+        commit="utterance",
+        pause_s=0.6,
+        max_words=7,
+        tentative=False,
+        agreement=3,
+        lookahead_words=0,
+    )
