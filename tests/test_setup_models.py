@@ -108,6 +108,36 @@ def test_every_apt_get_waits_for_the_dpkg_lock(script: str) -> None:
         assert re.search(r"apt-get -o DPkg::Lock::Timeout=\d{3,}\s", call), call
 
 
+def apt_installs(commands: list[list[str]]) -> set[str]:
+    return {arg for c in commands if "apt-get" in c and "install" in c for arg in c}
+
+
+def test_setup_installs_the_libraries_opencv_loads(tmp_path: Path) -> None:
+    """rapidocr's OpenCV wheel loads libGL.so.1 and GLib on import: a minimal Debian lacks both
+    (issue #10), so setup.sh installs them when the loader's cache has them not."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    ldconfig = fake / "ldconfig"
+    path = {"PATH": f"{fake}:{os.environ['PATH']}"}  # setup.sh appends /sbin: ours comes first
+    ldconfig.write_text("#!/bin/sh\necho '1 libs found in cache'\n")
+    ldconfig.chmod(0o755)
+    assert {"libgl1", "libglib2.0-0"} <= apt_installs(setup_commands(**path))
+    listing = "".join(
+        f"\t{lib} (libc6) => /usr/lib/{lib}\n" for lib in ("libGL.so.1", "libgthread-2.0.so.0")
+    )
+    ldconfig.write_text(f"#!/bin/sh\nprintf '{listing}'\n")
+    assert not {"libgl1", "libglib2.0-0"} & apt_installs(setup_commands(**path))
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "install.sh"), "--dry-run", "--platform", "debian"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [shlex.split(line[2:]) for line in done.stdout.splitlines() if line.startswith("+ ")]
+    assert {"libgl1", "libglib2.0-0"} <= apt_installs(lines)
+
+
 def test_default_set_is_what_the_daemon_looks_for() -> None:
     kinds = {spec.kind: spec.name for spec in default_specs()}
     assert len(default_specs()) == 2 and set(kinds) == {"asr", "llm"}
