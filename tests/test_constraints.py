@@ -1,4 +1,5 @@
-"""scripts/constraints/pi-bookworm.txt stays in step with pyproject.toml (no network)."""
+"""scripts/constraints/pi-bookworm.txt stays in step with pyproject.toml, and the onnxruntime
+floor stays installable on JetPack 6 (no network)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,17 @@ def test_pi_constraints_leave_the_declared_floors_installable() -> None:
             if floor and upper:
                 as_tuple = [tuple(int(p) for p in v.split(".")) for v in (floor[1], upper[0])]
                 assert as_tuple[0] <= as_tuple[1], f"{requirement} vs {name}{spec}"
+
+
+# The newest onnxruntime wheel for cp310 aarch64 (JetPack 6's Python): docs/field.md, section 7.
+JETPACK_ORT_CEILING = (1, 23, 2)
+
+
+def test_onnxruntime_floor_stays_installable_on_jetpack() -> None:
+    """A floor above the newest cp310 aarch64 wheel would leave a Jetson nothing to install."""
+    requirements = _declared()["onnxruntime"]
+    assert requirements, "no extra declares onnxruntime"
+    for requirement in requirements:
+        floor = re.search(r">=\s*([\d.]+)", requirement)
+        assert floor, f"{requirement}: no floor"
+        assert tuple(int(p) for p in floor[1].split(".")) <= JETPACK_ORT_CEILING, requirement
