@@ -1,0 +1,75 @@
+"""The power stage's clock (:meth:`PowerStage.run_clock`) on a real event loop with the time as
+data: its first tick carries the board's reading (a hot computer saves power at once), and once
+the policy's deadline and the next board reading are due it ticks again by itself (the display
+dims and sleeps, the board is read anew), without waiting on a wall clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from glasses.pipeline.channel import Channel, Overflow
+from glasses.pipeline.messages import Message, PowerNotice
+from glasses.power.board import BoardReader
+from glasses.power.policy import PowerState
+from glasses.runtime.power_stage import PowerInput, PowerStage, Tick
+from glasses.settings import PowerSettings
+
+pytestmark = pytest.mark.fast
+
+
+class Listen:
+    saving = False
+
+
+def hot_board(root: Path, celsius: float) -> None:
+    zone = root / "sys/class/thermal/thermal_zone0"
+    zone.mkdir(parents=True, exist_ok=True)
+    (zone / "type").write_text("cpu-thermal\n")
+    (zone / "temp").write_text(f"{round(celsius * 1000)}\n")
+    throttled = root / "sys/devices/platform/soc/soc:firmware/get_throttled"
+    throttled.parent.mkdir(parents=True, exist_ok=True)
+    throttled.write_text("0x0\n")  # a Pi that is not throttling (and no vcgencmd asked)
+
+
+def test_the_clock_reads_the_board_and_ticks_at_the_deadlines(tmp_path: Path) -> None:
+    hot_board(tmp_path, 80.0)
+    now, listen, sent = [0.0], Listen(), list[Message]()
+    settings = PowerSettings(dim_after_s=30.0, sleep_after_s=60.0, board_poll_s=10.0)
+
+    async def main() -> None:
+        inbox: Channel[PowerInput] = Channel("power", 64, Overflow.BLOCK)
+
+        async def send(msg: Message) -> None:
+            sent.append(msg)
+
+        stage = PowerStage(
+            inbox, send, settings, listen=listen, board=BoardReader(tmp_path), clock=lambda: now[0]
+        )
+
+        async def handle() -> Tick:
+            tick = await asyncio.wait_for(inbox.get(), 30.0)
+            assert isinstance(tick, Tick)
+            async for out in stage.process(tick):
+                sent.append(out)
+            return tick
+
+        clock = asyncio.ensure_future(stage.run_clock())
+        try:
+            first = await handle()
+            assert first.board is not None and first.board.celsius == 80.0
+            assert listen.saving and stage.policy.saving == ("computer",)
+            assert sent[-1] == PowerNotice(("SAVING",), saving=True)
+            hot_board(tmp_path, 60.0)  # cooled down (well past the 5 °C margin)
+            now[0] = 100.0  # past the dim and sleep deadlines and the next board reading
+            second = await handle()
+            assert second.board is not None and second.board.celsius == 60.0
+            assert stage.policy.state is PowerState.IDLE and not stage.policy.awake
+            assert not listen.saving and sent[-1] == PowerNotice()
+        finally:
+            clock.cancel()
+            await asyncio.gather(clock, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 60.0))
