@@ -1,6 +1,6 @@
 """The power wiring piece by piece, on a real event loop: the board reader on a fake sysfs tree,
 wire events to messages, the controller's status line, the power stage driving the display,
-the listen gate and the listen stage, and the microphone task pausing on the gate."""
+the listen gate, the listen stage and the camera, and the microphone task pausing on the gate."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pytest
@@ -42,6 +42,7 @@ from glasses.runtime.listen_gate import ListenGate
 from glasses.runtime.peripherals import run_microphone
 from glasses.runtime.power_stage import PowerInput, PowerStage, Tick
 from glasses.runtime.status import power_line
+from glasses.runtime.vision_stages import CaptureStage
 from glasses.settings import PowerSettings
 from glasses.sources.audio import AudioChunk, SourceStats
 
@@ -261,6 +262,37 @@ def test_the_power_stage_carries_out_the_policy() -> None:
         assert rig.stage.status()["state"] == "shutting_down"
 
     run(main())
+
+
+class OpenCamera:
+    """A camera left open after a capture (closed ``camera.idle_close_s`` later)."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_taking_the_glasses_off_closes_a_camera_left_open() -> None:
+    camera = OpenCamera()
+
+    async def main() -> None:
+        async def send(msg: Message) -> None:
+            pass
+
+        requests: Channel[Any] = Channel("capture", 1, Overflow.KEEP_NEWEST)
+        opener = lambda: cast(Any, camera)  # noqa: E731
+        capture = CaptureStage(requests, send, opener, still_timeout_s=5.0, idle_close_s=60.0)
+        capture.camera = cast(Any, camera)
+        inbox: Channel[PowerInput] = Channel("power", 64, Overflow.BLOCK)
+        stage = PowerStage(inbox, send, PowerSettings(), capture=capture, clock=lambda: 1.0)
+        async for _ in stage.process(Worn(False)):
+            pass
+        assert capture.camera is None
+        capture.worker.close()
+
+    run(main())
+    assert camera.closed
 
 
 # -- the microphone pauses on the gate ---------------------------------------------------------
