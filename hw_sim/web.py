@@ -237,6 +237,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}", parse_constant=_no_constants)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"body is not JSON: {exc}") from None
+        except RecursionError:  # the parser recurses per [ or {: a 64 KiB body can nest deep
+            raise ValueError("body is not JSON the API takes: nested too deeply") from None
         if not isinstance(body, dict):
             raise ValueError("body must be a JSON object")
         return body

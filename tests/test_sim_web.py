@@ -216,6 +216,17 @@ def test_non_finite_fault_values_are_refused_and_the_link_keeps_working(
         assert link.wait_presented(WAIT_S), link.stats
 
 
+@pytest.mark.parametrize("body", ["[" * 30_000 + "]" * 30_000, '{"a":' * 5_000 + "1" + "}" * 5_000])
+def test_deeply_nested_json_is_a_400_not_a_dropped_connection(
+    sim: SimulatorProcess, body: str
+) -> None:
+    # Within the 64 KiB limit, but past the parser's recursion limit (RecursionError).
+    assert sim.web is not None
+    status, reply = post_json(sim.web, "/api/faults", body)
+    assert status == 400 and "nested too deeply" in str(reply["error"]), reply
+    assert post_json(sim.web, "/api/faults", "{}")[0] == 200
+
+
 def test_pty_reports_no_host_until_one_talks(sim: SimulatorProcess) -> None:
     assert sim.state()["connected"] is False  # nobody has opened the pty yet
     with DisplayLink(LinkConfig(url=sim.url), Compositor.for_device) as link:
