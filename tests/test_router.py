@@ -119,6 +119,19 @@ def test_rejected_request_falls_back_without_marking_the_remote_down() -> None:
     assert router.health.up
 
 
+@pytest.mark.fast
+def test_pictures_skip_a_remote_that_reads_none() -> None:
+    """remote.images off: a LOOK's picture goes to the local (vision) model only, never out."""
+    look = [ChatMessage("user", "What is this?", images=(b"\xff\xd8 jpeg",))]
+    remote = FakeRemote()  # no accepts_images: a text-only server
+    router = FallbackBackend(remote, FakeLocal())
+    assert "".join(router.stream_chat(look)) == "local"
+    assert remote.calls == 0 and router.health.up
+    assert "".join(router.stream_chat(CHAT)) == "remote" and remote.calls == 1
+    remote.accepts_images = True  # type: ignore[attr-defined]  # remote.images on
+    assert "".join(router.stream_chat(look)) == "remote" and remote.calls == 2
+
+
 @pytest.fixture
 def engines(llm_engine: Callable[[str], Any]) -> tuple[Any, Any]:
     pytest.importorskip("onnxruntime")

@@ -143,7 +143,8 @@ class FallbackBackend:
 
     @property
     def accepts_images(self) -> bool:
-        """Either side takes pictures (the other refuses them with a clear error)."""
+        """Either side takes pictures: a chat with pictures skips a remote that reads none
+        (``remote.images`` off), and a local text model refuses them with a clear error."""
         return accepts_images(self.remote) or accepts_images(self.local)
 
     @property
@@ -160,13 +161,15 @@ class FallbackBackend:
         cancel: CancelToken | None = None,
     ) -> Iterator[str]:
         cancel = cancel or CancelToken()
+        # Pictures never reach a remote that reads none: it would get them all the same.
+        remote_reads = accepts_images(self.remote) or not any(m.images for m in messages)
         try:
-            if self.health.up:
+            if not self.health.up:
+                self.probe_soon()
+            elif remote_reads:
                 self._set_serving("remote")
                 if (yield from self._try_remote(messages, options, cancel)) or cancel.cancelled:
                     return
-            else:
-                self.probe_soon()
             self._set_serving("local")
             yield from self.local.stream_chat(messages, options, cancel)
         finally:
