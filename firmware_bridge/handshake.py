@@ -3,7 +3,8 @@
 Each HELLO carries a fresh random session id and only the answer to the newest HELLO is
 accepted. The byte stream is ordered, so by the time the device answers that HELLO it has
 processed every earlier one: both ends start numbering from the same point. The wait doubles
-per attempt, so a round trip longer than the first wait cannot starve the handshake.
+per attempt (the link's one :class:`~firmware_bridge.backoff.Backoff`), so a round trip longer
+than the first wait cannot starve the handshake.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from firmware_bridge.backoff import Backoff
 from firmware_bridge.errors import HandshakeError, UnsupportedVersionError
 from firmware_bridge.protocol.frame import PROTOCOL_VERSION, Frame, encode_frame
 from firmware_bridge.protocol.messages import Hello, HelloAck, encode_payload
@@ -49,8 +51,8 @@ class Handshake:
         """The next HELLO on the wire; schedules the one after it."""
         self.session_id = self.new_session_id()
         self.attempts += 1
-        wait = min(self.first_wait_s * 2 ** min(self.attempts - 1, 16), self.max_wait_s)
-        self.due_s = now_s + wait
+        waits = Backoff(self.first_wait_s, self.max_wait_s)
+        self.due_s = now_s + waits.delay_after_s(self.attempts)
         self.sent_s = now_s
         hello = Hello(HOST_MIN_VERSION, HOST_MAX_VERSION, self.max_payload, self.session_id)
         frame = encode_frame(Frame(type=Hello.TYPE, payload=encode_payload(hello)))

@@ -121,6 +121,19 @@ def test_lost_hello_is_retried_with_a_fresh_session_id() -> None:
     assert rig.dev.hellos == [0x1001] and rig.s.handshake.attempts == 2
 
 
+def test_unanswered_hellos_wait_twice_as_long_each_time_up_to_the_retry_limit() -> None:
+    rig = Rig(hello_timeout_s=0.5, hello_retry_max_s=2.0)
+    rig.drop = lambda _chunk: True  # the device hears nothing
+    sent_at: list[float] = []
+    while rig.now < 8.0:
+        before = len(rig.sent)
+        rig.step(0.01)
+        sent_at += [rig.now] * (len(rig.sent) - before)
+    waits = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert waits == pytest.approx([0.5, 1.0, 2.0, 2.0, 2.0], abs=0.015), sent_at  # 10 ms steps
+    assert rig.s.handshake.attempts == 6 and rig.dev.hellos == []
+
+
 def test_hello_ack_for_an_older_hello_is_ignored() -> None:
     rig = Rig()
     rig.hold_to_host = True
