@@ -1,6 +1,6 @@
 """Saving power cuts partial transcripts down rather than off: the pure pacer (time as sample
 counts) and the listen stage driving a real speech pipeline (segmenter, streaming transcriber)
-whose VAD always hears speech and whose recogniser counts its re-decodes."""
+whose VAD hears speech (or silence: never decoded) and whose recogniser counts its re-decodes."""
 
 from __future__ import annotations
 
@@ -36,15 +36,16 @@ def test_the_pacer_spaces_partials_by_audio_time() -> None:
 
 
 class Speech:
-    """A VAD that hears speech in every 32 ms window."""
+    """A VAD that hears speech in every 32 ms window (or, at a low ``probability``, none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, probability: float = 0.9) -> None:
         self.position = 0
+        self.probability = probability
 
     def feed(self, samples: FloatArray) -> list[VadWindow]:
         out = []
         for start in range(0, len(samples) - 511, 512):
-            out.append(VadWindow(self.position, samples[start : start + 512], 0.9))
+            out.append(VadWindow(self.position, samples[start : start + 512], self.probability))
             self.position += 512
         return out
 
@@ -61,11 +62,14 @@ class Counting:
         return Recognition(f"words {len(samples)}", "en")
 
 
-def partials_in_3_s(saving: bool, interval_s: float = 1.0) -> tuple[int, int]:
-    """(partial transcripts, re-decodes) over 3 s of speech fed in 0.1 s chunks."""
+def partials_in_3_s(
+    saving: bool, interval_s: float = 1.0, probability: float = 0.9
+) -> tuple[int, int]:
+    """(partial transcripts, re-decodes) over 3 s of speech (of silence at a low VAD
+    ``probability``) fed in 0.1 s chunks."""
     recognizer = Counting()
     pipeline = SpeechPipeline(
-        vad=Speech(),  # type: ignore[arg-type]  # duck-typed: feed and reset
+        vad=Speech(probability),  # type: ignore[arg-type]  # duck-typed: feed and reset
         segmenter=Segmenter(),
         transcriber=StreamingTranscriber(recognizer),
     )
@@ -93,3 +97,7 @@ def test_saving_re_decodes_once_a_second_instead_of_five_times() -> None:
     assert partials == decodes >= 8  # every 0.2 s once the utterance is long enough
     assert partials_in_3_s(saving=True) == (3, 3)  # one in each second of audio
     assert partials_in_3_s(saving=True, interval_s=0.0) == (0, 0)
+
+
+def test_silence_is_never_decoded() -> None:
+    assert partials_in_3_s(saving=False, probability=0.01) == (0, 0)  # only while one speaks
