@@ -6,13 +6,12 @@ not available in this tree.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from process_support import wait_for
 
 from firmware_bridge.compositor import Compositor
 from firmware_bridge.config import LinkConfig
@@ -52,16 +51,6 @@ def sim(tmp_path: Path) -> Iterator[Simulator]:
         yield simulator
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float = WAIT_S) -> bool:
-    done = threading.Event()
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        done.wait(0.02)  # polling an external process: nothing to wait on
-    return True
-
-
 def test_show_survives_unplug_and_reboot(sim: Simulator) -> None:
     states: list[LinkState] = []
     config = LinkConfig(url=sim.info["url"], reconnect_backoff_max_s=0.2)
@@ -77,12 +66,18 @@ def test_show_survives_unplug_and_reboot(sim: Simulator) -> None:
         screen = (rng.random((64, 128)) < 0.2).astype(np.uint8)
         link.show(screen)
         assert link.wait_presented(WAIT_S)
-        assert wait_until(lambda: np.array_equal(sim.screen(), screen * 255))
+        wait_for(
+            lambda: np.array_equal(sim.screen(), screen * 255),
+            "the screen on the simulator",
+        )
 
         sim.post_ok("/api/unplug", {"duration_s": 0.3})
-        assert wait_until(lambda: LinkState.LOST in states)
-        assert wait_until(lambda: link.state is LinkState.CONNECTED)
+        wait_for(lambda: LinkState.LOST in states, "the link to be lost")
+        wait_for(lambda: link.state is LinkState.CONNECTED, "the link to reconnect")
         sim.post_ok("/api/reboot", {})  # the panel comes back blank; the link must redraw it
-        assert wait_until(lambda: link.stats.reconnects >= 2)
-        assert wait_until(lambda: np.array_equal(sim.screen(), screen * 255))
+        wait_for(lambda: link.stats.reconnects >= 2, "two reconnects")
+        wait_for(
+            lambda: np.array_equal(sim.screen(), screen * 255),
+            "the screen on the simulator",
+        )
         assert link.stats.errors_from_device == 0

@@ -5,13 +5,12 @@ Waits are on the link's own conditions with generous timeouts; nothing sleeps fo
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from process_support import wait_for
 from test_link_fakes import DeviceThread, FakeDevice, MemoryLine, PtyDevice
 
 from firmware_bridge.compositor import Compositor
@@ -57,18 +56,6 @@ def memory_rig(
     )
     with dev, link:
         yield link, dev, line, states
-
-
-def wait_until(predicate: object, timeout_s: float = WAIT_S) -> bool:
-    cond = threading.Condition()
-    deadline = time.monotonic() + timeout_s
-    with cond:
-        while not predicate():  # type: ignore[operator]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            cond.wait(min(left, 0.005))
-    return True
 
 
 def target(seed: int, dev: FakeDevice) -> np.ndarray:
@@ -124,7 +111,10 @@ def test_commands_and_events() -> None:
         assert boot.message.kind == m.EventKind.BOOT
         link.set_brightness(40)
         link.sleep()
-        assert wait_until(lambda: dev.device.brightness == 40 and dev.device.sleeping)
+        wait_for(
+            lambda: dev.device.brightness == 40 and dev.device.sleeping,
+            "brightness 40 and sleep on the device",
+        )
         with dev.lock:
             dev.device.send_event(m.EventKind.SWIPE, m.SwipeDirection.FORWARD)
         swipe = link.get_event(WAIT_S)
@@ -146,10 +136,13 @@ def test_unplug_and_replug_reconnects_and_resends() -> None:
         line.unplug()
         with dev.lock:
             dev.device.reboot()  # unplugging a USB display powers it off
-        assert wait_until(lambda: link.state is LinkState.LOST)
+        wait_for(lambda: link.state is LinkState.LOST, "the link to be lost")
         line.replug()
-        assert wait_until(lambda: link.state is LinkState.CONNECTED)
-        assert wait_until(lambda: np.array_equal(dev.device.screen.front, screen))
+        wait_for(lambda: link.state is LinkState.CONNECTED, "the link to reconnect")
+        wait_for(
+            lambda: np.array_equal(dev.device.screen.front, screen),
+            "the screen on the device",
+        )
         assert link.stats.reconnects == 1
         assert states[:3] == [LinkState.CONNECTED, LinkState.LOST, LinkState.CONNECTED]
         assert line.opens >= 2
@@ -159,7 +152,7 @@ def test_unsupported_version_reaches_the_caller() -> None:
     with memory_rig(FakeDevice(versions=(3, 4), board_id="future")) as (link, _d, _l, _s):
         with pytest.raises(UnsupportedVersionError, match=r"versions 3\.\.4, this host"):
             link.wait_connected(WAIT_S)
-        assert wait_until(lambda: link.state is LinkState.CLOSED)
+        wait_for(lambda: link.state is LinkState.CLOSED, "the link to close")
         with pytest.raises(UnsupportedVersionError):
             link.show(np.zeros((32, 64), np.uint8))
 

@@ -18,7 +18,8 @@ def wait_for(
     predicate: Callable[[], object], what: str = "condition", timeout_s: float = WAIT_S
 ) -> None:
     """Poll ``predicate`` until it is true; fails naming ``what`` after ``timeout_s``.  Another
-    process gives nothing to wait on but its files and ports, hence the polling."""
+    process (or a thread inside the code under test) gives nothing to wait on but what it
+    changes, hence the polling."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
