@@ -50,6 +50,25 @@ def test_look_answers_about_a_picture(vlm_folder: Path, tmp_path: Path) -> None:
     assert plain.returncode == 0 and plain.stdout.strip() == red_json["text"].strip()
 
 
+def test_look_at_a_camera_with_a_question(vlm_folder: Path, tmp_path: Path) -> None:
+    """--camera N takes the camera's still frame (here an image folder that keeps looking at
+    one picture) and --prompt is the question asked about it."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(4):
+        picture(frames / f"{i}.jpg", (200, 20, 20))
+    args = ("--model", str(vlm_folder), "--max-new-tokens", "6", "--json")
+    asked = glasses("--camera", str(frames), "--prompt", "Which colour is it?", *args)
+    default = glasses("--camera", str(frames), *args)
+    assert asked.returncode == 0 and default.returncode == 0, asked.stderr + default.stderr
+    asked_json, default_json = json.loads(asked.stdout), json.loads(default.stdout)
+    assert asked_json["prompt"] == "Which colour is it?"
+    assert asked_json["picture"]["bytes"] > 0 and asked_json["picture_tokens"] > 0
+    assert asked_json["text"] != default_json["text"]  # the question reached the model
+    none = glasses("--camera", str(tmp_path / "no-such-camera"), *args)
+    assert none.returncode != 0 and "no-such-camera" in none.stderr
+
+
 def test_look_errors_say_what_to_do(
     vlm_folder: Path, llm_zoo: dict[str, object], tmp_path: Path
 ) -> None:
