@@ -136,10 +136,14 @@ def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, A
     audio = utterances([5.0], 1)[0][1].audio
     contended = contention(recognizer, model, audio, args.repeats, args.rounds)
     setup = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"), "lengths": args.lengths, "per_length": args.per_length,
-        "utterances": 2 * len(args.lengths) * args.per_length, "policy": repr(POLICIES["clause"]),
-    }  # fmt: skip
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+        "lengths": args.lengths,
+        "per_length": args.per_length,
+        "utterances": 2 * len(args.lengths) * args.per_length,
+        "policy": repr(POLICIES["clause"]),
+    }
     return {
         "setup": setup,
         "lag": lag,
