@@ -224,6 +224,12 @@ def test_run_check_loads_the_model_folders_it_would_use(
     argv = ["run", "--check", "--set", "llm.model=", "--asr-model", str(empty), "--no-audio"]
     assert glasses.cli.main(argv) == 0
     assert json.loads(capsys.readouterr().out)["asr"]["model_dir"] == str(empty)
+    # LOOK's vision-language model is loaded whenever look.model names one.
+    argv = ["run", "--check", "--set", "llm.model=", "--no-audio", "--set", f"look.model={empty}"]
+    assert glasses.cli.main(argv) == 2
+    assert (
+        f"look.model {str(empty)!r}: {empty / 'config.json'} is missing" in capsys.readouterr().err
+    )
     # The default model, not pulled: the daemon runs without it, and --check says so.
     assert glasses.cli.main(["run", "--check"]) == 0
     captured = capsys.readouterr()

@@ -48,3 +48,15 @@ def test_look_shows_the_models_answer_on_the_glasses(
     assert "look: first words" in result.stdout
     read, look = (np.asarray(Image.open(out / f"{n}.png")) for n in ("read-2", "look-page-1"))
     assert not np.array_equal(read, look)  # the answer replaced the read page on the glasses
+
+
+def test_run_check_opens_the_look_model(
+    vlm_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``glasses run --check`` reads the vision model's folder the daemon would load: a real one
+    passes (an empty one is refused: test_config.py)."""
+    from glasses.cli import main
+
+    argv = ["run", "--check", "--set", "llm.model=", "--no-audio"]
+    assert main([*argv, "--set", f"look.model={vlm_folder}"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["look"]["model"] == str(vlm_folder)

@@ -158,6 +158,11 @@ def check_model_folders(settings: Settings) -> tuple[list[str], list[str]]:
             _check_asr_folder(settings.asr.model_dir)
         except (GlassesError, ImportError, OSError) as exc:
             problems.append(f"{key}: {exc}")
+    if settings.look.model:  # loaded beside the text model whenever it is set
+        try:
+            _check_vision_folder(settings.look.model)
+        except (GlassesError, ImportError, OSError) as exc:
+            problems.append(f"look.model {settings.look.model!r}: {exc}")
     return problems, notes
 
 
@@ -169,6 +174,18 @@ def _check_llm_folder(name: str, variant: str) -> None:
 
     folder = resolve_model_dir(name)
     scan_onnx(open_model_folder(folder, variant or pulled_variant(folder)).onnx_path)
+
+
+def _check_vision_folder(name: str) -> None:
+    from glasses.models.manifest import pulled_variant
+    from glasses.models.store import resolve_model_dir
+    from glasses.models.vlm_folder import open_vision_folder
+    from glasses.onnx_wire.scan import scan_onnx
+
+    folder = resolve_model_dir(name)
+    model = open_vision_folder(folder, pulled_variant(folder))
+    for graph in (model.decoder_path, model.vision_encoder_path, model.embed_tokens_path):
+        scan_onnx(graph)
 
 
 def _check_asr_folder(model_dir: str) -> None:
