@@ -400,6 +400,20 @@ def test_without_the_serve_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["serve", "--model", "no-such-model"]) == 2
 
 
+@pytest.mark.fast
+def test_serve_limits_come_from_the_command_line() -> None:
+    from glasses.cli import build_parser
+    from glasses.commands.serve import server_config
+    from glasses.errors import GlassesError
+
+    argv = ["serve", "--model", "m", "--max-connections", "7", "--request-timeout", "2.5"]
+    config = server_config(build_parser().parse_args(argv))
+    assert (config.max_connections, config.request_timeout_s) == (7, 2.5)
+    for bad in (["--max-connections", "0"], ["--request-timeout", "nan"]):
+        with pytest.raises(GlassesError, match="bad server settings"):
+            server_config(build_parser().parse_args(["serve", "--model", "m", *bad]))
+
+
 def test_a_client_that_stops_reading_frees_the_engine(serve: Callable[..., ChatServer]) -> None:
     class Endless(ScriptedEngine):
         def _run(self, cancel: Any, result: Any) -> Iterator[str]:
