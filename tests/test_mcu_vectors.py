@@ -9,6 +9,7 @@ NAK, ACK, EVENT, LOG) are compared with the documented bytes.
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import pytest
@@ -127,10 +128,11 @@ def _session_script() -> Script:
     s.rx(wire("ping")).add("poll")
     for name in ("blit_packbits", "present", "clear", "set_brightness", "sleep", "wake"):
         s.rx(wire(name)).add("poll", "state")
-    # The device's events and logs of section 12.5, acknowledged by the host one by one.
-    s.add("t 83456", "event 1 0 2", "poll").rx(ack_frame(2))
-    s.add("t 600000", "event 3 76 1", "poll").rx(ack_frame(3))
-    s.add("t 1234567", "event 4 0 -1250", "poll").rx(ack_frame(4))
+    # The device's events and logs of section 12.5, acknowledged by the host one by one; the
+    # events posted through the port interface's typed calls (gl_post_button, ...).
+    s.add("t 83456", "post button 0 2", "poll").rx(ack_frame(2))
+    s.add("t 600000", "post battery 76 1", "poll").rx(ack_frame(3))
+    s.add("t 1234567", "post temperature -1250", "poll").rx(ack_frame(4))
     s.add(f"log 2 {'temp 41 °C'.encode().hex()}", "poll").rx(ack_frame(5))
     text = json.loads(BY_NAME["log_long"].values["fields"])["text"]
     s.add(f"log 0 {text.encode().hex()}", "poll").rx(ack_frame(6))
@@ -164,6 +166,19 @@ def test_a_session_of_frame_vectors(harness: Path) -> None:
         front[at : at + 8] = rows[8 * r : 8 * r + 8]
     assert bytes.fromhex(tagged(out, "front")[0]) == bytes(front)
     assert bytes.fromhex(tagged(out, "back")[0]) == bytes(stride * 400)
+
+
+def test_typed_inputs_post_their_events(harness: Path) -> None:
+    """gl_post_swipe, gl_post_worn and gl_post_battery (clamped to 100 %, charging as 0/1)
+    send the EVENTs of section 6.2, numbered after the BOOT event."""
+    s = Script().add("t 0", "init 0", "out").rx(wire("hello")).add("poll", "t 70")
+    s.add("post swipe 3", "post worn 5", "post battery 180 7", "post worn 0", "poll")
+    sent = tx_bytes(s.run(harness))[-1]
+    events = [(2, 3, 0), (5, 1, 0), (3, 100, 1), (5, 0, 0)]
+    assert sent == b"".join(
+        encode_frame(Frame(type=MsgType.EVENT, seq=n, payload=struct.pack("<BBhI", *e, 70)))
+        for n, e in enumerate(events, start=1)
+    )
 
 
 def test_reset_vector_reboots_after_its_ack(harness: Path) -> None:

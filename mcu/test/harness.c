@@ -6,6 +6,8 @@
  *   init CAUSE           boot the device                  poll       gl_poll, then print
  *   bootloader 0|1       port has enter_bootloader (set before init)
  *   event K C V          gl_post_event                    log L HEX  gl_log
+ *   post NAME A [B]      gl_post_button ID ACTION, _swipe DIR, _battery PCT CHARGING, _worn W,
+ *                        _temperature CENTI_C: the port interface's typed inputs
  *   out                  print "tx HEX" of everything the device wrote since the last print
  *   dump                 print "back HEX" and "front HEX" (the panel's memory)
  *   state                print session, version, sleeping, brightness, mode, panel, seq state
@@ -286,6 +288,17 @@ int main(void)
             int k, c, v;
             if (sscanf(arg, "%d %d %d", &k, &c, &v) != 3) fail("event K C V");
             printf("event %d\n", gl_post_event(&dev, (uint8_t)k, (uint8_t)c, (int16_t)v));
+        } else if (strcmp(line, "post") == 0) {
+            char name[16];
+            int a = 0, b = 0, r = -1;
+            if (sscanf(arg, "%15s %d %d", name, &a, &b) < 2) fail("post NAME A [B]");
+            if (strcmp(name, "button") == 0) r = gl_post_button(&dev, (uint8_t)a, (uint8_t)b);
+            if (strcmp(name, "swipe") == 0) r = gl_post_swipe(&dev, (uint8_t)a);
+            if (strcmp(name, "battery") == 0) r = gl_post_battery(&dev, (uint8_t)a, b);
+            if (strcmp(name, "worn") == 0) r = gl_post_worn(&dev, a);
+            if (strcmp(name, "temperature") == 0) r = gl_post_temperature(&dev, (int16_t)a);
+            if (r < 0) fail("post button|swipe|battery|worn|temperature");
+            printf("event %d\n", r);
         } else if (strcmp(line, "log") == 0) {
             char *end;
             unsigned long level = strtoul(arg, &end, 10);
