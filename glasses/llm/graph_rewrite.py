@@ -12,6 +12,11 @@ small in memory: weights kept in external files stay there, and weights embedded
 ``.onnx`` file become external references to their own bytes in that file, so nothing is copied.
 The caller hands the returned bytes to ONNX Runtime with the model's folder as the place to
 find external data.  Any graph that does not have the expected shape is left alone (``None``).
+
+Why at every load rather than once at pull time: the rewrite takes about 2 ms
+(docs/benchmarks.md, "Engine changes behind these numbers"), while writing a pruned copy
+into the model folder would double the folder's size on a small SD card and give
+``glasses models verify`` a file the manifest does not list.
 """
 
 from __future__ import annotations
