@@ -14,9 +14,9 @@ The caller hands the returned bytes to ONNX Runtime with the model's folder as t
 find external data.  Any graph that does not have the expected shape is left alone (``None``).
 
 Why at every load rather than once at pull time: the rewrite takes about 2 ms
-(docs/benchmarks.md, "Engine changes behind these numbers"), while writing a pruned copy
-into the model folder would double the folder's size on a small SD card and give
-``glasses models verify`` a file the manifest does not list.
+(docs/benchmarks.md, "Engine changes behind these numbers"), so a cached copy would save
+nothing a wearer notices, and a derived file in the model folder would be one more thing to
+invalidate when the graph changes and a file that ``glasses models verify`` does not know.
 """
 
 from __future__ import annotations
