@@ -14,6 +14,7 @@ import importlib
 import importlib.resources
 import math
 import os
+import re
 import stat
 import sys
 import typing
@@ -32,6 +33,7 @@ PROVIDERS: Final = ("auto", "tensorrt", "cuda", "cpu")  # ONNX Runtime execution
 
 # A settings file is a few kB; anything this big is the wrong file (or a device).
 MAX_CONFIG_BYTES: Final = 1 << 20
+_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,32}")  # an item of a names=N list setting
 
 
 class ConfigError(GlassesError):
@@ -46,7 +48,8 @@ class ConfigError(GlassesError):
 
 def _s(default: Any, doc: str, **limits: Any) -> Any:
     """A documented setting; ``limits``: choices=..., minimum=..., maximum=..., length=...,
-    nonempty=True (a string that may not be empty)."""
+    nonempty=True (a string that may not be empty), names=N (a list, maybe empty, of at most
+    N names: letters, digits, ``_ . -``)."""
     return field(default=default, metadata={"doc": doc, **limits})
 
 
@@ -173,7 +176,8 @@ class PowerSettings:
     critical_battery_percent: int = _s(5, "At or below this charge (not charging) the glasses show a warning and the daemon stops cleanly 5 s later; 0: never.", minimum=0, maximum=100)
     board_hot_c: float = _s(75.0, "The computer's hottest thermal zone at or above this saves power too (so does throttling it reports: a Pi's under-voltage or capped clock); ends 5 °C lower.", minimum=30.0, maximum=120.0)
     glasses_hot_c: float = _s(45.0, "The glasses' own temperature (EVENT TEMPERATURE) at or above this saves power; ends 5 °C lower.", minimum=20.0, maximum=100.0)
-    board_poll_s: float = _s(10.0, "How often the computer's thermal zones and throttling flags are read; 0: never.", minimum=0.0, maximum=600.0)
+    saving_power_modes: tuple[str, ...] = _s((), "A Jetson's nvpmodel power modes that save power too, by id (`1`) or by the name its nvpmodel.conf gives (`7W`, any case), e.g. `[\"7W\"]`: the wearer chose a small power budget, so tentative work goes first. Empty by default because mode numbers and names differ between Orin modules and JetPack releases: `sudo nvpmodel -q` shows the one in use, `glasses status` the one read.", names=8)
+    board_poll_s: float = _s(10.0, "How often the computer's thermal zones, throttling flags and nvpmodel power mode are read; 0: never.", minimum=0.0, maximum=600.0)
     saving_partial_interval_s: float = _s(1.0, "While saving power, a partial transcript at most this often (seconds of audio; otherwise every 0.2 s); 0: none while saving.", minimum=0.0, maximum=60.0)
 # fmt: on
 
@@ -326,7 +330,14 @@ def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any]) -> Any:
         value = tuple(value)
         if "length" in meta and len(value) != meta["length"]:
             raise bad(f"a list of {meta['length']}")
-        if len(set(value)) != len(value) or not value:
+        if "names" in meta:
+            if len(value) > meta["names"] or not all(map(_NAME.fullmatch, value)):
+                raise bad(
+                    f"a list of at most {meta['names']} names (1 to 32 letters, digits, _ . or -)"
+                )
+            if len({v.casefold() for v in value}) != len(value):
+                raise bad("a list without repeats")
+        elif len(set(value)) != len(value) or not value:
             raise bad("a non-empty list without repeats")
     elif kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)

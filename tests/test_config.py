@@ -85,6 +85,29 @@ def test_errors_name_the_key_and_the_allowed_values(override: str, message: str)
     assert message in str(err.value)
 
 
+def test_saving_power_modes_are_a_short_list_of_names_empty_by_default() -> None:
+    assert Settings().power.saving_power_modes == ()
+    assert load_settings(overrides=["power.saving_power_modes=7W"]).power.saving_power_modes == (
+        "7W",
+    )
+    given = build_settings({"power": {"saving_power_modes": ["1", "MAXN_SUPER", "7W"]}})
+    assert given.power.saving_power_modes == ("1", "MAXN_SUPER", "7W")
+    assert build_settings({"power": {"saving_power_modes": []}}).power.saving_power_modes == ()
+    names = "power.saving_power_modes must be a list of at most 8 names (1 to 32 letters"
+    for bad, message in [
+        (3, "power.saving_power_modes must be a list of strings, got 3"),
+        ([1], "power.saving_power_modes must be a list of strings, got [1]"),
+        ([""], names),
+        (["7 W"], names),
+        (["x" * 33], names),
+        ([str(n) for n in range(9)], names),
+        (["7W", "7w"], "power.saving_power_modes must be a list without repeats"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            build_settings({"power": {"saving_power_modes": bad}})
+        assert message in str(err.value)
+
+
 def test_cross_checks_and_file_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"modes\.start must be one of modes\.enabled"):
         build_settings({"modes": {"enabled": ["read"], "start": "captions"}})

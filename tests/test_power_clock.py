@@ -73,3 +73,57 @@ def test_the_clock_reads_the_board_and_ticks_at_the_deadlines(tmp_path: Path) ->
             await asyncio.gather(clock, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 60.0))
+
+
+def jetson_mode(root: Path, mode: int) -> None:
+    """What ``sudo nvpmodel -m MODE`` leaves behind, on an Orin Nano whose conf names 0 and 1."""
+    status = root / "var/lib/nvpmodel/status"
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.write_text(f"pmode:{mode:04d} fmode:quiet\n")
+    (root / "etc").mkdir(exist_ok=True)
+    conf = "< POWER_MODEL ID=0 NAME=15W >\n< POWER_MODEL ID=1 NAME=7W >\n"
+    (root / "etc/nvpmodel.conf").write_text(conf)
+
+
+def test_a_listed_power_mode_saves_power_and_a_mode_change_is_read_on_the_next_poll(
+    tmp_path: Path,
+) -> None:
+    hot_board(tmp_path, 50.0)
+    jetson_mode(tmp_path, 1)
+    now, listen, sent = [0.0], Listen(), list[Message]()
+    settings = PowerSettings(dim_after_s=0.0, sleep_after_s=0.0, saving_power_modes=("7W",))
+
+    async def main() -> None:
+        inbox: Channel[PowerInput] = Channel("power", 64, Overflow.BLOCK)
+
+        async def send(msg: Message) -> None:
+            sent.append(msg)
+
+        stage = PowerStage(
+            inbox, send, settings, listen=listen, board=BoardReader(tmp_path), clock=lambda: now[0]
+        )
+
+        async def handle() -> None:
+            tick = await asyncio.wait_for(inbox.get(), 30.0)
+            assert isinstance(tick, Tick)
+            async for out in stage.process(tick):
+                sent.append(out)
+
+        clock = asyncio.ensure_future(stage.run_clock())
+        try:
+            await handle()
+            assert listen.saving and sent[-1] == PowerNotice(("SAVING",), saving=True)
+            status = stage.status()
+            assert status["saving"] == ["nvpmodel mode 1 (7W)"]
+            assert (status["power_mode"], status["power_mode_name"]) == ("1", "7W")
+            jetson_mode(tmp_path, 0)  # the wearer plugged in and chose 15 W again
+            now[0] = settings.board_poll_s
+            await handle()
+            assert not listen.saving and sent[-1] == PowerNotice()
+            status = stage.status()
+            assert status["saving"] == [] and status["power_mode"] == "0"
+        finally:
+            clock.cancel()
+            await asyncio.gather(clock, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 60.0))

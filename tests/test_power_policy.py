@@ -114,6 +114,31 @@ def test_heat_and_throttling_save_power_with_a_margin() -> None:
     assert status["computer_c"] == 50.0 and status["glasses_c"] == 39.0 and not status["saving"]
 
 
+def test_a_listed_jetson_power_mode_saves_power_by_id_or_name() -> None:
+    p = policy(saving_power_modes=("1",))
+    assert p.on_event(BoardHeat(50.0, power_mode="0", power_mode_name="15W"), 1.0) == []
+    assert p.status(1.0)["power_mode"] == "0" and p.status(1.0)["power_mode_name"] == "15W"
+    assert p.on_event(BoardHeat(50.0, power_mode="1", power_mode_name="7W"), 2.0) == [
+        SetSaving(("nvpmodel mode 1 (7W)",)),
+        Tell(("SAVING",)),
+    ]
+    assert p.status(2.0)["saving"] == ["nvpmodel mode 1 (7W)"]
+    assert p.on_event(BoardHeat(50.0, power_mode="1"), 3.0) == [
+        SetSaving(("nvpmodel mode 1",))  # the same mode, no conf to name it
+    ]
+    assert p.on_event(BoardHeat(50.0, power_mode="0"), 4.0) == [SetSaving(()), Tell(())]
+    named = policy(saving_power_modes=("7w", "25W"))
+    assert named.on_event(BoardHeat(None, power_mode="1"), 1.0) == []  # no name to match
+    assert named.on_event(BoardHeat(None, power_mode="2", power_mode_name="7W"), 2.0) == [
+        SetSaving(("nvpmodel mode 2 (7W)",)),
+        Tell(("SAVING",)),
+    ]
+    # Not a Jetson (no mode read), or nothing listed: never a reason.
+    assert named.on_event(BoardHeat(None), 3.0) == [SetSaving(()), Tell(())]
+    unlisted = policy()
+    assert unlisted.on_event(BoardHeat(None, power_mode="1", power_mode_name="7W"), 1.0) == []
+
+
 def test_a_critical_battery_warns_then_shuts_down_once() -> None:
     p = policy(critical_battery_percent=5)
     p.tick(200.0)  # asleep after a quiet spell: the warning must still be seen

@@ -84,9 +84,56 @@ def test_board_reader_takes_the_hottest_real_zone_and_the_present_throttling(
     heat = reader.read()
     assert heat.celsius == 61.25
     assert heat.throttled == ("under-voltage", "throttled")
-    assert reader.power_mode() == "2"
+    assert heat.power_mode == "2" and heat.power_mode_name == ""  # no nvpmodel.conf to name it
     throttled.write_text("garbage\n")
     assert reader.throttled() == ()
+
+
+def nvpmodel(root: Path, status: str, conf: str | None = None) -> None:
+    """A Jetson's nvpmodel files: the mode in use and, if given, the conf naming the modes."""
+    path = root / "var/lib/nvpmodel/status"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(status)
+    if conf is not None:
+        (root / "etc").mkdir(exist_ok=True)
+        (root / "etc/nvpmodel.conf").write_text(conf)
+
+
+ORIN_NANO_CONF = """
+< PARAM TYPE=FILE NAME=CPU_ONLINE >
+CORE_0 /sys/devices/system/cpu/cpu0/online
+
+< POWER_MODEL ID=0 NAME=15W >
+CPU_ONLINE CORE_0 1
+
+< POWER_MODEL ID=1 NAME=7W >
+CPU_ONLINE CORE_0 1
+
+< PM_CONFIG DEFAULT=0 >
+"""
+
+
+def test_board_reader_reads_the_jetson_power_mode_anew_on_every_reading(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = BoardReader(tmp_path)
+    nvpmodel(tmp_path, "pmode:0001 fmode:quiet\n", ORIN_NANO_CONF)
+    heat = reader.read()
+    assert (heat.power_mode, heat.power_mode_name) == ("1", "7W")
+    nvpmodel(tmp_path, "pmode:0000 fmode:quiet\n")  # sudo nvpmodel -m 0 while the daemon runs
+    heat = reader.read()
+    assert (heat.power_mode, heat.power_mode_name) == ("0", "15W")
+    # A JetPack upgrade brings a conf with another name for mode 0: read again once changed.
+    (tmp_path / "etc/nvpmodel.conf").write_text(
+        "< POWER_MODEL ID=0 NAME=MAXN_SUPER >\n" + "#" * 40 + "\n"
+    )
+    assert reader.read().power_mode_name == "MAXN_SUPER"
+    (tmp_path / "etc/nvpmodel.conf").unlink()
+    assert reader.read().power_mode_name == ""  # unnamed, still known by its id
+    nvpmodel(tmp_path, "pmode:zz\n")
+    with caplog.at_level("WARNING", logger="glasses.power.board"):
+        assert reader.read().power_mode == ""
+    assert "'pmode:zz' is not pmode:N" in caplog.text
 
 
 # -- the glasses' events and the status line -------------------------------------------------
@@ -146,11 +193,13 @@ def test_power_line_reads_as_a_sentence() -> None:
             "throttled": ["throttled"],
             "glasses_c": None,
             "power_mode": "2",
+            "power_mode_name": "MAXN_SUPER",
         }
     )
     assert line == (
         "power: idle for 40 s (nothing happened for 120 s), display asleep at 255, listening; "
-        "saving: computer; battery 50 % charging; computer 76 °C (throttled); nvpmodel mode 2"
+        "saving: computer; battery 50 % charging; computer 76 °C (throttled); "
+        "nvpmodel mode 2 (MAXN_SUPER)"
     )
 
 

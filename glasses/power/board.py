@@ -7,8 +7,10 @@ now, and a Jetson's power mode, read from sysfs under ``root`` (a fake tree in t
 * throttling: ``sys/devices/platform/soc/soc:firmware/get_throttled`` on a Raspberry Pi, a hex
   bit field; only the bits saying "now" count here. Older Pi kernels lack that file: then
   ``vcgencmd get_throttled`` (``throttled=0x50005``) gives the same field, if it is on PATH.
-* Jetson power mode: ``var/lib/nvpmodel/status`` (``pmode:0002 ...``), written by nvpmodel;
-  shown in the status, never changed.
+* Jetson power mode: ``var/lib/nvpmodel/status`` (``pmode:0002 ...``), written by nvpmodel,
+  read on every poll (``sudo nvpmodel -m N`` changes it while the daemon runs); its name
+  (``7W``) from ``etc/nvpmodel.conf`` (``< POWER_MODEL ID=1 NAME=7W >``). A mode listed in
+  ``power.saving_power_modes`` saves power; the daemon never changes the mode.
 
 Reading a few sysfs files takes microseconds, but ``vcgencmd`` is a process: the power stage
 reads the board on a worker thread.
@@ -17,7 +19,9 @@ reads the board on a worker thread.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 from typing import Final
@@ -29,6 +33,9 @@ log = logging.getLogger(__name__)
 THERMAL_ZONES: Final = "sys/class/thermal"
 PI_THROTTLED: Final = "sys/devices/platform/soc/soc:firmware/get_throttled"
 NVPMODEL_STATUS: Final = "var/lib/nvpmodel/status"
+NVPMODEL_CONF: Final = "etc/nvpmodel.conf"  # a link to the board's own conf, which names modes
+MODE_NAME_LINE: Final = re.compile(r"<\s*POWER_MODEL\s+ID=(\d{1,4})\s+NAME=([\w.-]{1,32})\s*>")
+MAX_CONF_BYTES: Final = 1 << 20  # a conf is tens of kB
 # Bits of get_throttled that describe the present (bits 16-19 say "has happened since boot").
 THROTTLE_BITS: Final = {
     0: "under-voltage",
@@ -46,9 +53,12 @@ class BoardReader:
         self.root = root
         self._warned: set[str] = set()
         self._vcgencmd: str | None = None  # its path, once looked for ("": not on PATH)
+        self._names_seen: tuple[int, int] | None = None  # the conf's mtime and size when parsed
+        self._names: dict[str, str] = {}
 
     def read(self) -> BoardHeat:
-        return BoardHeat(self.hottest_c(), self.throttled())
+        mode = self.power_mode()
+        return BoardHeat(self.hottest_c(), self.throttled(), mode, self.mode_name(mode))
 
     def hottest_c(self) -> float | None:
         """The hottest plausible thermal zone in °C; None when there is none."""
@@ -113,11 +123,41 @@ class BoardReader:
             log.warning("%s", text)
 
     def power_mode(self) -> str:
-        """A Jetson's nvpmodel mode (``"0"``), or "" where there is none."""
+        """A Jetson's nvpmodel mode id (``"0"``), or "" where there is none."""
         for word in _text(self.root / NVPMODEL_STATUS).split():
             if word.startswith("pmode:"):
-                return str(int(word.removeprefix("pmode:") or "0"))
+                digits = word.removeprefix("pmode:")
+                if digits.isascii() and digits.isdigit():
+                    return str(int(digits))
+                self._warn(
+                    NVPMODEL_STATUS, f"cannot read {NVPMODEL_STATUS}: {word!r} is not pmode:N"
+                )
         return ""
+
+    def mode_name(self, mode: str) -> str:
+        """The name nvpmodel.conf gives mode ``mode`` (``"7W"``); "" where it names none.
+        Parsed again only when the file changes: a poll costs one stat."""
+        path = self.root / NVPMODEL_CONF
+        try:
+            info = path.stat()
+        except OSError:
+            return ""
+        if not mode or not stat.S_ISREG(info.st_mode):
+            return ""
+        seen = (info.st_mtime_ns, info.st_size)
+        if seen != self._names_seen:
+            self._names_seen, self._names = seen, _mode_names(path)
+        return self._names.get(mode, "")
+
+
+def _mode_names(path: Path) -> dict[str, str]:
+    """``{"1": "7W", ...}`` from nvpmodel.conf's ``< POWER_MODEL ID=1 NAME=7W >`` lines."""
+    try:
+        with path.open("rb") as conf:
+            text = conf.read(MAX_CONF_BYTES).decode("ascii", errors="replace")
+    except OSError:
+        return {}
+    return {str(int(m[1])): m[2] for m in MODE_NAME_LINE.finditer(text)}
 
 
 def _text(path: Path) -> str:

@@ -37,11 +37,15 @@ class BatteryLevel:
 
 @dataclass(frozen=True)
 class BoardHeat:
-    """The computer's own readings: its hottest thermal zone (None: none readable) and the
-    throttling it reports now (``throttled``: e.g. ``"under-voltage"``; empty: none)."""
+    """The computer's own readings: its hottest thermal zone (None: none readable), the
+    throttling it reports now (``throttled``: e.g. ``"under-voltage"``; empty: none) and a
+    Jetson's nvpmodel power mode (``power_mode``: its id, ``"1"``; ``power_mode_name``: the
+    name its nvpmodel.conf gives it, ``"7W"``; empty: not a Jetson, or not known)."""
 
     celsius: float | None
     throttled: tuple[str, ...] = ()
+    power_mode: str = ""
+    power_mode_name: str = ""
 
 
 @dataclass(frozen=True)

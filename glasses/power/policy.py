@@ -12,7 +12,8 @@ States (:class:`PowerState`), from what the policy knows:
   :data:`SHUTDOWN_WARNING_S` the daemon stops cleanly.
 
 Saving (:class:`~glasses.power.events.SetSaving`) lies across these: a low battery, a hot
-computer or glasses, or a throttling computer turn it on, and it ends with a margin
+computer or glasses, a throttling computer, or a Jetson power mode listed in
+``power.saving_power_modes`` turn it on, and it ends with a margin
 (:data:`BATTERY_MARGIN_PERCENT`, :data:`HEAT_MARGIN_C`) so a reading near the threshold does
 not flap. The policy works out the state it wants from what it knows and returns only the
 actions that change something, so calling it again is harmless.
@@ -150,6 +151,7 @@ class PowerPolicy:
             "computer": _hot(self.board.celsius, s.board_hot_c, "computer" in was),
             "glasses": _hot(self.glasses_c, s.glasses_hot_c, "glasses" in was),
             **{f"computer {flag}": True for flag in self.board.throttled},
+            _mode_reason(self.board): _mode_listed(self.board, s.saving_power_modes),
         }
         return tuple(name for name, on in reasons.items() if on)
 
@@ -213,7 +215,24 @@ class PowerPolicy:
             "computer_c": self.board.celsius,
             "throttled": list(self.board.throttled),
             "glasses_c": self.glasses_c,
+            "power_mode": self.board.power_mode,
+            "power_mode_name": self.board.power_mode_name,
         }
+
+
+def _mode_listed(board: BoardHeat, listed: tuple[str, ...]) -> bool:
+    """Whether the board's power mode is one of ``listed`` (ids as numbers, names in any case)."""
+    mode, name = board.power_mode, board.power_mode_name.casefold()
+    return mode.isdigit() and any(
+        int(entry) == int(mode) if entry.isdigit() else entry.casefold() == name
+        for entry in listed  # ascii names (the settings check them): isdigit is 0-9
+    )
+
+
+def _mode_reason(board: BoardHeat) -> str:
+    """``nvpmodel mode 1 (7W)``: what the status line and the log say."""
+    named = f" ({board.power_mode_name})" if board.power_mode_name else ""
+    return f"nvpmodel mode {board.power_mode}{named}"
 
 
 def _hot(celsius: float | None, limit_c: float, was_hot: bool) -> bool:

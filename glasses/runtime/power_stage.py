@@ -1,8 +1,9 @@
 """The power stage: owns the :class:`~glasses.power.PowerPolicy` and carries out its actions.
 
 It hears the wear sensor, the battery, the glasses' temperature, speech starting and ending,
-buttons and swipes (the daemon sends it a copy of each), and the computer's own thermal zones
-and throttling (:class:`~glasses.power.board.BoardReader`, read every ``power.board_poll_s``).
+buttons and swipes (the daemon sends it a copy of each), and the computer's own thermal zones,
+throttling and Jetson power mode (:class:`~glasses.power.board.BoardReader`, read every
+``power.board_poll_s``).
 Its actions go to the parts that own the devices:
 
 * display SLEEP / WAKE / brightness: :meth:`DisplayStage.set_panel`;
@@ -107,7 +108,6 @@ class PowerStage(Stage[PowerInput]):
         self.board = board
         self.shutdown = shutdown
         self.changed = changed  # the power state or saving changed (the status file is rewritten)
-        self.power_mode = board.power_mode() if board is not None else ""
         self.put_on_s: float | None = None  # the last EVENT WORN 1 handled (wake-up timing)
         self._moved = asyncio.Event()  # the policy has handled a message: its deadline moved
         polled = board is not None and settings.board_poll_s > 0
@@ -155,10 +155,7 @@ class PowerStage(Stage[PowerInput]):
         return None
 
     def status(self) -> dict[str, Any]:
-        status = self.policy.status(self.clock())
-        if self.power_mode:
-            status["power_mode"] = self.power_mode
-        return status
+        return self.policy.status(self.clock())  # the power mode: from the latest board reading
 
     # -- time ------------------------------------------------------------------------------
 

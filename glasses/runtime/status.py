@@ -171,4 +171,5 @@ def power_line(power: dict[str, Any]) -> str:
         line += f" ({', '.join(power['throttled'])})"
     if power.get("power_mode"):
         line += f"; nvpmodel mode {power['power_mode']}"
+        line += f" ({power['power_mode_name']})" if power.get("power_mode_name") else ""
     return line
