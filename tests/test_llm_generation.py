@@ -24,7 +24,7 @@ from glasses.llm import (
     LlmEngine,
     SamplingConfig,
 )
-from glasses.llm.generator import common_prefix
+from glasses.llm.generator import DecodeJob, common_prefix
 
 pytest.importorskip("onnxruntime")
 from llm_support import reference
@@ -216,6 +216,9 @@ def test_cancel_aborts_a_running_forward_pass(
 ) -> None:
     """A cancel that lands while ORT is inside a run terminates that run (RunOptions)."""
     engine: LlmEngine = llm_engine("optimum-qwen2-fp32")
+    # The cache then holds the prompt whatever ran before (alone, the system turn would be a
+    # pass of its own): the prefill is one pass, the third run the second decode step.
+    engine.generate(CHAT, greedy(1))
     cancel = CancelToken()
     runner = engine._runner
     real_forward = runner.forward
@@ -267,6 +270,40 @@ def test_deadline_is_checked_between_prefill_chunks(
     assert len(engine.render(CHAT).ids) > 8 * 4
     assert result.finish_reason == "deadline" and result.token_ids == []
     assert chunks == [4, 4]  # 0 s: run; 10 s: run; 20 s > 15 s: stop before the third
+
+
+def test_deadline_aborts_a_running_prefill_pass(
+    llm_zoo: dict[str, BuiltModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole prompt is one pass that starts only once the deadline has fired (it waits
+    for the deadline timer): the timer terminates that pass in onnxruntime, so the
+    generation ends at its deadline rather than after the pass."""
+    built = llm_zoo["genai-qwen2-int4"]
+    engine = LlmEngine.load(built.path, EngineConfig(prefix_cache=False))
+    fired = threading.Event()
+    real_expire = DecodeJob._expire
+
+    def expire(job: DecodeJob, run_options: Any) -> None:
+        real_expire(job, run_options)
+        fired.set()
+
+    monkeypatch.setattr(DecodeJob, "_expire", expire)
+    runner = engine._runner
+    real = runner.forward
+    seen: list[str] = []
+
+    def forward(ids: Any, kv: Any, run_options: Any, **kwargs: Any) -> Any:
+        seen.append(f"fired={fired.wait(60)} terminate={run_options.terminate}")
+        try:
+            return real(ids, kv, run_options, **kwargs)
+        except Exception:
+            seen.append("aborted")
+            raise
+
+    monkeypatch.setattr(runner, "forward", forward)
+    result = engine.generate(CHAT, greedy(5, timeout_s=0.01))
+    assert seen == ["fired=True terminate=True", "aborted"]
+    assert result.finish_reason == "deadline" and result.token_ids == []
 
 
 def test_an_abandoned_stream_does_not_block_the_next_generation(

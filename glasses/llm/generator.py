@@ -154,6 +154,7 @@ class DecodeJob:
     cancel: CancelToken
     result: GenerationResult = field(default_factory=GenerationResult)
     started_s: float = 0.0  # set when the job first gets the engine
+    expired: bool = False  # the deadline timer fired (it also terminated the running pass)
     fed: list[int] = field(default_factory=list)  # tokens whose KV this generation computed
     _own: KvSnapshot | None = None  # growing layout: the KV of ``fed``
 
@@ -161,8 +162,14 @@ class DecodeJob:
         if self.cancel.cancelled:
             raise _Stop("cancelled")
         timeout = self.options.timeout_s
-        if timeout is not None and time.monotonic() - self.started_s > timeout:
+        if self.expired or (timeout is not None and time.monotonic() - self.started_s > timeout):
             raise _Stop("deadline")
+
+    def _expire(self, run_options: Any) -> None:
+        """The deadline timer: a forward pass already running (a long prompt chunk) is
+        aborted at the deadline, not after it, as a cancel aborts it."""
+        self.expired = True
+        run_options.terminate = True
 
     def _run_model(
         self, ids: Sequence[int], run_options: Any, *, want_logits: bool
@@ -266,6 +273,11 @@ class DecodeJob:
         self.started_s = time.monotonic()
         run_options = self.runner.new_run_options()
         self.cancel.attach(run_options)
+        timer = None
+        if self.options.timeout_s is not None:
+            timer = threading.Timer(self.options.timeout_s, self._expire, (run_options,))
+            timer.daemon = True
+            timer.start()
         detok = Detokenizer(self.tokenizer)
         stops = StopMatcher(self.options.stop_strings)
         context = list(self.prompt_ids)
@@ -302,6 +314,8 @@ class DecodeJob:
             self.result.finish_reason = stop.reason
         finally:
             self.cancel.detach()
+            if timer is not None:
+                timer.cancel()
         if self.result.finish_reason != "stop_string":
             tail = stops.push(detok.flush())
             if stops.stopped:
