@@ -28,6 +28,7 @@ from glasses.llm import (
     SamplingConfig,
     UnsupportedModelError,
 )
+from glasses.llm.errors import TextOnlyModelError
 from glasses.llm.vision import ImageError, VisionConfig, VisionLlmEngine, load_engine
 from glasses.models.folder_info import inspect_folder
 
@@ -166,10 +167,11 @@ def test_a_text_only_model_refuses_pictures(vlm_folder: Path, tmp_path: Path) ->
     shutil.copyfile(vlm_folder / "tokenizer_config.json", folder / "tokenizer_config.json")
     text = load_engine(folder)
     assert type(text) is LlmEngine
-    with pytest.raises(UnsupportedModelError, match="text-only model and cannot look"):
+    # The runtime reads the picture's text when it meets this refusal (glasses.runtime.picture_text).
+    with pytest.raises(TextOnlyModelError, match="text-only model and cannot look"):
         text.generate(ask(picture(8)), GREEDY)
     vision = VisionLlmEngine.load(vlm_folder)
-    with pytest.raises(UnsupportedModelError, match="cannot look at pictures"):
+    with pytest.raises(TextOnlyModelError, match="cannot look at pictures"):
         text.stream_prompt(vision.render(ask(picture(8))))
     assert isinstance(load_engine(vlm_folder), VisionLlmEngine)
 

@@ -15,8 +15,8 @@ from glasses.llm.errors import (
     ContextOverflowError,
     LlmError,
     ModelError,
+    TextOnlyModelError,
     TokenizerMismatchError,
-    UnsupportedModelError,
 )
 from glasses.llm.generator import (
     CancelToken,
@@ -193,7 +193,7 @@ class LlmEngine:
         )
 
     def _refuse_images(self) -> None:
-        raise UnsupportedModelError(
+        raise TextOnlyModelError(
             f"{self.info.path.name} is a text-only model and cannot look at pictures: load a "
             "vision-language model (glasses models pull qwen2-vl-2b-instruct-int4) for them"
         )

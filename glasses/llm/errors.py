@@ -23,3 +23,7 @@ class TokenizerMismatchError(LlmError):
 
 class ContextOverflowError(LlmError):
     """The prompt does not fit in the model's context window."""
+
+
+class TextOnlyModelError(UnsupportedModelError):
+    """A text-only model was given pictures (the runtime then reads their text instead)."""

@@ -175,10 +175,18 @@ def look_messages(
     return (ChatMessage("system", _look_system(max_chars)), user)
 
 
+def camera_text(text: str) -> str:
+    """The text OCR read in the camera's picture, as data standing in for the picture (for a
+    model that cannot see it)."""
+    return (
+        f"{fence(text, 'camera')}\n"
+        "The camera cannot show you the picture; this is the text it read in it."
+    )
+
+
 def look_text_messages(
     question: str, text: str, max_chars: int, *, spoken: bool = False
 ) -> tuple[ChatMessage, ...]:
     """LOOK without a vision model: ``question`` about the text OCR read in the picture."""
-    read = f"{fence(text, 'camera')}\nThe camera cannot show you the picture; this is the text it read in it."
-    user = ChatMessage("user", f"{read}\n{_look_task(question, spoken)}")
+    user = ChatMessage("user", f"{camera_text(text)}\n{_look_task(question, spoken)}")
     return (ChatMessage("system", _look_system(max_chars)), user)
