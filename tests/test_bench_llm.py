@@ -55,6 +55,14 @@ def test_tiny_run_reports_every_metric(tmp_path: Path) -> None:
     if len(engines) > 1:
         assert report["same_greedy_tokens"] is True
         assert len(goals) == 2 + 1 + len(plan["prompt_lengths"]) + 2
+    # Sampled decoding's cost per step too, not only greedy's; the chat's TTFT per turn.
+    sampling = report["extras"]["sampling"]
+    assert set(sampling["cases"]) >= {"greedy", "top-p 0.9, top-k 0, temperature 0.7"}
+    for row in sampling["cases"].values():
+        assert all(v["share_of_step"] > 0 for v in row.values()), row
+    chat = report["extras"]["chat"]
+    assert len(chat["cached"]) == len(chat["no cache"]) > 1
+    assert "| sampling | bench model's logits" in done.stdout
     # The markdown table, as pasted into docs/benchmarks.md.
     assert "| metric | glasses" in done.stdout
     assert "| goal | measured | met |" in done.stdout
