@@ -1,6 +1,7 @@
 """``glasses-sim firmware``: the reference firmware (mcu/boards/mps2-an386) under
 qemu-system-arm, served like ``glasses-sim display``: the first stdout line is ``READY {json}``
-with the pty's URL and the HTTP API, logs go to stderr, SIGTERM stops it."""
+with the pty's URL and the HTTP API, logs go to stderr, SIGTERM stops it. The host's pty is the
+fault relay's (hw_sim.fault_relay), in front of QEMU's: the simulator's wire faults and unplug."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from types import FrameType
 from typing import Any
 
 from firmware_bridge.cli_help import DefaultsHelpFormatter
+from hw_sim.fault_relay import FaultRelay
+from hw_sim.faults import FaultSettings
 from hw_sim.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from hw_sim.qemu_device import QemuDevice, QemuDeviceError, build_firmware
 from hw_sim.qemu_web import FirmwareWebServer
@@ -24,8 +27,11 @@ log = logging.getLogger("hw_sim.firmware")
 
 _HELP = """The C device library's reference firmware on qemu-system-arm -M mps2-an386: the link
 protocol on UART0 (a pty), inputs through the firmware's debug channel (UART1). Builds it
-with make first unless --elf is given. Web API: GET /screen.png /api/state; POST /api/event
-/api/reboot (docs/firmware.md)."""
+with make first unless --elf is given. The host's pty is a relay in front of QEMU's that applies
+the simulator's wire faults (--drop-rate, --flip-rate, --latency-ms, --seed; POST /api/faults)
+and pulls the cable (POST /api/unplug: the pty vanishes, and comes back in front of a reset
+board). Web API: GET /screen.png /api/state; POST /api/event /api/reboot /api/unplug
+/api/faults (docs/firmware.md)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -39,6 +45,10 @@ def add_parser(sub: Any) -> None:
     f.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (the only way)")
     f.add_argument("--link", type=Path, metavar="PATH", help="symlink to the pty")
     f.add_argument("--elf", type=Path, help="run this firmware.elf instead of building one")
+    f.add_argument("--drop-rate", type=float, default=0.0, help="P(byte lost), both ways")
+    f.add_argument("--flip-rate", type=float, default=0.0, help="P(bit error in a byte)")
+    f.add_argument("--latency-ms", type=float, default=0.0, help="extra one-way delay")
+    f.add_argument("--seed", type=int, help="fault generator seed (reproducible runs)")
     web = f.add_mutually_exclusive_group()
     web.add_argument("--web-port", type=int, default=8766, help="HTTP API port (0: any)")
     web.add_argument("--no-web", action="store_true", help="no HTTP API")
@@ -46,13 +56,15 @@ def add_parser(sub: Any) -> None:
     f.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
 
 
-def ready_line(device: QemuDevice, web: FirmwareWebServer | None, profile: str) -> str:
+def ready_line(
+    device: QemuDevice, relay: FaultRelay, web: FirmwareWebServer | None, profile: str
+) -> str:
     p = get_profile(profile)
-    info: dict[str, object] = {"url": device.url, "web": web.url if web else None}
+    info: dict[str, object] = {"url": relay.url, "web": web.url if web else None}
     info["profile"] = p.name
     info |= {"width": p.width_px, "height": p.height_px, "bpp": p.bpp, "board_id": p.board_id}
-    info |= {"baud": None, "pty": device.pty, "tcp_port": None, "pid": os.getpid()}
-    info |= {"qemu_pid": device.proc.pid, "elf": str(device.elf)}
+    info |= {"baud": None, "pty": relay.port.slave_path, "tcp_port": None, "pid": os.getpid()}
+    info |= {"qemu_pid": device.proc.pid, "qemu_pty": device.pty, "elf": str(device.elf)}
     return "READY " + json.dumps(info)
 
 
@@ -64,29 +76,35 @@ def run_firmware(args: argparse.Namespace) -> int:
         stop.set()
 
     device: QemuDevice | None = None
+    relay: FaultRelay | None = None
     web: FirmwareWebServer | None = None
     try:
+        faults = FaultSettings.both_ways(args.drop_rate, args.flip_rate, args.latency_ms)
         elf = args.elf if args.elf is not None else build_firmware(args.profile)
-        device = QemuDevice(elf, link=args.link)
+        device = QemuDevice(elf)
+        relay = FaultRelay(device.pty, faults, args.seed, args.link, on_replug=device.reset)
+        relay.start()
         if not args.no_web:
-            web = FirmwareWebServer(device, args.web_port)
+            web = FirmwareWebServer(device, args.web_port, relay)
             web.start()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, on_signal)
-        print(ready_line(device, web, args.profile), flush=True)
-        log.info("firmware %s at %s (qemu pid %d)", args.profile, device.url, device.proc.pid)
+        print(ready_line(device, relay, web, args.profile), flush=True)
+        log.info("firmware %s at %s (qemu pid %d)", args.profile, relay.url, device.proc.pid)
         while not stop.wait(0.2):  # also notice QEMU exiting by itself
             if device.proc.poll() is not None:
                 print(
                     f"glasses-sim: error: qemu-system-arm exited: {device.log()}", file=sys.stderr
                 )
                 return 1
-    except (OSError, QemuDeviceError) as exc:
+    except (OSError, ValueError, QemuDeviceError) as exc:
         print(f"glasses-sim: error: {exc}", file=sys.stderr)
         return 2
     finally:
         if web is not None:
             web.close()
+        if relay is not None:
+            relay.close()
         if device is not None:
             device.close()
     return 0

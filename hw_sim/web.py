@@ -89,6 +89,14 @@ class _DeadlineReader(io.RawIOBase):
         return n
 
 
+def unplug_duration_s(body: dict[str, object]) -> float:
+    """``duration_s`` of a POST /api/unplug (default 1 s, at most an hour)."""
+    duration_s = _number(body, "duration_s", 1.0)
+    if not 0 <= duration_s <= 3600:
+        raise ValueError("duration_s must be within 0..3600")
+    return duration_s
+
+
 def merge_faults(current: FaultSettings, body: dict[str, object]) -> FaultSettings:
     """Apply ``{drop_rate, flip_rate, latency_ms, slow_ms, direction}`` to ``current``;
     ``direction`` is ``both`` (default), ``to_device`` or ``to_host``."""
@@ -186,9 +194,7 @@ class Handler(BaseHTTPRequestHandler):
             action = parse_event_json(body)
             return {"queued": call(lambda now: sim.perform(action, now))}
         if path == "/api/unplug":
-            duration_s = _number(body, "duration_s", 1.0)
-            if not 0 <= duration_s <= 3600:
-                raise ValueError("duration_s must be within 0..3600")
+            duration_s = unplug_duration_s(body)
             call(lambda now: sim.unplug(now, duration_s))
             return {"duration_s": duration_s}
         if path == "/api/reboot":

@@ -1,8 +1,12 @@
-"""End to end over a faulty wire: host DisplayLink -> real pty -> ``glasses-sim display``.
+"""End to end over a faulty wire: host DisplayLink -> real pty -> the glasses, on both devices:
+``glasses-sim display`` (the Python simulator) and ``glasses-sim firmware`` (the C reference
+firmware under qemu-system-arm, behind hw_sim.fault_relay: the same fault model on its UART).
 
 The host streams 50 live-caption screens (real Renderer, CaptionView + StatusBar) while the
-simulator loses and corrupts bytes both ways and is unplugged and plugged back in half way
-through; the panel must end up showing the host's last screen pixel for pixel.
+wire loses and corrupts bytes both ways and the cable is pulled and plugged back in half way
+through; the panel must end up showing the host's last screen pixel for pixel (the firmware's
+panel memory read through QEMU's monitor). The firmware case is skipped, with the reason, where
+qemu-system-arm or the ARM toolchain is missing.
 
 Everything waits by polling against deadlines; the only pacing is ``wait_presented`` with a
 short timeout, which returns as soon as the screen is shown (like captions that follow speech
@@ -18,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +37,7 @@ from glasses.display.raster import Renderer
 from glasses.display.views import CaptionView, Screen, StatusBar
 from glasses.display.views import LinkState as ShownLinkState
 from hw_sim.launcher import SimulatorProcess
+from hw_sim.qemu_device import build_firmware, missing_tools
 
 pytestmark = pytest.mark.process
 
@@ -107,12 +113,36 @@ CASES = [
 ]
 
 
+@pytest.fixture(params=["display", "firmware"])
+def start(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., SimulatorProcess]]:
+    """``start(profile, *args)``: the simulator, or the firmware under QEMU (built first), on
+    ``tmp_path/tty`` with its web API on a free port; stopped at teardown."""
+    kind = str(request.param)
+    if kind == "firmware" and (missing := missing_tools()):
+        pytest.skip(f"{', '.join(missing)} not installed (scripts/setup.sh --test installs them)")
+    started: list[SimulatorProcess] = []
+
+    def run(profile: str, *args: str) -> SimulatorProcess:
+        where = ["--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "--profile", profile]
+        if kind == "firmware":
+            where += ["--elf", str(build_firmware(profile))]
+        log = tmp_path / f"{kind}.log"
+        started.append(SimulatorProcess(*where, *args, log_path=log, command=kind))
+        return started[-1]
+
+    yield run
+    for device in started:
+        device.stop()
+
+
 @pytest.mark.parametrize("wire", CASES)
 def test_captions_survive_loss_bit_flips_and_unplug(
-    sim_process: Callable[..., SimulatorProcess], wire: Wire
+    start: Callable[..., SimulatorProcess], wire: Wire
 ) -> None:
     faults = ["--drop-rate", str(wire.drop_rate), "--flip-rate", str(wire.flip_rate)]
-    sim = sim_process("--profile", wire.profile, *faults, "--seed", str(wire.seed), "-q")
+    sim = start(wire.profile, *faults, "--seed", str(wire.seed), "-q")
     factory = Compositor.for_device
     states: list[LinkState] = []
     # Quick retries: a lost HELLO or HELLO_ACK (up to a third of them here) costs 0.1..0.5 s.
