@@ -1,5 +1,5 @@
-"""Go-back-N in the C library with a moving clock (section 8): EVENT retransmission with the
-timeout doubling, go back on NAK, stop on ACK; duplicates re-acknowledged, one NAK per gap."""
+"""Go-back-N in the C library with a moving clock (section 8): EVENT and LOG retransmission with
+the timeout doubling, go back on NAK, stop on ACK; duplicates re-acknowledged, one NAK per gap."""
 
 from __future__ import annotations
 
@@ -34,6 +34,20 @@ def test_event_retransmitted_with_backoff_until_acknowledged(harness: Path) -> N
     sent = tx_bytes(s.run(harness))[1:]
     assert sent[0].endswith(BOOT_EVENT)  # after the HELLO_ACK
     assert sent[1:] == [b"", BOOT_EVENT, b"", BOOT_EVENT, BOOT_EVENT, b"", b""]
+
+
+def test_log_retransmitted_with_backoff_until_acknowledged(harness: Path) -> None:
+    # The boot EVENT acknowledged at once: a round trip of 0 puts the RTO on the device's
+    # 100 ms floor (GL_RTO_MIN_MS), so the LOG is resent 100 ms, then 200 ms after.
+    s = Script().add("t 0", "init 0", "out").rx(HELLO).add("poll").rx(host(MsgType.ACK, ack=1))
+    s.add("poll", "t 100", f"log 2 {b'hi'.hex()}", "poll")
+    for t in (199, 200, 399, 400):
+        s.add(f"t {t}", "poll")
+    s.add("t 450").rx(host(MsgType.ACK, ack=2)).add("poll", "t 10000", "poll")
+    lines = s.run(harness)
+    log = encode_frame(Frame(type=MsgType.LOG, seq=1, payload=b"\x02hi"))  # level 2, "hi"
+    assert "log 1" in lines  # queued
+    assert tx_bytes(lines)[2:] == [b"", log, b"", log, b"", log, b"", b""]
 
 
 def test_duplicates_are_reacknowledged_and_a_gap_nakked_once(harness: Path) -> None:
