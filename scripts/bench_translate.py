@@ -4,23 +4,24 @@ mode, side by side on the same synthesised speech.
     nice python scripts/bench_translate.py [--lengths 3 5 10 14] [--per-length 2]
                                            [--json OUT] [--write docs/benchmarks.md]
 
-Faster than real time, with time as data: espeak-ng speech of 3 to 14 s utterances in
-Mandarin and English goes in 0.1 s chunks through the real Silero VAD, segmenter and
-transcriber into the real translate mode; every part runs for real and is timed, and what it
-produces is delivered at the simulated time it would finish (a chunk arrives when it has been
-spoken; the listen worker and the model each do one thing at a time, as the daemon's workers
-do, each on its own core of two). The text comes from stand-ins, because random weights
-give real timings but meaningless text: the recogniser's text is the script up to the word
-being spoken (a half-spoken English word cut where the audio ends), and the translation is
-``tests/translate_support``'s word-by-word table. The timings come from the tiny random-weight
-SenseVoice (``scripts/build_test_asr_model.py``), decoding the same audio, and the tiny
-random-weight Qwen (``scripts/build_test_model.py``), generating the stand-in's reply length
-from the real prompt (the prefix cache at work as in the daemon).
+Faster than real time, with time as data: espeak-ng speech of 3 to 14 s utterances in Mandarin
+and English goes in 0.1 s chunks through the real Silero VAD, segmenter and transcriber into
+the real translate mode; every part runs for real and is timed, and what it produces is
+delivered at the simulated time it would finish (a chunk arrives when it has been spoken; the
+listen worker and the model each do one thing at a time, as the daemon's workers do, each on
+its own core of two). The text comes from stand-ins, because random weights give real timings
+but meaningless text: the recogniser's text is the script's whole words whose audio ends inside
+the segment it decodes (segment-aware: a segment the VAD cut starts at its own first word), and
+the translation is ``tests/translate_support``'s word-by-word table. The timings come from the
+tiny random-weight SenseVoice (``scripts/build_test_asr_model.py``), decoding the same audio,
+and the tiny random-weight Qwen (``scripts/build_test_model.py``), generating the stand-in's
+reply length from the real prompt (the prefix cache at work as in the daemon).
 
-Lag and erasure are defined in ``translate_bench.metrics``. Cost: busy time of each worker
-per second of speech, and the prefill tokens that re-translation added. The parts live in
-``scripts/translate_bench/`` (speech, simulate, metrics, contention, report); this file
-measures and writes the report.
+Lag and erasure are defined in ``translate_bench.metrics``; a word whose translation never
+settles is counted, and the run then ends with a FAIL line and exit status 1. Cost: busy time
+of each worker per second of speech, and the prefill tokens that re-translation added. The
+parts live in ``scripts/translate_bench/`` (speech, simulate, metrics, contention, report);
+this file measures and writes the report.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ for _path in (ROOT, ROOT / "scripts", ROOT / "tests"):  # run as a plain script 
         sys.path.insert(0, str(_path))
 
 from translate_bench.contention import contention  # noqa: E402
-from translate_bench.metrics import erasure, lags, norm, stats  # noqa: E402
+from translate_bench.metrics import Lags, erasure, lags, stats  # noqa: E402
 from translate_bench.report import goals, markdown, write_section  # noqa: E402
 from translate_bench.simulate import listen, translate_run  # noqa: E402
-from translate_bench.speech import RATE, utterances  # noqa: E402
+from translate_bench.speech import RATE, norm, utterances  # noqa: E402
 
 from glasses.llm.generator import GenerationOptions  # noqa: E402
 from glasses.modes.clauses import ClausePolicy  # noqa: E402
@@ -88,18 +89,21 @@ def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, A
         for p in POLICIES
     }
     for length, speech in utterances(args.lengths, args.per_length):
-        log(f"{speech.language} {speech.seconds:.1f} s: {speech.text[:60]}")
         events, costs = listen(speech, recognizer, vad)
+        log(
+            f"{speech.language} {speech.seconds:.1f} s, {costs['segments']:.0f} segment(s): {speech.text[:60]}"
+        )
         busy["vad_s"] += costs["vad_s"]
         busy["asr_s"] += costs["asr_s"]
         busy["speech_s"] += len(speech.audio) / RATE
         row = by_length.setdefault(
-            f"{length:g}", {p: {"lags": [], "seconds": []} for p in POLICIES}
+            f"{length:g}", {p: {"lags": Lags(), "seconds": [], "segments": []} for p in POLICIES}
         )
         for name, policy in POLICIES.items():
             run = translate_run(events, policy, engine)
             row[name]["lags"] += lags(speech, run)
             row[name]["seconds"].append(speech.seconds)
+            row[name]["segments"].append(costs["segments"])
             total = totals[name]
             total["llm_s"] += run.llm_s
             total["mode_s"] += run.mode_s
@@ -112,7 +116,15 @@ def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, A
             total["taken"][1] += erasure(run, settled=False) * len(final)
     lag = {
         length: {
-            name: {**stats(v["lags"]), "speech_s": statistics.fmean(v["seconds"])}
+            name: {
+                **stats(v["lags"].seconds),
+                "unsettled": len(v["lags"].unsettled),
+                "unsettled_words": v["lags"].unsettled,
+                "silent": v["lags"].silent,
+                "speech_s": statistics.fmean(v["seconds"]),
+                "utterances": len(v["seconds"]),
+                "segments": sum(v["segments"]),
+            }
             for name, v in row.items()
         }
         for length, row in by_length.items()
@@ -209,6 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     if args.write:
         write_section(args.write, section)
+    lost = {
+        f"{length} s {name}": row[name]["unsettled_words"]
+        for length, row in report["lag"].items()
+        for name in row
+        if row[name]["unsettled"]
+    }
+    if lost:  # with the stand-ins every word is translated: a word never settled is a bug
+        print(f"FAIL: words whose translation never settled: {lost}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -39,6 +39,8 @@ def test_quick_run_reports_lag_erasure_cost_and_contention(tmp_path: Path) -> No
     assert set(report) == {"setup", "lag", "cost", "contention", "goals"}
     (row,) = report["lag"].values()
     assert row["utterance"]["n"] == row["clause"]["n"] > 10  # every word of both utterances
+    assert row["utterance"]["unsettled"] == row["clause"]["unsettled"] == 0
+    assert row["utterance"]["segments"] == 2  # each utterance one segment for the VAD
     assert row["clause"]["mean"] < row["utterance"]["mean"]
     for policy in ("utterance", "clause"):
         cost = report["cost"][policy]
@@ -54,8 +56,10 @@ def test_quick_run_reports_lag_erasure_cost_and_contention(tmp_path: Path) -> No
         assert cases["asr_with_llm_ms"]["n"] >= 2 and cases["llm_with_asr"]["n"] >= 1
         assert all(case["median"] > 0 for case in cases.values())
     assert all(isinstance(goal["met"], bool) for goal in report["goals"].values())
+    assert report["goals"]["all_settled"]["met"] is True
 
     text = doc.read_text(encoding="utf-8")
     assert "old" not in text and text.count("<!-- bench_translate:start -->") == 1
     assert "time as data" in text and "--lengths 3" in text and "--rounds 1" in text
+    assert "segment-aware" in text and "unsettled words" in text
     assert "`llm.spinning = on`" in text

@@ -1,7 +1,7 @@
 """The parts of ``scripts/bench_translate.py`` (issue #14), one idea a module:
 
-- :mod:`translate_bench.speech`: the espeak-ng utterances and what a recogniser has heard of
-  them at each moment;
+- :mod:`translate_bench.speech`: the espeak-ng utterances and what a recogniser hears in each
+  stretch of their audio;
 - :mod:`translate_bench.simulate`: time as data: the listen worker and the model worker, each
   doing one thing at a time, feeding the real translate mode in time order;
 - :mod:`translate_bench.metrics`: lag and erasure of what translate mode drew;

@@ -9,20 +9,46 @@ MARK_START, MARK_END = "<!-- bench_translate:start -->", "<!-- bench_translate:e
 GOAL_LAG_RATIO, GOAL_ERASURE = 1 / 3, 0.2
 
 
+def ratio(row: dict[str, Any], key: str) -> float:
+    """Clause over whole-utterance lag, by ``key`` (median, p90 or mean)."""
+    whole = row["utterance"][key]
+    return row["clause"][key] / whole if whole else float("nan")
+
+
 def goals(lag: dict[str, Any], cost: dict[str, Any]) -> dict[str, Any]:
-    """Issue 14's goals: clause lag at most a third of whole-utterance lag on 10 s utterances
-    (medians), and at most 0.2 of all drawn text taken back."""
+    """Issue 14's goals: clause lag at most a third of whole-utterance lag on 10 s utterances,
+    by the mean per-word lag (the average lagging of simultaneous translation), and at most 0.2
+    of all drawn text taken back. Every word settled under both policies, or no lag counts."""
     ten = lag.get("10", {})
-    ratio = ten["clause"]["median"] / ten["utterance"]["median"] if ten else None
+    value = ratio(ten, "mean") if ten else None
     erased = cost["clause"]["erasure_drawn"]
+    unsettled = sum(row[p]["unsettled"] for row in lag.values() for p in row)
     return {
         "lag_10s": {
-            "ratio": ratio,
+            "ratio": value,
+            "median_ratio": ratio(ten, "median") if ten else None,
             "goal": GOAL_LAG_RATIO,
-            "met": ratio is not None and ratio <= GOAL_LAG_RATIO,
+            "met": value is not None and value <= GOAL_LAG_RATIO and not unsettled,
         },
         "erasure": {"value": erased, "goal": GOAL_ERASURE, "met": erased <= GOAL_ERASURE},
+        "all_settled": {"unsettled": unsettled, "met": unsettled == 0},
     }
+
+
+def lag_table(lag: dict[str, Any]) -> list[str]:
+    """Per utterance length: median / p90 / mean per-word lag of both policies, and ratios."""
+    out = [
+        "| utterance | words (segments the VAD cut) | whole utterance: median / p90 / mean | clause: median / p90 / mean | clause / whole: median / p90 / mean | unsettled words: whole / clause |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for length, row in lag.items():
+        u, c = row["utterance"], row["clause"]
+        out.append(
+            f"| {length} s (mean {u['speech_s']:.1f} s, {u['utterances']} utterances) | {u['n']} ({u['segments']:.0f}) "
+            f"| {u['median']:.2f} / {u['p90']:.2f} / {u['mean']:.2f} | {c['median']:.2f} / {c['p90']:.2f} / {c['mean']:.2f} "
+            f"| {ratio(row, 'median'):.2f} / {ratio(row, 'p90'):.2f} / **{ratio(row, 'mean'):.2f}** | {u['unsettled']} / {c['unsettled']} |"
+        )
+    return out
 
 
 def markdown(report: dict[str, Any], command: str) -> str:
@@ -39,22 +65,21 @@ def markdown(report: dict[str, Any], command: str) -> str:
         "daemon). **Timings** come from the tiny random-weight SenseVoice and Qwen "
         "(`scripts/build_test_asr_model.py`, `scripts/build_test_model.py`), decoding the same "
         "audio and generating as many tokens as the reply has from the real prompts. **Text** "
-        "(hence lag, erasure and agreement) comes from stand-ins: the script up to the word being "
-        "spoken as the recogniser's text, and `tests/translate_support`'s word-by-word table as "
-        "the translator. Clause policy: the defaults (`translate.*`).",
+        "(hence lag, erasure and agreement) comes from stand-ins: as the recogniser's text, the "
+        "script's whole words whose audio ends inside the segment decoded (segment-aware: a "
+        "segment the VAD cut is transcribed from its own first word, a partial up to the last "
+        "word already heard), and `tests/translate_support`'s word-by-word table as the "
+        "translator. Clause policy: the defaults (`translate.*`).",
         "",
-        "Lag: for each source word, end of the word in the audio -> its translation settled on "
-        "screen (seconds; average lagging is the mean).",
+        "Lag: for each source word, end of the word in the audio (word ends spread over the "
+        "voiced audio of its clause) -> its translation settled on screen for good (seconds). "
+        "The mean is the average lagging of simultaneous translation research, measured on the "
+        "screen; the goal is stated against it. A word whose translation never settles gets no "
+        "time and is counted (it would be a bench bug: the bench then fails); words the table "
+        'translates into nothing ("the") are left out.',
         "",
-        "| utterance | words | whole utterance: median / p90 / mean | clause: median / p90 / mean | clause / whole (median) |",
-        "| --- | --- | --- | --- | --- |",
+        *lag_table(lag),
     ]
-    for length, row in lag.items():
-        u, c = row["utterance"], row["clause"]
-        out.append(
-            f"| {length} s (mean {u['speech_s']:.1f} s) | {u['n']} | {u['median']:.2f} / {u['p90']:.2f} / {u['mean']:.2f} "
-            f"| {c['median']:.2f} / {c['p90']:.2f} / {c['mean']:.2f} | {c['median'] / u['median']:.2f} |"
-        )
     u, c = cost["utterance"], cost["clause"]
     out += [
         "",
@@ -74,14 +99,17 @@ def markdown(report: dict[str, Any], command: str) -> str:
     ]
     out += ["", "| goal (issue 14) | measured | |", "| --- | --- | --- |"]
     g = report["goals"]
-    ratio = g["lag_10s"]["ratio"]
+    value, median = g["lag_10s"]["ratio"], g["lag_10s"]["median_ratio"]
     out.append(
-        f"| 10 s utterances: clause lag at most a third of whole-utterance lag (median) | {ratio:.2f} | **{'met' if g['lag_10s']['met'] else 'not met'}** |"
-        if ratio is not None
+        f"| 10 s utterances: clause lag at most a third of whole-utterance lag (mean per-word lag; median: {median:.2f}) | {value:.2f} | **{'met' if g['lag_10s']['met'] else 'not met'}** |"
+        if value is not None
         else "| 10 s lag | not measured | |"
     )
     out.append(
         f"| erasure at most 0.2 (all drawn text) | {g['erasure']['value']:.3f} | **{'met' if g['erasure']['met'] else 'not met'}** |"
+    )
+    out.append(
+        f"| every word's translation settles, both policies | {g['all_settled']['unsettled']} unsettled | **{'met' if g['all_settled']['met'] else 'FAIL'}** |"
     )
     out += ["", MARK_END]
     return "\n".join(out)

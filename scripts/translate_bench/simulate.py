@@ -20,6 +20,7 @@ from glasses.modes.base import ModeContext, ModeOptions
 from glasses.modes.clauses import ClausePolicy
 from glasses.modes.translate import TranslateMode
 from glasses.perception.asr import Recognition
+from glasses.perception.segmenter import SpeechEnded
 from glasses.perception.speech import SpeechPipeline
 from glasses.perception.transcriber import StreamingTranscriber, Transcript
 from glasses.pipeline.messages import (
@@ -33,23 +34,43 @@ from glasses.pipeline.messages import (
 )
 from glasses.runtime.listen_stage import BEHIND_CHUNKS
 from glasses.sources.audio import AudioChunk
-from translate_bench.speech import CHUNK, RATE, Speech
+from translate_bench.speech import CHUNK, RATE, Speech, norm
 
 Timed = list[tuple[float, Message]]
 
 
 class ScriptedRecognizer:
-    """The script's text for what was heard, timed as the tiny SenseVoice decoding the audio."""
+    """The script's words in the stretch of audio it is given, timed as the tiny SenseVoice
+    decoding that audio. ``start`` (where the stretch begins in the utterance's audio) is set
+    by :class:`SegmentTranscriber` before each decode: time as data, no search."""
 
     def __init__(self, timed: Any, speech: Speech) -> None:
         self.timed, self.speech = timed, speech
-        self.until, self.busy_s = 0, 0.0
+        self.start, self.busy_s = 0, 0.0
 
     def recognize(self, samples: Any, sample_rate_hz: int = RATE) -> Recognition:
         started = time.perf_counter()
         self.timed.recognize(samples, sample_rate_hz)  # its output is bound to the same audio
         self.busy_s += time.perf_counter() - started
-        return Recognition(self.speech.heard(self.until), self.speech.language)
+        text = self.speech.heard(self.start, self.start + len(samples))
+        return Recognition(text, self.speech.language)
+
+
+class SegmentTranscriber(StreamingTranscriber):
+    """The daemon's re-decoding transcriber, telling the scripted recogniser where each
+    segment (open or ended) begins."""
+
+    def __init__(self, recognizer: ScriptedRecognizer) -> None:
+        super().__init__(recognizer)
+        self.scripted = recognizer
+
+    def partial(self, start_sample: int, samples: Any) -> Transcript | None:
+        self.scripted.start = start_sample
+        return super().partial(start_sample, samples)
+
+    def final(self, ended: SpeechEnded) -> Transcript:
+        self.scripted.start = ended.start_sample
+        return super().final(ended)
 
 
 class Layout:
@@ -69,7 +90,7 @@ def listen(speech: Speech, recognizer: Any, vad: Any) -> tuple[Timed, dict[str, 
     """The listen worker over the audio: its messages, at the time each would be sent."""
     scripted = ScriptedRecognizer(recognizer, speech)
     vad.reset()
-    pipeline = SpeechPipeline(vad=vad, transcriber=StreamingTranscriber(scripted))
+    pipeline = SpeechPipeline(vad=vad, transcriber=SegmentTranscriber(scripted))
     out: Timed = []
     free_s = busy_s = 0.0
     ends = [min(at + CHUNK, len(speech.audio)) / RATE for at in range(0, len(speech.audio), CHUNK)]
@@ -78,7 +99,6 @@ def listen(speech: Speech, recognizer: Any, vad: Any) -> tuple[Timed, dict[str, 
         queued = sum(1 for e in ends[i + 1 :] if e <= start_s)
         pipeline.partials = queued < BEHIND_CHUNKS  # as the listen stage sheds them when behind
         chunk = AudioChunk(speech.audio[i * CHUNK : (i + 1) * CHUNK], i * CHUNK)
-        scripted.until = chunk.end_sample
         started = time.perf_counter()
         events = pipeline.feed(chunk)
         took = time.perf_counter() - started
@@ -90,7 +110,13 @@ def listen(speech: Speech, recognizer: Any, vad: Any) -> tuple[Timed, dict[str, 
                 pause_s = pipeline.segmenter.pause_s
                 msg = PartialTranscript(event.text, event.stable, event.language, free_s, pause_s)
                 out.append((free_s, msg))
-    return out, {"asr_s": scripted.busy_s, "vad_s": busy_s - scripted.busy_s}
+    finals = [msg.text for _, msg in out if isinstance(msg, FinalTranscript)]
+    if norm("".join(finals)) != norm(speech.text):  # a word heard twice, or in no segment
+        raise RuntimeError(
+            f"bench bug: the final transcripts {finals!r} are not the script {speech.text!r}"
+        )
+    costs = {"asr_s": scripted.busy_s, "vad_s": busy_s - scripted.busy_s}
+    return out, costs | {"segments": float(len(finals))}
 
 
 @dataclass
