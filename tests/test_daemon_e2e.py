@@ -325,8 +325,6 @@ def _first_delta(engine: Any, heard: str) -> str:
 def test_a_link_fault_mid_answer_still_leaves_the_answer(
     sim: SimulatorProcess, renderer: Renderer, vad: Any, engine: Any
 ) -> None:
-    if "elf" in sim.info:
-        pytest.skip("the firmware under QEMU has no cable to pull (no /api/unplug)")
     backend = GatedBackend(engine)
     with rig(sim, vad, "assist", backend=backend) as r:
         r.runner.post(AskText("Where is the exit?"))
