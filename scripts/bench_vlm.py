@@ -27,6 +27,9 @@ token after the button press (prepare + encode + prefill + first token, on "What
 448x448, decode tokens/s; peak RSS (with ``--peak-per-size`` also in a child per size that
 sees only that size's pictures: the peak a pixel budget of that size allows).  From glasses' figures: the pixel budget at which a Pi 5
 would answer within ``--pi5-target-s`` (an estimate: scripts/vlm_bench/report.py says how).
+``--encoder-arena keep|shrink|off`` runs glasses with its vision encoder's memory arena kept,
+shrunk after each picture (the default) or off, and ``--arena-pairs N`` times the encode with
+the arena kept and shrunk interleaved in one process (scripts/vlm_bench/arena.py).
 """
 
 from __future__ import annotations
@@ -50,16 +53,22 @@ for _path in (ROOT, ROOT / "tests", ROOT / "scripts"):  # run as a plain script 
         sys.path.insert(0, str(_path))
 
 from vlm_bench import build, report  # noqa: E402
+from vlm_bench.arena import ARENAS  # noqa: E402
 from vlm_bench.workers import (  # noqa: E402
     Plan,
     WorkerResult,
     run_glasses,
+    run_glasses_pairs,
     run_transformers,
     size_key,
 )
 
 TINY_PLAN = Plan(sizes=((56, 56), (112, 112), (140, 112)), decode_size=(112, 112), decode_tokens=4)
-WORKERS = {"glasses": run_glasses, "transformers": run_transformers}
+WORKERS = {
+    "glasses": run_glasses,
+    "glasses-pairs": run_glasses_pairs,
+    "transformers": run_transformers,
+}
 
 
 def log(message: str) -> None:
@@ -148,9 +157,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="glasses runs a copy whose token embedding is int4 too (the q4 files keep it float32)",
     )
     parser.add_argument(
+        "--encoder-arena",
+        choices=ARENAS,
+        default="shrink",
+        help="glasses' vision encoder: its CPU arena kept after a picture (as before issue "
+        "#15), shrunk after each (the engine's default) or off (no arena: malloc); "
+        "scripts/vlm_bench/arena.py",
+    )
+    parser.add_argument(
         "--keep-encoder-arena",
-        action="store_true",
-        help="glasses keeps the vision encoder's arena after a picture (as before issue #15)",
+        action="store_const",
+        const="keep",
+        dest="encoder_arena",
+        help="the same as --encoder-arena keep",
+    )
+    parser.add_argument(
+        "--arena-pairs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time glasses' encode with the arena kept and shrunk, interleaved in one "
+        "process: N pairs of each per size, the second encode of each pair timed",
+    )
+    parser.add_argument(
+        "--decode-tokens",
+        type=int,
+        help="tokens decoded after the decode size's picture (default 32; --tiny: 4)",
     )
     parser.add_argument(
         "--peak-per-size",
@@ -185,7 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             **asdict(plan),
             "threads": args.threads,
             "reps": args.reps,
-            "shrink_encoder_arena": not args.keep_encoder_arena,
+            "encoder_arena": args.encoder_arena,
+            "arena_pairs": args.arena_pairs,
+            **({"decode_tokens": args.decode_tokens} if args.decode_tokens else {}),
         }
     )
     base = ensure_model(args.cache, args.tiny)
@@ -207,6 +241,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs[name].append(WorkerResult(**json.loads(line.strip().splitlines()[-1])))
     engines = {name: best_of(results) for name, results in runs.items()}
     peaks = peak_per_size(models["glasses"], plan) if args.peak_per_size else {}
+    pairs: dict[str, dict[str, list[float]]] = {}
+    if args.arena_pairs > 0:
+        log(f"encode with the arena kept and shrunk, {args.arena_pairs} pairs of each per size")
+        line = child(
+            "--worker",
+            "glasses-pairs",
+            "--model",
+            str(models["glasses"]),
+            "--plan",
+            json.dumps(asdict(plan)),
+        )
+        pairs = WorkerResult(**json.loads(line.strip().splitlines()[-1])).encode_pairs
     budget = report.pi5_budget(engines["glasses"]["sizes"], plan.threads, args.pi5_target_s)
     result: dict[str, Any] = {
         "command": shlex.join(
@@ -231,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pi5_budget": budget,
         "goals": report.goals(engines, budget, size_key(plan.decode_size), peaks),
         "peak_rss_by_size": peaks,
+        "encode_pairs": pairs,
     }
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

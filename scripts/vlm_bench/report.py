@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .arena import pairs_markdown
+
 A76_PER_CORE_SLOWDOWN = 3.0  # docs/benchmarks.md, "A day on one battery"
 PI5_CORES = 4
 CORE_SCALING = 0.75
@@ -162,6 +164,9 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", "| largest picture (glasses alone) | peak RSS (MiB) | (GB) |"]
         lines.append("| --- | ---: | ---: |")
         lines += [f"| {k} | {v / 2**20:,.0f} | {v / 1e9:.2f} |" for k, v in peaks.items()]
+    pairs = report.get("encode_pairs") or {}
+    if pairs:  # --arena-pairs: the arena kept against shrunk, interleaved in one process
+        lines += ["", *pairs_markdown(pairs)]
     lines += ["", "| goal | measured | met |", "| --- | ---: | --- |"]
     for goal in report["goals"]:
         value = goal["value"]

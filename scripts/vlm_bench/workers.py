@@ -14,9 +14,11 @@ from __future__ import annotations
 import importlib.metadata
 import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .arena import Arena, drop_arena, set_shrink, time_pairs
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class Plan:
     decode_tokens: int = 32
     threads: int = 2
     reps: int = 1
-    shrink_encoder_arena: bool = True  # VisionConfig's default; False: the arena is kept
+    encoder_arena: Arena = "shrink"  # VisionConfig's default; arena.py says what each does
+    arena_pairs: int = 0  # the "glasses-pairs" worker's pairs of each arena setting per size
 
 
 @dataclass
@@ -50,6 +53,8 @@ class WorkerResult:
     decode_tokens_per_s: float = 0.0
     peak_rss: int = 0
     notes: list[str] = field(default_factory=list)
+    # "glasses-pairs": the second encode of each pair (s), by picture size and arena setting
+    encode_pairs: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 def size_key(size: tuple[int, int]) -> str:
@@ -76,8 +81,6 @@ def peak_rss_bytes() -> int:
 
 
 def _best(runs: list[SizeResult]) -> dict[str, float]:
-    from dataclasses import asdict
-
     return asdict(min(runs, key=lambda r: r.ttft_s))
 
 
@@ -99,30 +102,35 @@ class _TimedSession:
         return getattr(self._session, name)
 
 
-def run_glasses(model: Path, plan: Plan) -> WorkerResult:
-    from glasses.llm import (
-        ChatMessage,
-        EngineConfig,
-        GenerationOptions,
-        SamplingConfig,
-        SessionConfig,
-    )
-    from glasses.llm.vision import VisionConfig, VisionLlmEngine
+class GlassesRig:
+    """glasses' engine on ``model`` as ``plan`` says, its vision encoder's runs timed."""
 
-    out = WorkerResult("glasses", importlib.metadata.version("glasses-runtime"))
-    started = time.perf_counter()
-    config = EngineConfig(session=SessionConfig(intra_op_threads=plan.threads), variant="q4")
-    vision = VisionConfig(cached_images=1, shrink_encoder_arena=plan.shrink_encoder_arena)
-    engine = VisionLlmEngine.load(model, config, vision)
-    out.load_s, out.rss_after_load = time.perf_counter() - started, _status_bytes("VmRSS")
-    timed = _TimedSession(engine._vision_session)
-    engine._vision_session = timed
+    def __init__(self, model: Path, plan: Plan) -> None:
+        from glasses.llm import EngineConfig, SessionConfig
+        from glasses.llm.vision import VisionConfig, VisionLlmEngine
 
-    def ask(jpeg: bytes, new_tokens: int) -> tuple[SizeResult, Any]:
-        engine.clear_cache()  # nothing cached: neither the picture's features nor the prompt
-        timed.run_s.clear()
+        self.out = WorkerResult("glasses", importlib.metadata.version("glasses-runtime"))
         started = time.perf_counter()
-        prompt = engine.render([ChatMessage("user", plan.question, images=(jpeg,))])
+        config = EngineConfig(session=SessionConfig(intra_op_threads=plan.threads), variant="q4")
+        shrink = plan.encoder_arena == "shrink"
+        vision = VisionConfig(cached_images=1, shrink_encoder_arena=shrink)
+        self.engine = VisionLlmEngine.load(model, config, vision)
+        if plan.encoder_arena == "off":
+            drop_arena(self.engine)
+        self.out.load_s = time.perf_counter() - started
+        self.out.rss_after_load = _status_bytes("VmRSS")
+        self.timed = _TimedSession(self.engine._vision_session)
+        self.engine._vision_session = self.timed
+        self.question = plan.question
+
+    def ask(self, jpeg: bytes, new_tokens: int) -> tuple[SizeResult, Any]:
+        from glasses.llm import ChatMessage, GenerationOptions, SamplingConfig
+
+        engine = self.engine
+        engine.clear_cache()  # nothing cached: neither the picture's features nor the prompt
+        self.timed.run_s.clear()
+        started = time.perf_counter()
+        prompt = engine.render([ChatMessage("user", self.question, images=(jpeg,))])
         prepare_s = time.perf_counter() - started
         options = GenerationOptions(new_tokens, SamplingConfig(greedy=True))
         stream = engine.stream_prompt(prompt, options)
@@ -130,7 +138,7 @@ def run_glasses(model: Path, plan: Plan) -> WorkerResult:
             pass
         t = stream.result.timings
         assert t is not None  # a finished stream is always timed
-        encode_s = sum(timed.run_s)
+        encode_s = sum(self.timed.run_s)
         row = SizeResult(
             picture_tokens=prompt.images[0].num_tokens,
             prompt_tokens=len(prompt.ids),
@@ -141,16 +149,36 @@ def run_glasses(model: Path, plan: Plan) -> WorkerResult:
         )
         return row, stream.result
 
-    ask(picture_jpeg((56, 56)), 2)  # warm-up
+
+def run_glasses(model: Path, plan: Plan) -> WorkerResult:
+    rig = GlassesRig(model, plan)
+    out = rig.out
+    rig.ask(picture_jpeg((56, 56)), 2)  # warm-up
     for size in plan.sizes:
         jpeg = picture_jpeg(size)
-        out.sizes[size_key(size)] = _best([ask(jpeg, 1)[0] for _ in range(plan.reps)])
-    _, result = ask(picture_jpeg(plan.decode_size), plan.decode_tokens + 1)
+        out.sizes[size_key(size)] = _best([rig.ask(jpeg, 1)[0] for _ in range(plan.reps)])
+    _, result = rig.ask(picture_jpeg(plan.decode_size), plan.decode_tokens + 1)
     out.decode_tokens_per_s = result.timings.decode_tokens_per_s
     if result.timings.generated_tokens < plan.decode_tokens + 1:
         out.notes.append(f"decode stopped early ({result.finish_reason})")
     out.peak_rss = peak_rss_bytes()
     return out
+
+
+def run_glasses_pairs(model: Path, plan: Plan) -> WorkerResult:
+    """The encode with the arena kept and shrunk, interleaved in this one process
+    (``plan.arena_pairs`` pairs of each per size: arena.py)."""
+    rig = GlassesRig(model, Plan(**{**asdict(plan), "encoder_arena": "keep"}))
+    rig.ask(picture_jpeg((56, 56)), 2)  # warm-up
+    pictures = {size_key(size): picture_jpeg(size) for size in plan.sizes}
+    rig.out.encode_pairs = time_pairs(
+        lambda jpeg: rig.ask(jpeg, 1)[0].encode_s,
+        lambda shrink: set_shrink(rig.engine, shrink),
+        pictures,
+        plan.arena_pairs,
+    )
+    rig.out.peak_rss = peak_rss_bytes()
+    return rig.out
 
 
 class _TokenClock:
