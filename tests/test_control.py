@@ -84,6 +84,54 @@ def test_a_directory_of_another_user_is_refused(tmp_path: Path) -> None:
             write_status(mine / "status.json", {"state": "running"})
 
 
+@pytest.mark.parametrize("command", [["status"], ["mode", "next"]])
+def test_the_clients_refuse_a_directory_others_may_write_into(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    from glasses.cli import main
+
+    shared = tmp_path / "glasses"
+    shared.mkdir()
+    (shared / "status.json").write_text(json.dumps({"state": "running", "pid": os.getpid()}))
+    shared.chmod(0o777)  # as another user could have left it, with a status file of theirs
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert main(command) == 2
+    assert "writable by other users" in capsys.readouterr().err
+    shared.chmod(0o700)
+    assert main(["status"]) == 0  # the same file, in a directory that is this user's alone
+
+
+def test_a_reply_that_never_ends_is_cut_not_hoarded(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    path = tmp_path / "status.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen(1)
+
+        hung_up: list[bool] = []
+
+        def flood() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                try:
+                    for _ in range(4096):  # 16 MiB without a newline, if nobody stops reading
+                        conn.sendall(b"x" * 4096)
+                except OSError:
+                    hung_up.append(True)  # the client stopped reading: what it should do
+
+        sender = threading.Thread(target=flood)
+        sender.start()
+        with pytest.raises(GlassesError, match="unexpected reply"):
+            send_request(path, {"mode": "next"})
+        sender.join(WAIT_S)
+        assert not sender.is_alive() and hung_up == [True]
+
+
 def test_a_file_planted_at_the_socket_path_does_not_stop_the_daemon(tmp_path: Path) -> None:
     from glasses.commands.run import _serve
 

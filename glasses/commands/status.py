@@ -51,9 +51,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glasses.runtime.status import default_status_path, format_status, pid_alive, read_status
+    from glasses.runtime.status import format_status, pid_alive, read_status
 
-    path: Path = args.file or default_status_path()
+    path = _daemon_file(args.file)
     try:
         status = read_status(path)
     except FileNotFoundError:
@@ -70,12 +70,28 @@ def run(args: argparse.Namespace) -> int:
 
 def switch_mode(args: argparse.Namespace) -> int:
     from glasses.runtime.control_socket import control_socket_path, send_request
-    from glasses.runtime.status import default_status_path
 
-    path = control_socket_path(args.file or default_status_path())
+    path = control_socket_path(_daemon_file(args.file))
     reply = send_request(path, {"mode": args.mode})
     if not reply.get("ok"):
         print(f"glasses: {reply.get('error', 'refused')}", file=sys.stderr)
         return 1
     print(f"mode {reply.get('mode')}")
     return 0
+
+
+def _daemon_file(given: Path | None) -> Path:
+    """The status file named on the command line, else the default one, whose directory is
+    trusted only if it is this user's alone (as the daemon requires of it)."""
+    from glasses.runtime.status import UnsafeDirectory, default_status_path, safe_dir
+
+    if given is not None:
+        return given
+    path = default_status_path()
+    try:
+        safe_dir(path.parent)
+    except FileNotFoundError:
+        pass  # no daemon has run: reading the file says so
+    except UnsafeDirectory as exc:
+        raise GlassesError(str(exc)) from None
+    return path

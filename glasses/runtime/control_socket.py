@@ -196,6 +196,8 @@ def send_request(
                 if not chunk:
                     break
                 data += chunk
+                if len(data) > MAX_REQUEST_BYTES:  # a reply is a line of JSON, not a stream
+                    break
         except OSError as exc:
             raise GlassesError(f"no reply from the daemon at {path}: {exc}") from exc
     try:

@@ -30,8 +30,17 @@ def private_dir(path: Path, uid: int | None = None) -> Path:
     Without ``$XDG_RUNTIME_DIR`` the directory is in /tmp, where anyone could create it first
     and then rename the status file or plant files where the daemon's socket goes.
     """
-    uid = os.getuid() if uid is None else uid
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return safe_dir(path, uid)
+
+
+def safe_dir(path: Path, uid: int | None = None) -> Path:
+    """``path`` if it is safe to trust (see :func:`private_dir`), without creating it.
+
+    ``glasses status`` and ``glasses mode`` check the daemon's directory too: a status file or
+    a socket that another user planted there would show a false state or take the request.
+    """
+    uid = os.getuid() if uid is None else uid
     st = path.stat()
     if st.st_uid != uid:
         raise UnsafeDirectory(
