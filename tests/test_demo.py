@@ -86,3 +86,15 @@ def test_demo_with_an_unknown_profile_says_so_in_one_line(
     assert code == 2 and out == ""
     assert len(err.splitlines()) == 1, err  # not the simulator's usage text
     assert "999x1x1" in err and "640x400x4" in err, err
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "soon"])
+def test_demo_refuses_a_step_timeout_that_is_not_a_positive_finite_number(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        glasses_main(["demo", "--step-timeout-s", value, "--out", str(tmp_path)])
+    _, err = capsys.readouterr()
+    assert exited.value.code == 2
+    assert "--step-timeout-s" in err and value in err, err
+    assert not list(tmp_path.iterdir())  # refused before anything started

@@ -6,7 +6,9 @@ without it, a voice-like buzz), a camera looking at a sign drawn now with Pillow
 product, for LOOK: "what is this?"), and button presses and swipes sent to the simulator, which reports them over the link like real glasses. A PNG of
 the screen is saved after each step; watch it live on the simulator's page. Missing models are
 named with the command that fetches them, and the demo shows what works without them. With
-``--hold`` it stays up: the live page's buttons drive the daemon.
+``--hold`` it stays up: the live page's buttons drive the daemon. Each step waits at most
+``--step-timeout-s`` for its effect (the pipeline settled, the screen shown); raise it where
+everything is slow (an emulated CPU).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+from glasses.commands.llm import finite_float
 from glasses.errors import GlassesError
 
 DEFAULT_OUT: Final = Path("out/demo")
 DEFAULT_WEB_PORT: Final = 8765
-STEP_TIMEOUT_S: Final = 60.0
+STEP_TIMEOUT_S: Final = 60.0  # a step's wait; the slowest, a read, takes seconds on a board
 
 CAPTIONS: Final = (
     ("下一站是西湖。", "zh"),
@@ -59,6 +62,14 @@ def register(subparsers: Any) -> None:
         type=float,
         default=0.6,
         help="pause after each step, to watch (default 0.6); 0 also feeds speech faster than real time",
+    )
+    p.add_argument(
+        "--step-timeout-s",
+        type=finite_float(0.0, above=True),
+        default=STEP_TIMEOUT_S,
+        metavar="S",
+        help=f"how long a step may take before the demo fails (default {STEP_TIMEOUT_S:g}); "
+        "raise it where everything is slow, e.g. under CPU emulation",
     )
     p.add_argument("--hold", action="store_true", help="stay up after the walk until Ctrl-C")
     p.add_argument("--llm-model", metavar="DIR", help="language model folder or name")
@@ -126,15 +137,23 @@ def _demo(args: argparse.Namespace, sim: Any, out: Path) -> None:
         print(f"  {label}: {folder}", flush=True)
     for note in parts.notes:
         print(f"  note: {note}", flush=True)
-    runner = DaemonThread(Daemon(settings, parts)).start(STEP_TIMEOUT_S)
+    timeout_s: float = args.step_timeout_s
+    runner = DaemonThread(Daemon(settings, parts))
+    walk = _Walk(runner, sim, audio, out, args.step_s, view, timeout_s)
     try:
-        _Walk(runner, sim, audio, out, args.step_s, view).run()
+        runner.start(timeout_s)
+        walk.run()
         if args.hold:
             print("holding: use the buttons on the live page; Ctrl-C to stop", flush=True)
             while True:
                 time.sleep(1.0)
     except KeyboardInterrupt:
         pass
+    except TimeoutError as exc:
+        raise GlassesError(
+            f"demo: {exc} (the step after {walk.last_step}); if this machine is slow "
+            f"(an emulated CPU, a busy host), raise --step-timeout-s (now {timeout_s:g})"
+        ) from exc
     finally:
         runner.stop()
 
@@ -156,11 +175,20 @@ class _Walk:
     """The scripted tour. Every step acts, waits for its effect, then snapshots the screen."""
 
     def __init__(
-        self, runner: Any, sim: Any, audio: Any, out: Path, step_s: float, view: Any
+        self,
+        runner: Any,
+        sim: Any,
+        audio: Any,
+        out: Path,
+        step_s: float,
+        view: Any,
+        timeout_s: float = STEP_TIMEOUT_S,
     ) -> None:
         self.runner, self.sim, self.audio, self.out, self.step_s = runner, sim, audio, out, step_s
         self.view = view  # what the stand-in camera sees
+        self.timeout_s = timeout_s
         self.d = runner.daemon
+        self.last_step = "the start"  # named when a step times out
 
     def run(self) -> None:
         from glasses.display.views import Mode
@@ -214,7 +242,7 @@ class _Walk:
         self.event({"kind": "swipe", "direction": "up"}, "swipe up")
         self.runner.wait_until(
             lambda d: look.capture_id is None and (look.page is not None or bool(look.note)),
-            STEP_TIMEOUT_S,
+            self.timeout_s,
             "the look's answer",
         )
         first_s = time.perf_counter() - started
@@ -233,10 +261,10 @@ class _Walk:
         self.view.image = sign
 
     def settle(self) -> None:
-        self.runner.wait_idle(STEP_TIMEOUT_S)
+        self.runner.wait_idle(self.timeout_s)
         display = self.d.stages["display"]
         self.runner.wait_until(
-            lambda d: display.presented == d.controller.screen, STEP_TIMEOUT_S, "the screen"
+            lambda d: display.presented == d.controller.screen, self.timeout_s, "the screen"
         )
 
     def snap(self, name: str) -> None:
@@ -245,19 +273,20 @@ class _Walk:
         # The screen as the simulator shows it (its snapshot API picks names in --save-dir).
         path.write_bytes(self.sim.get("/screen.png"))
         print(f"  {name:<16} -> {path}", flush=True)
+        self.last_step = name
         time.sleep(self.step_s)  # so a person watching the live page can follow
 
     def press(self, action: str, mode: Any = None) -> None:
         """A button event from the simulated glasses; waits until the daemon handled it."""
         self.event({"kind": "button", "action": action}, action)
         if mode is not None:
-            self.runner.wait_until(lambda d: d.controller.mode is mode, STEP_TIMEOUT_S, "mode")
+            self.runner.wait_until(lambda d: d.controller.mode is mode, self.timeout_s, "mode")
 
     def event(self, body: dict[str, Any], what: str) -> None:
         """An input event from the simulated glasses; waits until the daemon handled it."""
         before = self.runner.call(lambda: self.d.controller.inputs)
         self.sim.post("/api/event", body)
-        self.runner.wait_until(lambda d: d.controller.inputs > before, STEP_TIMEOUT_S, what)
+        self.runner.wait_until(lambda d: d.controller.inputs > before, self.timeout_s, what)
 
     def say(self, text: str, language: str, partial: str | None = None) -> None:
         from glasses.runtime import media
@@ -280,7 +309,7 @@ class _Walk:
                 self.audio.pending_samples() == 0
                 and listen.heard_samples >= self.audio.delivered_samples
             ),
-            STEP_TIMEOUT_S,
+            self.timeout_s,
             "the speech to be heard",
         )
         self.settle()

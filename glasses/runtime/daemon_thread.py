@@ -65,7 +65,8 @@ class DaemonThread(Generic[D]):
     def start(self, timeout_s: float = 20.0) -> DaemonThread[D]:
         """Start, and wait until the display is connected and the first screen shown."""
         self._thread.start()
-        self._started.wait(timeout_s)
+        if not self._started.wait(timeout_s):
+            raise TimeoutError(f"timed out after {timeout_s:g} s waiting for the daemon's loop")
         self.wait_until(
             lambda d: d.stages.get("display") is not None and d.stages["display"].handled > 0,
             timeout_s,
@@ -108,6 +109,8 @@ class DaemonThread(Generic[D]):
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the daemon; raises what it failed with, if it did."""
+        if self._thread.is_alive():
+            self._started.wait(timeout_s)  # a loop still starting is stopped too, not missed
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout_s)
