@@ -8,14 +8,16 @@
 #   root     debootstrap a minimal bookworm arm64 root (reused when DIR already holds one)
 #   copy     copy the checkout (tracked and untracked, not ignored files) into DIR/work/glasses
 #   setup    bash scripts/setup.sh                      (the README's first command, first half)
-#   demo     .venv/bin/glasses demo --step-s 0           (...and its second half)
+#   demo     .venv/bin/glasses demo --step-s 0           (...and its second half; each step may
+#            take $DEMO_STEP_TIMEOUT_S, default 600: emulated OCR alone takes ~40 s, more on a busy host)
 #   read     glasses read on a sign drawn with the CJK font; the expected words must come back
 #   testdeps the test extras (tiny models are built with onnx), then pip check
 #   llm      glasses llm generate on a tiny random-weight Qwen3 (int4 MatMulNBits)
 #   tests    a representative slice of the test suite
 #   pi-numpy a venv over Debian's python3-numpy 1.24 with scripts/constraints/pi-bookworm.txt,
 #            as scripts/install.sh builds it on a Pi: numpy must stay 1.24 and the stack import
-#   ort      onnxruntime's import under several emulated CPU models
+#   ort      onnxruntime's import under several emulated CPU models, for each of $ORT_VERSIONS
+#            (default: the newest wheel; docs/field.md's sweep: ORT_VERSIONS="1.20.1 1.21.1 ...")
 #   wheels   (on the host) how pip resolves every extra for cp311 and cp310 aarch64:
 #            wheel or source build, per package
 #
@@ -41,8 +43,10 @@ SLICE=(
 )
 skip=" "
 wheels_only=0
+DEMO_STEP_TIMEOUT_S="${DEMO_STEP_TIMEOUT_S:-600}"  # a fixed 60 s says nothing about the boards
+ORT_VERSIONS="${ORT_VERSIONS:-newest}"
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --root) ROOT="${2:?--root needs a folder}"; shift ;;
@@ -259,14 +263,17 @@ ort_cpus() {
   cp /usr/bin/qemu-aarch64-static "$dir/host"
   cp "$QEMU" "$dir/check"
   in_root 'rm -rf /tmp/ort-venv && python3 -m venv /tmp/ort-venv &&
-    /tmp/ort-venv/bin/python -m pip install -q onnxruntime &&
-    v=$(/tmp/ort-venv/bin/python -m pip show onnxruntime | sed -n "s/^Version: //p")
-    for q in host check; do
-      qv=$(/usr/local/lib/glasses-qemu/$q --version | sed -n "1s/.*version \([0-9.]*\).*/\1/p")
-      for cpu in max cortex-a76 cortex-a72; do
-        if /usr/local/lib/glasses-qemu/$q -cpu $cpu /tmp/ort-venv/bin/python -c "import onnxruntime" >/dev/null 2>&1
-        then r=imports; else r="crashes (exit $?)"; fi
-        echo "onnxruntime $v, qemu $qv, -cpu $cpu: $r"
+    for want in '"$ORT_VERSIONS"'; do
+      spec=onnxruntime; [ "$want" = newest ] || spec="onnxruntime==$want"
+      /tmp/ort-venv/bin/python -m pip install -q --upgrade "$spec" || { echo "onnxruntime $want: no wheel"; continue; }
+      v=$(/tmp/ort-venv/bin/python -m pip show onnxruntime | sed -n "s/^Version: //p")
+      for q in host check; do
+        qv=$(/usr/local/lib/glasses-qemu/$q --version | sed -n "1s/.*version \([0-9.]*\).*/\1/p")
+        for cpu in max cortex-a76 cortex-a72; do
+          if /usr/local/lib/glasses-qemu/$q -cpu $cpu /tmp/ort-venv/bin/python -c "import onnxruntime" >/dev/null 2>&1
+          then r=imports; else r="crashes (exit $?)"; fi
+          echo "onnxruntime $v, qemu $qv, -cpu $cpu: $r"
+        done
       done
     done' | tee "$LOG_DIR/ort-table.txt"
 }
@@ -283,7 +290,7 @@ step root make_root
 mount_root
 step copy copy_checkout
 step setup in_root 'bash scripts/setup.sh'
-step demo in_root 'timeout 1800 .venv/bin/glasses demo --step-s 0 --web-port 0 --out /tmp/demo'
+step demo in_root 'timeout 1800 .venv/bin/glasses demo --step-s 0 --web-port 0 --out /tmp/demo --step-timeout-s '"$DEMO_STEP_TIMEOUT_S"
 step read read_sign
 step testdeps in_root ".venv/bin/python -m pip install -q -e '.[test,audio,asr,llm,models,ocr]' && .venv/bin/python -m pip check"
 step llm llm_generate
