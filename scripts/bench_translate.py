@@ -3,6 +3,7 @@ mode, side by side on the same synthesised speech.
 
     nice python scripts/bench_translate.py [--lengths 3 5 10 14] [--per-length 2]
                                            [--json OUT] [--write docs/benchmarks.md]
+    nice python scripts/bench_translate.py --realtime 2 [--realtime-length 10] [--write ...]
 
 Faster than real time, with time as data: espeak-ng speech of 3 to 14 s utterances in Mandarin
 and English goes in 0.1 s chunks through the real Silero VAD, segmenter and transcriber into
@@ -22,6 +23,12 @@ settles is counted, and the run then ends with a FAIL line and exit status 1. Co
 of each worker per second of speech, and the prefill tokens that re-translation added. The
 parts live in ``scripts/translate_bench/`` (speech, simulate, metrics, contention, report);
 this file measures and writes the report.
+
+``--realtime N`` cross-checks that method instead: N utterances (English and Mandarin in turn)
+spoken at 1x by the real clock into the real daemon, shown on a real ``glasses-sim`` process,
+each word's lag read where the simulator acknowledged the screen that settled it, beside the
+time-as-data lags of the same utterances (``translate_bench.crosscheck``; its own section,
+right after the main one).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ for _path in (ROOT, ROOT / "scripts", ROOT / "tests"):  # run as a plain script 
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from translate_bench import crosscheck  # noqa: E402
 from translate_bench.contention import contention  # noqa: E402
 from translate_bench.metrics import Lags, erasure, lags, stats  # noqa: E402
 from translate_bench.report import goals, markdown, write_section  # noqa: E402
@@ -58,7 +66,8 @@ from glasses.runtime import media  # noqa: E402
 POLICIES = {"utterance": ClausePolicy(commit="utterance"), "clause": ClausePolicy()}
 
 
-def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
+def load_models(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The tiny Qwen (warmed up), the tiny SenseVoice and the Silero VAD, built if missing."""
     from glasses.llm.engine import LlmEngine
     from glasses.perception.asr import RecognizerConfig, load_recognizer
     from glasses.perception.vad import SileroVad
@@ -73,8 +82,13 @@ def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, A
             )
     engine = LlmEngine.load(llm_dir)
     recognizer = load_recognizer(RecognizerConfig(asr_dir, num_threads=2))
-    vad = SileroVad()
     engine.generate(translate_messages("warm up", "en", "zh"), GenerationOptions(4))
+    return engine, recognizer, SileroVad()
+
+
+def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
+    llm_dir = args.models / "llm"
+    engine, recognizer, vad = load_models(args)
     busy = {"vad_s": 0.0, "asr_s": 0.0, "speech_s": 0.0}
     by_length: dict[str, dict[str, Any]] = {}
     totals: dict[str, dict[str, Any]] = {
@@ -165,6 +179,39 @@ def measure(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, A
     }
 
 
+def realtime(args: argparse.Namespace) -> int:
+    """``--realtime N``: the cross-check section (``translate_bench.crosscheck``)."""
+    if args.realtime < 1:
+        print("--realtime needs at least 1 utterance", file=sys.stderr)
+        return 2
+    try:  # before the models load: a policy the daemon's settings cannot express
+        for policy in POLICIES.values():
+            crosscheck.overrides(policy)
+    except ValueError as exc:
+        print(f"bench_translate: {exc}", file=sys.stderr)
+        return 2
+    speeches = crosscheck.pick(args.realtime, args.realtime_length)
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    report = crosscheck.measure(speeches, POLICIES, load_models(args), log)
+    setup = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    command = f"nice python scripts/bench_translate.py --realtime {args.realtime} "
+    command += f"--realtime-length {args.realtime_length:g}"
+    command += "".join(f" --clause {item}" for item in args.clause)
+    section = crosscheck.markdown(report, command, setup)
+    print(section)
+    if args.json:
+        args.json.write_text(json.dumps(report | {"setup": setup}, indent=2), encoding="utf-8")
+    if args.write:
+        crosscheck.write_section(args.write, section)
+    if report["unsettled"]:
+        print(f"FAIL: {report['unsettled']} words whose translation never settled", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -199,6 +246,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIELD=VALUE",
         help="a clause policy field other than its default (e.g. lookahead_words=1)",
     )
+    parser.add_argument(
+        "--realtime",
+        type=int,
+        metavar="N",
+        help="instead: cross-check in real time, N utterances (English and Mandarin in turn) "
+        "spoken at 1x into the real daemon and shown on a glasses-sim process, both policies, "
+        "beside their time-as-data figures",
+    )
+    parser.add_argument(
+        "--realtime-length", type=float, default=10.0, help="with --realtime: utterance length (s)"
+    )
     args = parser.parse_args(argv)
     fields = {
         k: type(getattr(ClausePolicy(), k))(v)
@@ -208,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if not media.have_espeak():
         print("bench_translate needs espeak-ng (apt install espeak-ng)", file=sys.stderr)
         return 2
+    if args.realtime is not None:
+        return realtime(args)
     report = measure(args, lambda m: print(m, file=sys.stderr, flush=True))
     lengths = " ".join(f"{x:g}" for x in args.lengths)
     command = f"nice python scripts/bench_translate.py --lengths {lengths} --per-length {args.per_length} --repeats {args.repeats}"

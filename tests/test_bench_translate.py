@@ -63,3 +63,41 @@ def test_quick_run_reports_lag_erasure_cost_and_contention(tmp_path: Path) -> No
     assert "time as data" in text and "--lengths 3" in text and "--rounds 1" in text
     assert "segment-aware" in text and "unsettled words" in text
     assert "`llm.spinning = on`" in text
+
+
+def test_realtime_run_settles_every_word_on_the_simulated_glasses(tmp_path: Path) -> None:
+    """``--realtime 1``: one 3 s utterance spoken at 1x into the real daemon and a glasses-sim
+    process, both policies, beside the time-as-data figures of the same utterance."""
+    pytest.importorskip("hw_sim.launcher")
+    out, doc = tmp_path / "report.json", tmp_path / "benchmarks.md"
+    doc.write_text(
+        "# Benchmarks\n\n<!-- bench_translate:start -->\nmain\n<!-- bench_translate:end -->\n\n"
+        "How to read it.\n"
+    )
+    command = [sys.executable, str(SCRIPT), "--realtime", "1", "--realtime-length", "3"]
+    command += ["--models", str(tmp_path / "models"), "--json", str(out), "--write", str(doc)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    (utterance,) = report["utterances"]
+    assert utterance["language"] == "en" and 2.5 <= utterance["speech_s"] <= 5.0
+    assert set(report["lag"]) == {"utterance", "clause"}
+    for row in report["lag"].values():
+        real, fast = row["realtime"], row["time_as_data"]
+        assert real["n"] == fast["n"] > 5  # every word settled on the simulator's screen
+        assert real["unsettled"] == fast["unsettled"] == 0
+        assert row["screens_acknowledged"] > 0
+    assert report["unsettled"] == 0
+
+    text = doc.read_text(encoding="utf-8")
+    main, realtime = text.split("<!-- bench_translate:end -->")
+    assert "main" in main and "<!-- bench_translate_realtime:start -->" in realtime
+    assert realtime.index("bench_translate_realtime:end") < realtime.index("How to read it.")
+    assert "--realtime 1 --realtime-length 3" in realtime
+
+
+def test_realtime_refuses_a_policy_the_daemon_settings_cannot_set() -> None:
+    command = [sys.executable, str(SCRIPT), "--realtime", "1", "--clause", "agreement=3"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "agreement" in done.stderr
