@@ -106,13 +106,13 @@ def _ratio(a: float, b: float) -> str:
 
 def markdown(report: dict[str, Any], command: str, setup: dict[str, Any]) -> str:
     lag = report["lag"]
-    languages = " and ".join(f"{u['language']} {u['speech_s']:.1f} s" for u in report["utterances"])
+    languages = ", ".join(f"{u['language']} {u['speech_s']:.1f} s" for u in report["utterances"])
     out = [
         MARK_START,
         "### Cross-check in real time on the simulated glasses (`--realtime`)",
         "",
         f"`{command}` on {setup['machine']} (shared with other work), {setup['date']}: "
-        f"{len(report['utterances'])} utterance(s) ({languages}), each spoken once per policy "
+        f"{len(report['utterances'])} utterances ({languages}), each spoken once per policy "
         "at 1x by the real clock into the real daemon (`PushAudioSource` as the microphone, "
         f"real Silero VAD, listen, translate mode, display stage and link) and shown on a real "
         f"`glasses-sim display` process ({PROFILE}), with the stand-ins and tiny models of the "
@@ -123,14 +123,14 @@ def markdown(report: dict[str, Any], command: str, setup: dict[str, Any]) -> str
         "monotonic clock. **Time as data**: the same utterances through the method of the "
         "table above, read from the mode's view.",
         "",
-        "| policy | real time: median / p90 / mean | time as data: median / p90 / mean "
+        "| policy (words) | real time: median / p90 / mean | time as data: median / p90 / mean "
         "| real time / time as data: median / p90 / mean | mean difference | unsettled words: real time / time as data | screens acknowledged |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, row in lag.items():
         r, t = row["realtime"], row["time_as_data"]
         out.append(
-            f"| {name} | {r['median']:.2f} / {r['p90']:.2f} / {r['mean']:.2f} "
+            f"| {name} ({r['n']}) | {r['median']:.2f} / {r['p90']:.2f} / {r['mean']:.2f} "
             f"| {t['median']:.2f} / {t['p90']:.2f} / {t['mean']:.2f} "
             f"| {_ratio(r['median'], t['median'])} / {_ratio(r['p90'], t['p90'])} / **{_ratio(r['mean'], t['mean'])}** "
             f"| {r['mean'] - t['mean']:+.2f} s | {r['unsettled']} / {t['unsettled']} | {row['screens_acknowledged']} |"
@@ -138,7 +138,7 @@ def markdown(report: dict[str, Any], command: str, setup: dict[str, Any]) -> str
     if {"utterance", "clause"} <= set(lag):
         whole, clause = lag["utterance"], lag["clause"]
         both = [
-            f"{method.replace('_', ' ')} {_ratio(clause[method]['mean'], whole[method]['mean'])}"
+            f"{method.replace('_', ' ').replace('realtime', 'real time')} {_ratio(clause[method]['mean'], whole[method]['mean'])}"
             for method in METHODS
         ]
         out += ["", f"Clause over whole-utterance mean lag: {', '.join(both)}."]
