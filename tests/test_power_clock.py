@@ -6,6 +6,8 @@ dims and sleeps, the board is read anew), without waiting on a wall clock."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,45 +36,66 @@ def hot_board(root: Path, celsius: float) -> None:
     throttled.write_text("0x0\n")  # a Pi that is not throttling (and no vcgencmd asked)
 
 
-def test_the_clock_reads_the_board_and_ticks_at_the_deadlines(tmp_path: Path) -> None:
-    hot_board(tmp_path, 80.0)
-    now, listen, sent = [0.0], Listen(), list[Message]()
-    settings = PowerSettings(dim_after_s=30.0, sleep_after_s=60.0, board_poll_s=10.0)
+@dataclass
+class Clocked:
+    """A power stage whose clock runs on the event loop, reading the board under ``root``;
+    ``now`` is the time it sees."""
 
+    stage: PowerStage
+    inbox: Channel[PowerInput]
+    listen: Listen
+    sent: list[Message]
+    now: list[float]
+
+    async def handle(self) -> Tick:
+        """The clock's next tick, handled by the stage as the daemon would."""
+        tick = await asyncio.wait_for(self.inbox.get(), 30.0)
+        assert isinstance(tick, Tick)
+        async for out in self.stage.process(tick):
+            self.sent.append(out)
+        return tick
+
+
+def run_clocked(
+    root: Path, settings: PowerSettings, script: Callable[[Clocked], Awaitable[None]]
+) -> None:
     async def main() -> None:
         inbox: Channel[PowerInput] = Channel("power", 64, Overflow.BLOCK)
+        sent: list[Message] = []
+        now, listen = [0.0], Listen()
 
         async def send(msg: Message) -> None:
             sent.append(msg)
 
-        stage = PowerStage(
-            inbox, send, settings, listen=listen, board=BoardReader(tmp_path), clock=lambda: now[0]
-        )
-
-        async def handle() -> Tick:
-            tick = await asyncio.wait_for(inbox.get(), 30.0)
-            assert isinstance(tick, Tick)
-            async for out in stage.process(tick):
-                sent.append(out)
-            return tick
-
+        board = BoardReader(root)
+        stage = PowerStage(inbox, send, settings, listen=listen, board=board, clock=lambda: now[0])
         clock = asyncio.ensure_future(stage.run_clock())
         try:
-            first = await handle()
-            assert first.board is not None and first.board.celsius == 80.0
-            assert listen.saving and stage.policy.saving == ("computer",)
-            assert sent[-1] == PowerNotice(("SAVING",), saving=True)
-            hot_board(tmp_path, 60.0)  # cooled down (well past the 5 °C margin)
-            now[0] = 100.0  # past the dim and sleep deadlines and the next board reading
-            second = await handle()
-            assert second.board is not None and second.board.celsius == 60.0
-            assert stage.policy.state is PowerState.IDLE and not stage.policy.awake
-            assert not listen.saving and sent[-1] == PowerNotice()
+            await script(Clocked(stage, inbox, listen, sent, now))
         finally:
             clock.cancel()
             await asyncio.gather(clock, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 60.0))
+
+
+def test_the_clock_reads_the_board_and_ticks_at_the_deadlines(tmp_path: Path) -> None:
+    hot_board(tmp_path, 80.0)
+    settings = PowerSettings(dim_after_s=30.0, sleep_after_s=60.0, board_poll_s=10.0)
+
+    async def script(run: Clocked) -> None:
+        first = await run.handle()
+        assert first.board is not None and first.board.celsius == 80.0
+        assert run.listen.saving and run.stage.policy.saving == ("computer",)
+        assert run.sent[-1] == PowerNotice(("SAVING",), saving=True)
+        hot_board(tmp_path, 60.0)  # cooled down (well past the 5 °C margin)
+        run.now[0] = 100.0  # past the dim and sleep deadlines and the next board reading
+        second = await run.handle()
+        assert second.board is not None and second.board.celsius == 60.0
+        assert run.stage.policy.state is PowerState.IDLE and not run.stage.policy.awake
+        assert not run.listen.saving and run.sent[-1] == PowerNotice()
+
+    run_clocked(tmp_path, settings, script)
 
 
 def jetson_mode(root: Path, mode: int) -> None:
@@ -90,40 +113,19 @@ def test_a_listed_power_mode_saves_power_and_a_mode_change_is_read_on_the_next_p
 ) -> None:
     hot_board(tmp_path, 50.0)
     jetson_mode(tmp_path, 1)
-    now, listen, sent = [0.0], Listen(), list[Message]()
     settings = PowerSettings(dim_after_s=0.0, sleep_after_s=0.0, saving_power_modes=("7W",))
 
-    async def main() -> None:
-        inbox: Channel[PowerInput] = Channel("power", 64, Overflow.BLOCK)
+    async def script(run: Clocked) -> None:
+        await run.handle()
+        assert run.listen.saving and run.sent[-1] == PowerNotice(("SAVING",), saving=True)
+        status = run.stage.status()
+        assert status["saving"] == ["nvpmodel mode 1 (7W)"]
+        assert (status["power_mode"], status["power_mode_name"]) == ("1", "7W")
+        jetson_mode(tmp_path, 0)  # the wearer plugged in and chose 15 W again
+        run.now[0] = settings.board_poll_s
+        await run.handle()
+        assert not run.listen.saving and run.sent[-1] == PowerNotice()
+        status = run.stage.status()
+        assert status["saving"] == [] and status["power_mode"] == "0"
 
-        async def send(msg: Message) -> None:
-            sent.append(msg)
-
-        stage = PowerStage(
-            inbox, send, settings, listen=listen, board=BoardReader(tmp_path), clock=lambda: now[0]
-        )
-
-        async def handle() -> None:
-            tick = await asyncio.wait_for(inbox.get(), 30.0)
-            assert isinstance(tick, Tick)
-            async for out in stage.process(tick):
-                sent.append(out)
-
-        clock = asyncio.ensure_future(stage.run_clock())
-        try:
-            await handle()
-            assert listen.saving and sent[-1] == PowerNotice(("SAVING",), saving=True)
-            status = stage.status()
-            assert status["saving"] == ["nvpmodel mode 1 (7W)"]
-            assert (status["power_mode"], status["power_mode_name"]) == ("1", "7W")
-            jetson_mode(tmp_path, 0)  # the wearer plugged in and chose 15 W again
-            now[0] = settings.board_poll_s
-            await handle()
-            assert not listen.saving and sent[-1] == PowerNotice()
-            status = stage.status()
-            assert status["saving"] == [] and status["power_mode"] == "0"
-        finally:
-            clock.cancel()
-            await asyncio.gather(clock, return_exceptions=True)
-
-    asyncio.run(asyncio.wait_for(main(), 60.0))
+    run_clocked(tmp_path, settings, script)
