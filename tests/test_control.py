@@ -11,7 +11,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,11 +169,8 @@ def glasses(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Any]:
-    launcher = pytest.importorskip("hw_sim.launcher")
-    args = ("--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "--profile", "128x64x1")
-    with launcher.SimulatorProcess(*args, "-q") as process:
-        yield process
+def sim(sim_process: Callable[..., Any]) -> Any:
+    return sim_process("--profile", "128x64x1", "-q")
 
 
 def test_mode_switches_a_running_daemon(sim: Any, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +37,8 @@ def glasses(*args: str, timeout_s: float = 30.0) -> subprocess.CompletedProcess[
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SimulatorProcess]:
-    args = ("--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "--profile", "128x64x1")
-    with SimulatorProcess(*args, "-q") as process:
-        yield process
+def sim(sim_process: Callable[..., SimulatorProcess]) -> SimulatorProcess:
+    return sim_process("--profile", "128x64x1", "-q")
 
 
 def test_run_serves_reports_status_and_stops_on_sigterm(

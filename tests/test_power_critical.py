@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,8 @@ pytestmark = pytest.mark.process
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Any]:
-    launcher = pytest.importorskip("hw_sim.launcher")
-    args = ("--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "--profile", "128x64x1")
-    with launcher.SimulatorProcess(*args, "-q") as process:
-        yield process
+def sim(sim_process: Callable[..., Any]) -> Any:
+    return sim_process("--profile", "128x64x1", "-q")
 
 
 def test_a_critical_battery_warns_then_stops_the_daemon_cleanly(sim: Any, tmp_path: Path) -> None:
