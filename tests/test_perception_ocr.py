@@ -125,15 +125,16 @@ def test_bench_signs_read_exactly_with_their_spaces_at_the_defaults(
 ) -> None:
     # OcrConfig() as shipped (det_limit_type "max", det_unclip_ratio 2.0, the space decoder).
     # rapidocr's defaults read "营业时间9:00-21:00" and "地铁2号线MetroLine 2" on these frames.
-    # The one sign left out at the larger sizes has a space between two Chinese words
-    # ("开往 机场"), which the decoder never adds; at 640x480 the wider regions keep it.
+    # One sign has a space between two Chinese words ("开往 机场"), which the decoder never
+    # adds (Chinese is set solid): it is there only when the detector cuts the row in two,
+    # which depends on the frame size and on the CPU's rounding (x86 at 640x480 cuts it, the
+    # arm64 check does not). Both readings are right; the rest of that sign must be exact.
     frames = bench_frames(size)
     got = [ocr_engine().recognize(frame).text for frame, _ in frames]
     expected = [truth for _, truth in frames]
-    if size != (640, 480):
-        keep = [i for i, truth in enumerate(expected) if "开往 机场" not in truth]
-        got, expected = [got[i] for i in keep], [expected[i] for i in keep]
-    assert got == expected
+    solid = [truth.replace("开往 机场", "开往机场") for truth in expected]
+    assert all(g in (e, s) for g, e, s in zip(got, expected, solid, strict=True)), got
+    assert solid != expected  # the sign with the optional space is still among them
 
 
 def test_no_spaces_invented_where_the_sign_has_none() -> None:
