@@ -27,11 +27,13 @@ log = logging.getLogger("hw_sim.firmware")
 
 _HELP = """The C device library's reference firmware on qemu-system-arm -M mps2-an386: the link
 protocol on UART0 (a pty), inputs through the firmware's debug channel (UART1). Builds it
-with make first unless --elf is given. The host's pty is a relay in front of QEMU's that applies
-the simulator's wire faults (--drop-rate, --flip-rate, --latency-ms, --seed; POST /api/faults)
-and pulls the cable (POST /api/unplug: the pty vanishes, and comes back in front of a reset
-board). Web API: GET /screen.png /api/state; POST /api/event /api/reboot /api/unplug
-/api/faults (docs/firmware.md)."""
+with make first unless --elf is given. The host opens QEMU's own pty, unless --relay (implied
+by any fault option) puts a relay in front of it that applies the simulator's wire faults
+(--drop-rate, --flip-rate, --latency-ms, --seed; POST /api/faults) and pulls the cable (POST
+/api/unplug: the pty vanishes, and comes back in front of a reset board). The relay buffers
+what the host writes, so the host's writes no longer wait on the board's UART: conformance's
+timing checks run without it. Web API: GET /screen.png /api/state; POST /api/event
+/api/reboot, and /api/unplug /api/faults with the relay (docs/firmware.md)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -49,6 +51,9 @@ def add_parser(sub: Any) -> None:
     f.add_argument("--flip-rate", type=float, default=0.0, help="P(bit error in a byte)")
     f.add_argument("--latency-ms", type=float, default=0.0, help="extra one-way delay")
     f.add_argument("--seed", type=int, help="fault generator seed (reproducible runs)")
+    f.add_argument(
+        "--relay", action="store_true", help="the fault relay in front of QEMU's pty (unplugs)"
+    )
     web = f.add_mutually_exclusive_group()
     web.add_argument("--web-port", type=int, default=8766, help="HTTP API port (0: any)")
     web.add_argument("--no-web", action="store_true", help="no HTTP API")
@@ -57,13 +62,14 @@ def add_parser(sub: Any) -> None:
 
 
 def ready_line(
-    device: QemuDevice, relay: FaultRelay, web: FirmwareWebServer | None, profile: str
+    device: QemuDevice, relay: FaultRelay | None, web: FirmwareWebServer | None, profile: str
 ) -> str:
     p = get_profile(profile)
-    info: dict[str, object] = {"url": relay.url, "web": web.url if web else None}
+    url, pty = (relay.url, relay.port.slave_path) if relay else (device.url, device.pty)
+    info: dict[str, object] = {"url": url, "web": web.url if web else None}
     info["profile"] = p.name
     info |= {"width": p.width_px, "height": p.height_px, "bpp": p.bpp, "board_id": p.board_id}
-    info |= {"baud": None, "pty": relay.port.slave_path, "tcp_port": None, "pid": os.getpid()}
+    info |= {"baud": None, "pty": pty, "tcp_port": None, "pid": os.getpid()}
     info |= {"qemu_pid": device.proc.pid, "qemu_pty": device.pty, "elf": str(device.elf)}
     return "READY " + json.dumps(info)
 
@@ -81,16 +87,19 @@ def run_firmware(args: argparse.Namespace) -> int:
     try:
         faults = FaultSettings.both_ways(args.drop_rate, args.flip_rate, args.latency_ms)
         elf = args.elf if args.elf is not None else build_firmware(args.profile)
-        device = QemuDevice(elf)
-        relay = FaultRelay(device.pty, faults, args.seed, args.link, on_replug=device.reset)
-        relay.start()
+        wanted = args.relay or faults != FaultSettings() or args.seed is not None
+        device = QemuDevice(elf, link=None if wanted else args.link)
+        if wanted:
+            relay = FaultRelay(device.pty, faults, args.seed, args.link, on_replug=device.reset)
+            relay.start()
         if not args.no_web:
             web = FirmwareWebServer(device, args.web_port, relay)
             web.start()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, on_signal)
         print(ready_line(device, relay, web, args.profile), flush=True)
-        log.info("firmware %s at %s (qemu pid %d)", args.profile, relay.url, device.proc.pid)
+        url = relay.url if relay else device.url
+        log.info("firmware %s at %s (qemu pid %d)", args.profile, url, device.proc.pid)
         while not stop.wait(0.2):  # also notice QEMU exiting by itself
             if device.proc.poll() is not None:
                 print(

@@ -78,6 +78,8 @@ def sim(
         pytest.skip(f"{', '.join(missing)} not installed (scripts/setup.sh --test installs them)")
     tmp = tmp_path_factory.mktemp(kind)
     args = ("--pty", "--link", str(tmp / "tty"), "--web-port", "0", "--profile", PROFILE, "-q")
+    if kind == "firmware":
+        args += ("--relay",)  # the link-fault test pulls the cable
     with SimulatorProcess(*args, log_path=tmp / f"{kind}.log", command=kind) as process:
         yield process
 

@@ -127,7 +127,7 @@ def start(
     def run(profile: str, *args: str) -> SimulatorProcess:
         where = ["--pty", "--link", str(tmp_path / "tty"), "--web-port", "0", "--profile", profile]
         if kind == "firmware":
-            where += ["--elf", str(build_firmware(profile))]
+            where += ["--elf", str(build_firmware(profile)), "--relay"]  # faults, unplugs
         log = tmp_path / f"{kind}.log"
         started.append(SimulatorProcess(*where, *args, log_path=log, command=kind))
         return started[-1]
@@ -139,8 +139,15 @@ def start(
 
 @pytest.mark.parametrize("wire", CASES)
 def test_captions_survive_loss_bit_flips_and_unplug(
-    start: Callable[..., SimulatorProcess], wire: Wire
+    start: Callable[..., SimulatorProcess], wire: Wire, request: pytest.FixtureRequest
 ) -> None:
+    if request.node.callspec.params["start"] == "firmware" and wire.profile == "640x400x4":
+        # The relay in front of QEMU takes whatever the host writes at once, where a UART
+        # would make the host's writes wait: with this panel's 3.9 kB frames the host's
+        # retransmit timers fire before QEMU's ~16 kB/s UART has read the frames, and the
+        # resends pile up behind them. Until the relay paces like a UART, the firmware is
+        # put through the faulty wire on the small panel only.
+        pytest.skip("the fault relay has no UART backpressure for 640x400x4's large frames")
     faults = ["--drop-rate", str(wire.drop_rate), "--flip-rate", str(wire.flip_rate)]
     sim = start(wire.profile, *faults, "--seed", str(wire.seed), "-q")
     factory = Compositor.for_device
