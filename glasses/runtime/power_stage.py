@@ -21,7 +21,6 @@ the next board reading) and then hands the stage a :class:`Tick`: no polling in 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from glasses.pipeline.messages import (
     Worn,
 )
 from glasses.pipeline.stage import Send, Stage
+from glasses.pipeline.waits import event_or_timeout
 from glasses.power import events as pe
 from glasses.power.board import BoardReader
 from glasses.power.policy import PowerPolicy
@@ -168,8 +168,7 @@ class PowerStage(Stage[PowerInput]):
             self._moved.clear()
             due = min(self.policy.next_due_s() or float("inf"), self._next_board_s)
             timeout_s = None if due == float("inf") else max(0.0, due - self.clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._moved.wait(), timeout_s)
+            if await event_or_timeout(self._moved, timeout_s):
                 continue  # something happened: the deadline may have moved
             self._moved.clear()
             await self.inbox.put(Tick(await self._read_board(poll_s)))

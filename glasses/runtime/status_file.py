@@ -6,12 +6,12 @@ saving, a peripheral or the display link). A slow tick while away saves wake-ups
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from glasses.pipeline.waits import event_or_timeout
 from glasses.runtime.status import UnsafeDirectory, write_status
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,7 @@ class StatusFile:
             self.each_tick()
             self._changed.clear()
             self.write()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.due_in_s())
+            await event_or_timeout(self._changed, self.due_in_s())
 
     def write(self) -> None:
         if self.path is None:
