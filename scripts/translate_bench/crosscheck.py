@@ -17,6 +17,7 @@ from typing import Any, Final
 from glasses.modes.clauses import ClausePolicy
 from translate_bench.metrics import Lags, lags, stats
 from translate_bench.realtime import PROFILE, run_realtime
+from translate_bench.report import spread
 from translate_bench.simulate import listen, translate_run
 from translate_bench.speech import Speech, utterances
 
@@ -130,8 +131,7 @@ def markdown(report: dict[str, Any], command: str, setup: dict[str, Any]) -> str
     for name, row in lag.items():
         r, t = row["realtime"], row["time_as_data"]
         out.append(
-            f"| {name} ({r['n']}) | {r['median']:.2f} / {r['p90']:.2f} / {r['mean']:.2f} "
-            f"| {t['median']:.2f} / {t['p90']:.2f} / {t['mean']:.2f} "
+            f"| {name} ({r['n']}) | {spread(r)} | {spread(t)} "
             f"| {_ratio(r['median'], t['median'])} / {_ratio(r['p90'], t['p90'])} / **{_ratio(r['mean'], t['mean'])}** "
             f"| {r['mean'] - t['mean']:+.2f} s | {r['unsettled']} / {t['unsettled']} | {row['screens_acknowledged']} |"
         )

@@ -35,6 +35,11 @@ def goals(lag: dict[str, Any], cost: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def spread(lags: dict[str, Any]) -> str:
+    """``median / p90 / mean`` of per-word lags (seconds), as the lag tables show them."""
+    return f"{lags['median']:.2f} / {lags['p90']:.2f} / {lags['mean']:.2f}"
+
+
 def lag_table(lag: dict[str, Any]) -> list[str]:
     """Per utterance length: median / p90 / mean per-word lag of both policies, and ratios."""
     out = [
@@ -45,7 +50,7 @@ def lag_table(lag: dict[str, Any]) -> list[str]:
         u, c = row["utterance"], row["clause"]
         out.append(
             f"| {length} s (mean {u['speech_s']:.1f} s, {u['utterances']} utterances) | {u['n']} ({u['segments']:.0f}) "
-            f"| {u['median']:.2f} / {u['p90']:.2f} / {u['mean']:.2f} | {c['median']:.2f} / {c['p90']:.2f} / {c['mean']:.2f} "
+            f"| {spread(u)} | {spread(c)} "
             f"| {ratio(row, 'median'):.2f} / {ratio(row, 'p90'):.2f} / **{ratio(row, 'mean'):.2f}** | {u['unsettled']} / {c['unsettled']} |"
         )
     return out
